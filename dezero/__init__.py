@@ -1,0 +1,36 @@
+"""dezero: reverse-mode automatic differentiation on NumPy arrays.
+
+>>> import numpy as np
+>>> from dezero import Variable
+>>> x = Variable(np.array(2.0))
+>>> y = (x + 3) ** 2
+>>> y.backward()
+>>> y, x.grad
+(variable(25.0), variable(10.0))
+"""
+
+import dezero.functions  # noqa: E402,F401 - the operators of Variable call into it
+import dezero.utils  # noqa: E402,F401
+from dezero.core import (
+    Config,
+    Function,
+    Variable,
+    as_array,
+    as_variable,
+    gradients,
+    no_grad,
+    setup_variable,
+    using_config,
+)
+
+__all__ = [
+    "Config",
+    "Function",
+    "Variable",
+    "as_array",
+    "as_variable",
+    "gradients",
+    "no_grad",
+    "setup_variable",
+    "using_config",
+]

@@ -1,0 +1,675 @@
+"""The heart of dezero: Variable, Function, the backward pass and the arithmetic operators.
+
+A Variable holds an array and remembers the Function that created it; a Function remembers
+its inputs strongly and its outputs weakly, so a graph lives exactly as long as its last
+output (seed step 17). ``Variable.backward`` walks the graph in reverse, iteratively,
+taking functions from a heap keyed on generation, so long chains and wide graphs both cost
+time linear in their size.
+
+Gradient rules are written with Variable operations. That is what makes higher-order
+derivatives free: with ``create_graph=True`` the rules themselves are recorded. Without it
+they run under ``no_grad()``, where an operation is a NumPy call wrapped in a Variable and
+nothing more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Configuration (seed step 18)
+# ---------------------------------------------------------------------------
+
+
+class Config:
+    """Global switches. ``enable_backprop`` decides whether graphs are recorded."""
+
+    enable_backprop = True
+
+
+@contextlib.contextmanager
+def using_config(name: str, value: Any) -> Iterator[None]:
+    """Set ``Config.<name>`` to ``value`` for the body of a ``with`` block."""
+    old_value = getattr(Config, name)
+    setattr(Config, name, value)
+    try:
+        yield
+    finally:
+        setattr(Config, name, old_value)
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Evaluate without recording a graph: ``with no_grad(): ...``."""
+    return using_config("enable_backprop", False)
+
+
+# ---------------------------------------------------------------------------
+# Conversions
+# ---------------------------------------------------------------------------
+
+
+def as_array(x: Any) -> Any:
+    """Turn a scalar (Python or NumPy) into a 0-d array; leave anything else as it is."""
+    if type(x) is float or type(x) is int or np.isscalar(x):
+        return np.array(x)
+    return x
+
+
+def as_variable(obj: Any) -> Variable:
+    """Wrap anything array-like in a Variable; return Variables unchanged."""
+    if isinstance(obj, Variable):
+        return obj
+    return Variable(as_array(obj))
+
+
+# ---------------------------------------------------------------------------
+# Variable
+# ---------------------------------------------------------------------------
+
+
+class Variable:
+    """A node of the computational graph: an array, its gradient and its creator."""
+
+    __slots__ = ("data", "name", "grad", "creator", "generation", "__weakref__")
+    __array_priority__ = 200
+
+    def __init__(self, data: np.ndarray | None, name: str | None = None) -> None:
+        if data is not None and not isinstance(data, np.ndarray):
+            raise TypeError(f"{type(data)} is not supported")
+        self.data = data
+        self.name = name
+        self.grad: Variable | None = None
+        self.creator: Function | None = None
+        self.generation = 0
+
+    # -- what it looks like -------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        if self.data is None:
+            return "variable(None)"
+        p = str(self.data).replace("\n", "\n" + " " * 9)
+        return "variable(" + p + ")"
+
+    # -- the graph ------------------------------------------------------------
+
+    def set_creator(self, func: Function) -> None:
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self) -> None:
+        self.grad = None
+
+    def unchain(self) -> None:
+        """Forget the creator: this Variable becomes a leaf."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """Cut every link of the graph upstream of this Variable."""
+        if self.creator is None:
+            return
+        funcs = [self.creator]
+        self.unchain()
+        while funcs:
+            f = funcs.pop()
+            for x in f.inputs:
+                if x.creator is not None:
+                    funcs.append(x.creator)
+                    x.unchain()
+
+    def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(v) into ``v.grad`` for every Variable v upstream.
+
+        ``retain_grad=False`` frees the gradients of intermediate Variables as soon as
+        they have been used. ``create_graph=True`` records the backward pass itself, so
+        that gradients can be differentiated again.
+        """
+        if self.grad is None:
+            self.grad = Variable(np.ones_like(self.data))
+        if self.creator is None:
+            return
+        keep = None if retain_grad else ()
+        backprop(self, keep, create_graph)
+
+    # -- shape methods (the functions live in dezero.functions) -------------
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Variable:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _functions().reshape(self, shape)
+
+    def transpose(self, *axes: int | tuple[int, ...]) -> Variable:
+        if len(axes) == 0:
+            axes = None
+        elif len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
+            axes = axes[0]
+        return _functions().transpose(self, axes)
+
+    @property
+    def T(self) -> Variable:  # noqa: N802 - NumPy's name
+        return _functions().transpose(self)
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Variable:
+        return _functions().sum(self, axis, keepdims)
+
+    def __getitem__(self, slices: Any) -> Variable:
+        return _functions().get_item(self, slices)
+
+    # -- operators --------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Variable:
+        return add(self, other)
+
+    def __radd__(self, other: Any) -> Variable:
+        return add(self, other)
+
+    def __sub__(self, other: Any) -> Variable:
+        return sub(self, other)
+
+    def __rsub__(self, other: Any) -> Variable:
+        return rsub(self, other)
+
+    def __mul__(self, other: Any) -> Variable:
+        return mul(self, other)
+
+    def __rmul__(self, other: Any) -> Variable:
+        return mul(self, other)
+
+    def __truediv__(self, other: Any) -> Variable:
+        return div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Variable:
+        return rdiv(self, other)
+
+    def __pow__(self, other: Any) -> Variable:
+        return pow(self, other)
+
+    def __rpow__(self, other: Any) -> Variable:
+        return rpow(self, other)
+
+    def __matmul__(self, other: Any) -> Variable:
+        return _functions().matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Variable:
+        return _functions().matmul(other, self)
+
+    def __neg__(self) -> Variable:
+        return neg(self)
+
+    def __pos__(self) -> Variable:
+        return self
+
+
+def _functions():  # dezero.functions imports this module, so import it late
+    from dezero import functions
+
+    return functions
+
+
+def setup_variable() -> None:
+    """Kept for code written for the book: the operators are already part of Variable."""
+
+
+# ---------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------
+
+
+class Function:
+    """An operation on Variables: ``forward`` computes on arrays, ``backward`` on Variables.
+
+    A subclass may also define ``backward_array(*gys)``, the same rule on plain arrays.
+    First-order backpropagation uses it when present: it skips wrapping every intermediate
+    gradient in a Variable and may reuse the buffers it allocates itself.
+    """
+
+    def __call__(self, *inputs: Any) -> Variable | list[Variable]:
+        if len(inputs) == 1:  # the common case, spelled out: it is the hot path
+            (x,) = inputs
+            inputs = [x if isinstance(x, Variable) else as_variable(x)]
+            ys = self.forward(inputs[0].data)
+            generation = inputs[0].generation
+        else:
+            inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
+            ys = self.forward(*[x.data for x in inputs])
+            generation = max([x.generation for x in inputs])
+        if isinstance(ys, tuple):
+            outputs = [Variable(as_array(y)) for y in ys]
+        else:
+            outputs = [Variable(ys if type(ys) is np.ndarray else np.asarray(ys))]
+
+        if Config.enable_backprop:
+            self.generation = generation
+            for output in outputs:
+                output.creator = self
+                output.generation = generation + 1
+            self.inputs = inputs
+            self.outputs = [weakref.ref(output) for output in outputs]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        raise NotImplementedError()
+
+    def backward(self, *gys: Variable) -> Variable | tuple[Variable, ...]:
+        raise NotImplementedError()
+
+
+# ---------------------------------------------------------------------------
+# The backward pass
+# ---------------------------------------------------------------------------
+
+
+class _Frontier:
+    """The functions still to visit, latest generation first (a heap, never re-sorted)."""
+
+    def __init__(self, start: Function) -> None:
+        self.heap = [(-start.generation, id(start), start)]
+        self.seen = {id(start)}
+
+    def push(self, f: Function) -> None:
+        if id(f) not in self.seen:
+            self.seen.add(id(f))
+            heapq.heappush(self.heap, (-f.generation, id(f), f))
+
+    def pop(self) -> Function:
+        return heapq.heappop(self.heap)[2]
+
+
+def backprop(y: Variable, keep: Any, create_graph: bool) -> None:
+    """Propagate ``y.grad`` to every Variable upstream of ``y``.
+
+    ``keep`` says whose gradients survive on intermediate Variables: ``None`` keeps all of
+    them, otherwise only those whose ids are in ``keep``. Leaves always get theirs.
+    """
+    old_mode = Config.enable_backprop
+    Config.enable_backprop = create_graph
+    try:
+        if create_graph:
+            _backprop_graph(y, keep)
+        else:
+            _backprop_arrays(y, keep)
+    finally:
+        Config.enable_backprop = old_mode
+
+
+def _backprop_graph(y: Variable, keep: Any) -> None:
+    """Backpropagation whose every step is recorded, so it can be differentiated again."""
+    frontier = _Frontier(y.creator)
+    while frontier.heap:
+        f = frontier.pop()
+        outputs = [ref() for ref in f.outputs]
+        gys = [None if out is None else out.grad for out in outputs]
+        if gys[0] is None and all(gy is None for gy in gys):
+            continue
+        gxs = f.backward(*gys)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        for x, gx in zip(f.inputs, gxs):
+            if gx is not None:
+                x.grad = gx if x.grad is None else x.grad + gx
+                if x.creator is not None:
+                    frontier.push(x.creator)
+        if keep is not None:
+            for out in outputs:
+                if out is not None and id(out) not in keep:
+                    out.grad = None
+
+
+def _backprop_arrays(y: Variable, keep: Any) -> None:
+    """First-order backpropagation on plain arrays; only kept gradients become Variables.
+
+    ``flowing`` holds the gradient of each intermediate Variable until its creator is
+    visited. Sums always allocate, so no array that a caller holds is ever modified.
+    """
+    flowing = {id(y): y.grad.data}
+    frontier = _Frontier(y.creator)
+    while frontier.heap:
+        f = frontier.pop()
+        outputs = [ref() for ref in f.outputs]
+        gys = [None if out is None else flowing.pop(id(out), None) for out in outputs]
+        if gys[0] is None and all(gy is None for gy in gys):
+            continue
+        for out, gy in zip(outputs, gys):
+            if gy is not None and (keep is None or id(out) in keep) and out is not y:
+                out.grad = Variable(as_array(gy))
+        gxs = _array_rule(f, gys)
+        for x, gx in zip(f.inputs, gxs):
+            if gx is None:
+                continue
+            if x.creator is None:
+                x.grad = Variable(as_array(gx if x.grad is None else x.grad.data + gx))
+                continue
+            old = flowing.get(id(x))
+            if old is None and x.grad is not None:
+                old = x.grad.data
+            flowing[id(x)] = gx if old is None else old + gx
+            frontier.push(x.creator)
+
+
+def _array_rule(f: Function, gys: list[np.ndarray | None]) -> tuple[Any, ...]:
+    """Apply f's gradient rule to arrays, through ``backward_array`` when it has one."""
+    rule = getattr(f, "backward_array", None)
+    if rule is not None:
+        gxs = rule(*gys)
+        return gxs if isinstance(gxs, tuple) else (gxs,)
+    gxs = f.backward(*[None if gy is None else Variable(as_array(gy)) for gy in gys])
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    return tuple(None if gx is None else as_variable(gx).data for gx in gxs)
+
+
+def gradients(y: Variable, xs: list[Variable], create_graph: bool = False) -> list[Variable | None]:
+    """Return dy/dx for each x in ``xs``, leaving every ``.grad`` on the graph as it was.
+
+    A Variable that ``y`` does not depend on gets ``None``.
+    """
+    saved = [x.grad for x in xs]
+    for x in xs:
+        x.grad = None
+    y_grad = y.grad
+    y.grad = Variable(np.ones_like(y.data))
+    try:
+        if y.creator is not None:
+            backprop(y, {id(x) for x in xs}, create_graph)
+        return [x.grad for x in xs]
+    finally:
+        if not any(x is y for x in xs):
+            y.grad = y_grad
+        for x, g in zip(xs, saved):
+            x.grad = g
+
+
+# ---------------------------------------------------------------------------
+# Arithmetic: the operators of Variable
+# ---------------------------------------------------------------------------
+
+
+def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting on a gradient, Variable or array."""
+    if g.shape == shape:
+        return g
+    if isinstance(g, Variable):
+        return _functions().sum_to(g, shape)
+    return _utils().sum_to(g, shape)
+
+
+def _utils():
+    from dezero import utils
+
+    return utils
+
+
+class Add(Function):
+    def forward(self, x0, x1):
+        self.x0_shape, self.x1_shape = x0.shape, x1.shape
+        return x0 + x1
+
+    def backward(self, gy):
+        return _sum_to(gy, self.x0_shape), _sum_to(gy, self.x1_shape)
+
+    backward_array = backward
+
+
+class Sub(Function):
+    def forward(self, x0, x1):
+        self.x0_shape, self.x1_shape = x0.shape, x1.shape
+        return x0 - x1
+
+    def backward(self, gy):
+        return _sum_to(gy, self.x0_shape), _sum_to(-gy, self.x1_shape)
+
+    backward_array = backward
+
+
+class Mul(Function):
+    def forward(self, x0, x1):
+        return x0 * x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        return _sum_to(gy * x1, x0.shape), _sum_to(gy * x0, x1.shape)
+
+    def backward_array(self, gy):
+        x0, x1 = self.inputs
+        return _sum_to(gy * x1.data, x0.shape), _sum_to(gy * x0.data, x1.shape)
+
+
+class Div(Function):
+    def forward(self, x0, x1):
+        return x0 / x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        gx0 = gy / x1
+        gx1 = gy * (-x0 / x1**2)
+        return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
+
+    def backward_array(self, gy):
+        x0, x1 = self.inputs
+        gx0 = gy / x1.data
+        gx1 = -gx0 * x0.data / x1.data  # d(x0/x1)/dx1 = -x0 / x1²
+        return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+    backward_array = backward
+
+
+class Pow(Function):
+    """``x ** c`` for a constant exponent c (the book's Pow)."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return x**self.c
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        c = self.c
+        return c * x ** (c - 1) * gy
+
+    def backward_array(self, gy):
+        x, c = self.inputs[0].data, self.c
+        gx = x * c if c == 2 else c * x ** (c - 1)  # a buffer of our own ...
+        gx *= gy  # ... so the product can reuse it
+        return gx
+
+
+class PowVar(Function):
+    """``x0 ** x1`` where the exponent is a Variable too."""
+
+    def forward(self, x0, x1):
+        return x0**x1
+
+    def backward(self, gy):
+        x0, x1 = self.inputs
+        y = x0**x1
+        gx0 = gy * x1 * x0 ** (x1 - 1)
+        gx1 = gy * y * _functions().log(x0)  # d(a^b)/db = a^b ln a
+        return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
+
+
+# A constant operand (a Python number or an ndarray) is not wrapped in a Variable of its own:
+# nobody can ask for its gradient, so these one-input functions keep it as a plain value.
+
+
+class AddConstant(Function):
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x + self.c
+
+    def backward(self, gy):
+        return _sum_to(gy, self.x_shape)
+
+    backward_array = backward
+
+
+class SubFromConstant(Function):
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return self.c - x
+
+    def backward(self, gy):
+        return _sum_to(-gy, self.x_shape)
+
+    backward_array = backward
+
+
+class MulConstant(Function):
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x * self.c
+
+    def backward(self, gy):
+        return _sum_to(gy * self.c, self.x_shape)
+
+    backward_array = backward
+
+
+class DivConstant(Function):
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x / self.c
+
+    def backward(self, gy):
+        return _sum_to(gy / self.c, self.x_shape)
+
+    backward_array = backward
+
+
+class DivFromConstant(Function):
+    """``c / x``."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c / x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return _sum_to(gy * (-self.c) / x**2, x.shape)
+
+    def backward_array(self, gy):
+        x = self.inputs[0].data
+        return _sum_to(gy * (-self.c) / x**2, x.shape)
+
+
+class PowConstVar(Function):
+    """``c ** x`` for a constant base c."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        return self.c**x
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        y = self.c**x
+        return _sum_to(gy * y * np.log(self.c), x.shape)  # d(c^x)/dx = c^x ln c
+
+
+def _constant(c: Any) -> Any:
+    """A constant operand as NumPy sees it (NumPy computes faster with its own scalars)."""
+    if type(c) is float:
+        return np.float64(c)
+    return c if isinstance(c, (int, np.ndarray, np.generic)) else np.asarray(c)
+
+
+def add(x0: Any, x1: Any) -> Variable:
+    if isinstance(x1, Variable):
+        return Add()(x0, x1)
+    return AddConstant(_constant(x1))(x0)
+
+
+def sub(x0: Any, x1: Any) -> Variable:
+    if isinstance(x1, Variable):
+        return Sub()(x0, x1)
+    return AddConstant(-_constant(x1))(x0)  # x - c == x + (-c) exactly
+
+
+def rsub(x0: Any, x1: Any) -> Variable:
+    """``x1 - x0``: the operand order of ``__rsub__``."""
+    if isinstance(x1, Variable):
+        return Sub()(x1, x0)
+    return SubFromConstant(_constant(x1))(x0)
+
+
+def mul(x0: Any, x1: Any) -> Variable:
+    if isinstance(x1, Variable):
+        return Mul()(x0, x1)
+    return MulConstant(_constant(x1))(x0)
+
+
+def div(x0: Any, x1: Any) -> Variable:
+    if isinstance(x1, Variable):
+        return Div()(x0, x1)
+    return DivConstant(_constant(x1))(x0)
+
+
+def rdiv(x0: Any, x1: Any) -> Variable:
+    """``x1 / x0``: the operand order of ``__rtruediv__``."""
+    if isinstance(x1, Variable):
+        return Div()(x1, x0)
+    return DivFromConstant(_constant(x1))(x0)
+
+
+def neg(x: Any) -> Variable:
+    return Neg()(x)
+
+
+def pow(x: Any, c: Any) -> Variable:  # noqa: A001 - the book's name
+    if isinstance(c, Variable):
+        return PowVar()(x, c)
+    return Pow(c)(x)
+
+
+def rpow(x: Any, c: Any) -> Variable:
+    """``c ** x``: the Variable is the exponent."""
+    if isinstance(c, Variable):
+        return PowVar()(c, x)
+    return PowConstVar(_constant(c))(x)

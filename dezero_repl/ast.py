@@ -1,0 +1,246 @@
+"""The syntax tree of the calculator language: plain, immutable data.
+
+Every node records `start` and `end`, the character offsets of its source text
+within the parsed statement. Operations also record `op_start` and `op_end`, the
+span of their operator, so an error can be underlined where it happened.
+
+Trees may be 10,000 levels deep, so nothing here recurses: nodes compare by
+identity, their repr shows only one level, and `walk` and `to_sexpr` keep an
+explicit stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+
+_NODE = dataclass(frozen=True, slots=True, eq=False, repr=False)
+
+
+@_NODE
+class Node:
+    """Base of all nodes: a span of source text."""
+
+    start: int = field(kw_only=True)
+    end: int = field(kw_only=True)
+
+    def __repr__(self) -> str:
+        parts = [f"{f.name}={_shallow(getattr(self, f.name))}" for f in fields(self)]
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _shallow(value: object) -> str:
+    """Show a field without descending into child nodes."""
+    if isinstance(value, Node):
+        return f"<{type(value).__name__}>"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shallow(item) for item in value) + ")"
+    return repr(value)
+
+
+# ---- expressions ----------------------------------------------------------------
+
+
+@_NODE
+class Number(Node):
+    value: float
+
+
+@_NODE
+class Name(Node):
+    """A variable or function name; `primes` counts derivative marks: f'' has 2."""
+
+    id: str
+    primes: int = 0
+
+
+@_NODE
+class Unary(Node):
+    op: str  # '-' or '+'
+    operand: Expr
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+@_NODE
+class Binary(Node):
+    op: str  # '+', '-', '*', '/', '@' or '**' (written ** or ^)
+    left: Expr
+    right: Expr
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+@_NODE
+class Call(Node):
+    """func(args); the operator span is the parenthesized argument list."""
+
+    func: Expr
+    args: tuple[Expr, ...]
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+@_NODE
+class Slice(Node):
+    """lower:upper:step inside an index; a missing part is None."""
+
+    lower: Expr | None
+    upper: Expr | None
+    step: Expr | None
+
+
+@_NODE
+class Index(Node):
+    """target[items]; the operator span is the bracketed item list."""
+
+    target: Expr
+    items: tuple[Expr | Slice, ...]
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+@_NODE
+class Transpose(Node):
+    """target.T; the operator span is `.T`."""
+
+    target: Expr
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+@_NODE
+class ArrayLit(Node):
+    elements: tuple[Expr, ...]
+
+
+Expr = Number | Name | Unary | Binary | Call | Index | Transpose | ArrayLit
+
+
+# ---- statements -----------------------------------------------------------------
+
+
+@_NODE
+class ExprStmt(Node):
+    expr: Expr
+
+
+@_NODE
+class Assign(Node):
+    """name = expr; `name_start`, `name_end` locate the name."""
+
+    name: str
+    expr: Expr
+    name_start: int = field(kw_only=True)
+    name_end: int = field(kw_only=True)
+
+
+@_NODE
+class FuncDef(Node):
+    """name(params) = body; `name_start`, `name_end` locate the name."""
+
+    name: str
+    params: tuple[str, ...]
+    body: Expr
+    name_start: int = field(kw_only=True)
+    name_end: int = field(kw_only=True)
+
+
+@_NODE
+class Command(Node):
+    """:name arg — `name` without the colon, `arg` the stripped rest of the line."""
+
+    name: str
+    arg: str
+
+
+Statement = ExprStmt | Assign | FuncDef | Command
+
+
+# ---- traversal without recursion ------------------------------------------------
+
+
+def children(node: Node) -> tuple[Node | None, ...]:
+    """The direct sub-nodes of `node`, in source order (None for a missing slice part)."""
+    match node:
+        case Unary():
+            return (node.operand,)
+        case Binary():
+            return (node.left, node.right)
+        case Call():
+            return (node.func, *node.args)
+        case Index():
+            return (node.target, *node.items)
+        case Slice():
+            return (node.lower, node.upper, node.step)
+        case Transpose():
+            return (node.target,)
+        case ArrayLit():
+            return node.elements
+        case ExprStmt() | Assign():
+            return (node.expr,)
+        case FuncDef():
+            return (node.body,)
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Yield `node` and all nodes below it, parents before children."""
+    stack: list[Node] = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        stack.extend(child for child in reversed(children(item)) if child is not None)
+
+
+def to_sexpr(node: Node | None) -> str:
+    """Render a tree as an s-expression, e.g. "(+ 1 (* 2 3))"."""
+    pieces: list[str] = []
+    stack: list[Node | str | None] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+        elif item is None:
+            pieces.append("_")
+        elif isinstance(item, ExprStmt):
+            stack.append(item.expr)
+        elif isinstance(item, Number | Name | Command):
+            pieces.append(_leaf(item))
+        else:
+            head, kids = _head(item), children(item)
+            pieces.append("(" + head)
+            stack.append(")")
+            for kid in reversed(kids):
+                stack.extend((kid, " "))
+    return "".join(pieces)
+
+
+def _leaf(node: Number | Name | Command) -> str:
+    if isinstance(node, Number):
+        value = node.value
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(node, Name):
+        return node.id + "'" * node.primes
+    return f'(:{node.name} "{node.arg}")' if node.arg else f"(:{node.name})"
+
+
+def _head(node: Node) -> str:
+    match node:
+        case Unary() | Binary():
+            return node.op
+        case Call():
+            return "call"
+        case Index():
+            return "index"
+        case Slice():
+            return "slice"
+        case Transpose():
+            return "transpose"
+        case ArrayLit():
+            return "array"
+        case Assign():
+            return f"= {node.name}"
+        case FuncDef():
+            return f"def {node.name} ({' '.join(node.params)})"
+    return type(node).__name__

@@ -1,0 +1,550 @@
+"""Turn calculator source text into syntax trees (the nodes of dezero_repl.ast).
+
+The grammar lives in grammar.lark. Lark's LALR parser keeps its own explicit
+stack and calls a `_Builder` method at each reduction, so no parse tree is built
+and nothing recurses, however deeply the input nests. Lark's errors become a
+`ParseError` in plain words.
+
+Besides `parse_statement`, this module splits a script into statements
+(`split_statements`), tells whether an input is unfinished (`is_incomplete`) and
+cuts text into tokens for highlighting (`tokens`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import lark
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from dezero_repl import ast
+
+
+class ParseError(Exception):
+    """A syntax error: a one-line message and the span of text it concerns.
+
+    `start` and `end` are character offsets in the parsed text, `line` and
+    `column` (1-based) locate `start`. `incomplete` is true when the text simply
+    stopped too early, so more input could complete it.
+    """
+
+    def __init__(
+        self, message: str, start: int, end: int, line: int, column: int, incomplete: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.start = start
+        self.end = end
+        self.line = line
+        self.column = column
+        self.incomplete = incomplete
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """The source text of one statement and where it begins in the script."""
+
+    text: str
+    offset: int
+    line: int
+    column: int
+
+
+class _SyntaxProblem(Exception):
+    """Raised by the builder; parse_statement turns it into a ParseError."""
+
+    def __init__(self, message: str, start: int, end: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.start = start
+        self.end = end
+
+
+# ---- building nodes at each reduction ---------------------------------------------
+
+
+class _Builder:
+    """Callbacks named after the grammar's rules, each building one node.
+
+    Lark calls them bottom-up while parsing, with the children already built.
+    A method named after a terminal (NAME) is called on each such token.
+    """
+
+    def NAME(self, token: Token) -> Token:  # noqa: N802 (named after the terminal)
+        if token.startswith("__"):
+            raise _SyntaxProblem(
+                "names beginning with '__' are reserved", token.start_pos, token.end_pos
+            )
+        return token
+
+    def start(self, children: list) -> ast.Statement | None:
+        return children[0] if children else None
+
+    def expr_stmt(self, children: list) -> ast.ExprStmt:
+        (expr,) = children
+        return ast.ExprStmt(expr, start=expr.start, end=expr.end)
+
+    def assign(self, children: list) -> ast.Assign | ast.FuncDef:
+        target, _equal, expr = children
+        return _assignment(target, expr)
+
+    def command(self, children: list) -> ast.Command:
+        name = children[0]
+        arg = children[1] if len(children) > 1 else None
+        end = arg.start_pos + len(arg.rstrip()) if arg and arg.strip() else name.end_pos
+        text = arg.strip() if arg else ""
+        return ast.Command(name[1:], text, start=name.start_pos, end=end)
+
+    def number(self, children: list) -> ast.Number:
+        (token,) = children
+        return ast.Number(float(token), start=token.start_pos, end=token.end_pos)
+
+    def name(self, children: list) -> ast.Name:
+        (token,) = children
+        ident = token.rstrip("'")
+        return ast.Name(ident, len(token) - len(ident), start=token.start_pos, end=token.end_pos)
+
+    def group(self, children: list) -> ast.Expr:
+        lpar, expr, rpar = children
+        return dataclasses.replace(expr, start=lpar.start_pos, end=rpar.end_pos)
+
+    def array(self, children: list) -> ast.ArrayLit:
+        lsqb, *elements, rsqb = children
+        elements = tuple(elements[0]) if elements else ()
+        return ast.ArrayLit(elements, start=lsqb.start_pos, end=rsqb.end_pos)
+
+    def arguments(self, children: list) -> list:
+        return children
+
+    def call(self, children: list) -> ast.Call:
+        func, lpar, *args, rpar = children
+        args = tuple(args[0]) if args else ()
+        return ast.Call(
+            func,
+            args,
+            start=func.start,
+            end=rpar.end_pos,
+            op_start=lpar.start_pos,
+            op_end=rpar.end_pos,
+        )
+
+    def index(self, children: list) -> ast.Index:
+        target, lsqb, *items, rsqb = children
+        return ast.Index(
+            target,
+            tuple(items),
+            start=target.start,
+            end=rsqb.end_pos,
+            op_start=lsqb.start_pos,
+            op_end=rsqb.end_pos,
+        )
+
+    def slice(self, children: list) -> ast.Slice:
+        parts: list[ast.Expr | None] = [None, None, None]
+        slot = 0
+        for child in children:
+            if isinstance(child, Token):  # a colon moves on to the next part
+                slot += 1
+            else:
+                parts[slot] = child
+        first, last = children[0], children[-1]
+        start = first.start_pos if isinstance(first, Token) else first.start
+        end = last.end_pos if isinstance(last, Token) else last.end
+        return ast.Slice(*parts, start=start, end=end)
+
+    def attribute(self, children: list) -> ast.Transpose:
+        target, dot, name = children
+        if name != "T":
+            message = f"unknown attribute '{name}': only .T (transpose) is supported"
+            raise _SyntaxProblem(message, name.start_pos, name.end_pos)
+        return ast.Transpose(
+            target,
+            start=target.start,
+            end=name.end_pos,
+            op_start=dot.start_pos,
+            op_end=name.end_pos,
+        )
+
+    def unary(self, children: list) -> ast.Unary:
+        op, operand = children
+        return ast.Unary(
+            str(op),
+            operand,
+            start=op.start_pos,
+            end=operand.end,
+            op_start=op.start_pos,
+            op_end=op.end_pos,
+        )
+
+    def power(self, children: list) -> ast.Binary:
+        return _fold(children)
+
+    def product(self, children: list) -> ast.Binary:
+        return _fold(children)
+
+    def sum(self, children: list) -> ast.Binary:
+        return _fold(children)
+
+
+def _fold(children: list) -> ast.Binary:
+    """Fold [a, op, b, op, c, ...] to the left: ((a op b) op c) ..."""
+    left = children[0]
+    for i in range(1, len(children), 2):
+        op, right = children[i], children[i + 1]
+        left = ast.Binary(
+            "**" if op == "^" else str(op),
+            left,
+            right,
+            start=left.start,
+            end=right.end,
+            op_start=op.start_pos,
+            op_end=op.end_pos,
+        )
+    return left
+
+
+def _assignment(target: ast.Expr, expr: ast.Expr) -> ast.Assign | ast.FuncDef:
+    """Read `target = expr` as a variable assignment or a function definition."""
+    span = {"start": target.start, "end": expr.end}
+    if isinstance(target, ast.Name) and not target.primes:
+        return ast.Assign(target.id, expr, **span, name_start=target.start, name_end=target.end)
+    if isinstance(target, ast.Call) and _is_plain_name(target.func):
+        name = target.func
+        params = _parameters(target.args)
+        return ast.FuncDef(name.id, params, expr, **span, name_start=name.start, name_end=name.end)
+    raise _SyntaxProblem(_cannot_assign(target), target.start, target.end)
+
+
+def _is_plain_name(node: ast.Expr) -> bool:
+    return isinstance(node, ast.Name) and node.primes == 0
+
+
+def _parameters(args: tuple[ast.Expr, ...]) -> tuple[str, ...]:
+    seen: list[str] = []
+    for arg in args:
+        if not _is_plain_name(arg):
+            raise _SyntaxProblem("a parameter must be a plain name", arg.start, arg.end)
+        if arg.id in seen:
+            raise _SyntaxProblem(f"duplicate parameter '{arg.id}'", arg.start, arg.end)
+        seen.append(arg.id)
+    return tuple(seen)
+
+
+def _cannot_assign(target: ast.Expr) -> str:
+    if isinstance(target, ast.Call) and isinstance(target.func, ast.Name):
+        target = target.func  # a primed name: f'(x) = ...
+    match target:
+        case ast.Name():
+            primes = "'" * target.primes
+            return f"cannot assign to the derivative {target.id}{primes}"
+        case ast.Number():
+            return "cannot assign to a number"
+        case ast.Unary() | ast.Binary():
+            return f"cannot assign to the result of '{target.op}'"
+        case ast.Call():
+            return "cannot assign to the result of a call"
+        case ast.Index():
+            return "cannot assign to an element of an array"
+        case ast.Transpose():
+            return "cannot assign to a transpose"
+    return "cannot assign to an array"
+
+
+# ---- the parser, built once ---------------------------------------------------------
+
+
+def _grammar_text() -> str:
+    """grammar.lark from the installed package, else from the top of the repository."""
+    packaged = resources.files("dezero_repl").joinpath("grammar.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "grammar.lark").read_text(encoding="utf-8")
+
+
+def _cache_file(grammar: str) -> Path | None:
+    """A per-user cache file for the built parser, or None if there is nowhere to write."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    directory = Path(base if os.path.isabs(base) else "~/.cache").expanduser() / "dezero-repl"
+    key = f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return directory / f"grammar-{digest}.lark-cache" if os.access(directory, os.W_OK) else None
+
+
+@functools.cache
+def _parser() -> Lark:
+    grammar = _grammar_text()
+    options = {"parser": "lalr", "lexer": "contextual", "transformer": _Builder()}
+    cache = _cache_file(grammar)
+    if cache is not None:
+        try:
+            return Lark(grammar, cache=str(cache), **options)
+        except Exception:  # a damaged or unwritable cache must not stop the calculator
+            pass
+    return Lark(grammar, **options)
+
+
+# ---- parsing one statement ----------------------------------------------------------
+
+
+def parse_statement(text: str) -> ast.Statement | None:
+    """Parse one statement; return None if `text` holds only blanks and comments.
+
+    Raises ParseError. Newlines may appear anywhere a blank may, but `;` may not.
+    """
+    try:
+        return _parser().parse(text)
+    except _SyntaxProblem as e:
+        raise _error(text, e.message, e.start, e.end) from None
+    except UnexpectedToken as e:
+        raise _unexpected_token(text, e) from None
+    except UnexpectedCharacters as e:
+        raise _unexpected_character(text, e.pos_in_stream) from None
+    except UnexpectedInput as e:  # not raised by LALR today; kept as a safety net
+        position = e.pos_in_stream or 0
+        raise _error(text, "invalid syntax", position, position) from None
+
+
+def is_incomplete(text: str) -> bool:
+    """True if the last statement of `text` is unfinished and should continue on another line."""
+    chunks = split_statements(text)
+    if not chunks:
+        return False
+    try:
+        parse_statement(chunks[-1].text)
+    except ParseError as e:
+        return e.incomplete
+    return False
+
+
+def _error(text: str, message: str, start: int, end: int, incomplete: bool = False) -> ParseError:
+    line, column = _line_column(text, start)
+    return ParseError(message, start, end, line, column, incomplete)
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+# What each terminal is called in a message.
+_WORDS = {
+    "NUMBER": "a number",
+    "NAME": "a name",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/' or '@'",
+    "POW_OP": "'**'",
+    "EQUAL": "'='",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "_COMMA": "','",
+    "COLON": "':'",
+    "DOT": "'.'",
+    "CMD_NAME": "a command",
+    "CMD_ARG": "a space and the command's argument",
+    "$END": "end of input",
+}
+_EXPRESSION_START = frozenset({"NUMBER", "NAME", "ADD_OP", "LPAR", "LSQB"})
+# Where one of these is acceptable, something complete could end here; nothing is required.
+_COULD_END = frozenset({"MUL_OP", "POW_OP", "EQUAL", "DOT", "_COMMA", "$END"})
+_CLOSERS = ("_COMMA", "RPAR", "RSQB")
+
+
+def _unexpected_token(text: str, e: UnexpectedToken) -> ParseError:
+    token = e.token
+    accepts = set(e.accepts or e.expected or ()) - {"WS", "COMMENT"}
+    at_end = token.type == "$END"
+    start, end = (len(text), len(text)) if at_end else (token.start_pos, token.end_pos)
+    found = "end of input" if at_end else _describe(token)
+    previous = _previous_token(text, start)
+    if token.type == "COLON" and "CMD_NAME" in accepts:
+        message = "expected a command name after ':'"
+    elif "CMD_ARG" in accepts:
+        message = f"expected a space after the command name, found {found}"
+    elif accepts and not accepts & _COULD_END:
+        wanted = _expected_words(accepts, previous)
+        after = f" after '{previous}'" if previous else ""
+        message = f"expected {wanted}{after}, found {found}"
+    elif at_end:
+        message = _unclosed(text) or "unexpected end of input"
+    else:
+        message = f"unexpected {found}"
+        closers = [_WORDS[name] for name in _CLOSERS if name in accepts]
+        if closers:
+            message += f"; expected {' or '.join(closers)}"
+    return _error(text, message, start, end, incomplete=at_end)
+
+
+def _unexpected_character(text: str, position: int) -> ParseError:
+    char = text[position]
+    if char == ";":
+        command = re.compile(r"[ \t\f\r]*(:[A-Za-z0-9_]*)").match(text, position + 1)
+        if command:
+            where = command.span(1)
+            return _error(text, "a command must be alone on its line", *where)
+        return _error(text, "unexpected ';'", position, position + 1)
+    if char == "'":
+        return _error(text, "a prime (') must follow a name directly", position, position + 1)
+    shown = char if char.isprintable() else repr(char)[1:-1]
+    return _error(text, f"unexpected character '{shown}'", position, position + 1)
+
+
+def _describe(token: Token) -> str:
+    value = token if len(token) <= 20 else token[:17] + "..."
+    if token.type == "NUMBER":
+        return f"number '{value}'"
+    if token.type == "NAME":
+        return f"name '{value}'"
+    return f"'{value}'"
+
+
+def _expected_words(accepts: set[str], previous: str | None) -> str:
+    if previous == "." and accepts == {"NAME"}:
+        return "T"
+    words = []
+    if _EXPRESSION_START <= accepts:
+        words.append("an expression")
+        accepts = accepts - _EXPRESSION_START
+    words += sorted(_WORDS.get(name, name.lower()) for name in accepts)
+    return " or ".join(words)
+
+
+def _previous_token(text: str, offset: int) -> str | None:
+    """The text of the last token before `offset`, comments aside."""
+    previous = None
+    for kind, start, end in tokens(text[:offset]):
+        if kind != "comment":
+            previous = text[start:end]
+    return previous
+
+
+def _unclosed(text: str) -> str | None:
+    """Describe the innermost bracket left open in `text`, if any."""
+    opened: list[int] = []
+    for kind, start, _end in tokens(text):
+        if kind == "paren":
+            if text[start] in "([":
+                opened.append(start)
+            elif opened:
+                opened.pop()
+    if not opened:
+        return None
+    line, column = _line_column(text, opened[-1])
+    where = f"line {line}, column {column}" if "\n" in text else f"column {column}"
+    return f"unclosed '{text[opened[-1]]}' opened at {where}"
+
+
+# ---- scanning: tokens for highlighting and statement boundaries -----------------------
+
+_SCAN = re.compile(
+    r"(?P<newline>\n)"
+    r"|(?P<space>[ \t\f\r]+)"
+    r"|(?P<comment>\#[^\n]*)"
+    r"|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*'*)"
+    r"|(?P<paren>[][()])"
+    r"|(?P<operator>\*\*|[-+*/@^=])"
+    r"|(?P<punctuation>[,;:.])"
+    r"|(?P<error>.)"
+)
+# A command: blanks, `:name`, then the raw rest of the line.
+_COMMAND = re.compile(r"[ \t\f\r]*(:[A-Za-z_][A-Za-z0-9_]*|:)([^\n]*)")
+
+
+def _lex(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield (kind, start, end) for every token and newline; blanks are skipped.
+
+    A `:` that starts a line outside brackets, or follows a `;` there, begins a
+    command: a "command" token for `:name` and an "argument" token for the rest.
+    """
+    position, depth, command_allowed = 0, 0, True
+    while position < len(text):
+        command = _COMMAND.match(text, position) if command_allowed and depth == 0 else None
+        if command:
+            yield "command", *command.span(1)
+            raw, offset = command.group(2), command.start(2)
+            if raw.strip():
+                lead = len(raw) - len(raw.lstrip())
+                yield "argument", offset + lead, offset + len(raw.rstrip())
+            position, command_allowed = command.end(), False
+            continue
+        match = _SCAN.match(text, position)
+        kind, start, position = match.lastgroup, match.start(), match.end()
+        if kind == "space":
+            continue
+        command_allowed = kind == "newline" or (kind == "punctuation" and text[start] == ";")
+        if kind == "paren":
+            depth = depth + 1 if text[start] in "([" else max(depth - 1, 0)
+        elif kind == "name" and text.startswith("__", start):
+            kind = "error"
+        yield kind, start, position
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of each token, for highlighting; never raises.
+
+    Kinds: number, name, operator, paren, punctuation, command, argument,
+    comment and error.
+    """
+    return [token for token in _lex(text) if token[0] != "newline"]
+
+
+def split_statements(source: str) -> list[Chunk]:
+    """Split a script into the source text of its statements, in one pass.
+
+    Statements end at `;` or a newline outside brackets, unless the line ends
+    with an operator, `=` or `.`, which continue onto the next line. Blank
+    statements and comments are dropped; a command runs to the end of its line.
+    """
+    chunks: list[Chunk] = []
+    depth, line, line_start = 0, 1, 0
+    begin = end = semicolon = None
+    position = (1, 1)
+    continues = False
+
+    def flush() -> None:
+        nonlocal begin
+        if begin is not None:
+            chunks.append(Chunk(source[begin:end], begin, *position))
+        begin = None
+
+    for kind, start, stop in _lex(source):
+        if kind == "newline":
+            if depth == 0 and not continues:
+                flush()
+            line, line_start, semicolon = line + 1, stop, None
+            continue
+        if kind == "comment" or kind == "argument":
+            end = stop if kind == "argument" else end
+            continue
+        if kind == "command":
+            flush()
+            start = start if semicolon is None else semicolon
+        elif kind == "punctuation" and depth == 0 and source[start] == ";":
+            flush()
+            semicolon = start
+            continue
+        elif kind == "paren":
+            depth = depth + 1 if source[start] in "([" else max(depth - 1, 0)
+        if begin is None:
+            begin, position = start, (line, start - line_start + 1)
+        end, semicolon = stop, None
+        continues = kind == "operator" or (kind == "punctuation" and source[start] == ".")
+    flush()
+    return chunks

@@ -1,0 +1,495 @@
+"""Tests for backpropagation semantics: graph traversal, memory, retained and higher-order grads."""
+
+import gc
+import math
+import os
+import tracemalloc
+import warnings
+import weakref
+
+import numpy as np
+import pytest
+
+import dezero.functions as F
+from dezero import Function, Variable, no_grad
+
+
+def var(value):
+    return Variable(np.array(value, dtype=np.float64))
+
+
+def square(x):
+    return x**2
+
+
+# --------------------------------------------------------------------------- seed examples
+
+
+def test_quadratic_value_and_gradient():
+    x = var(2.0)
+    y = (x + 3) ** 2
+    y.backward()
+    assert y.data == 25.0
+    assert x.grad.data == 10.0
+
+
+def test_multiply_add_gradients():
+    a, b, c = var(3.0), var(2.0), var(1.0)
+    y = a * b + c
+    y.backward()
+    assert y.data == 7.0
+    assert a.grad.data == 2.0
+    assert b.grad.data == 3.0
+    assert c.grad.data == 1.0
+
+
+def test_output_gradient_is_seeded_with_ones():
+    x = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    y = x * 1.0
+    y.backward(retain_grad=True)
+    np.testing.assert_array_equal(y.grad.data, np.ones((2, 2)))
+
+
+# --------------------------------------------------------------------------- graph topology
+
+
+def test_diamond_graph_gradient():
+    x = var(3.0)
+    y = x * x + x * x
+    y.backward()
+    assert y.data == 18.0
+    assert x.grad.data == 12.0
+
+
+def test_add_same_variable_twice():
+    x = var(3.0)
+    y = F.add(x, x)
+    y.backward()
+    assert y.data == 6.0
+    assert x.grad.data == 2.0
+
+
+def test_add_same_variable_three_times():
+    x = var(3.0)
+    y = x + x + x
+    y.backward()
+    assert x.grad.data == 3.0
+
+
+def test_wide_sum_gradient_is_sum_of_coefficients():
+    x = var(0.5)
+    y = x * 1
+    for k in range(2, 201):
+        y = y + x * k
+    y.backward()
+    assert y.data == pytest.approx(0.5 * 20100)
+    assert x.grad.data == 20100.0
+
+
+def test_generations_order_backward_pass():
+    x = var(2.0)
+    a = square(x)
+    y = square(a) + square(a)
+    y.backward()
+    assert y.data == 32.0
+    assert x.grad.data == 64.0
+
+
+def test_branches_of_different_depth():
+    x = var(2.0)
+    deep = x
+    for _ in range(10):
+        deep = deep * 1.0
+    y = deep * x + x
+    y.backward()
+    assert y.data == 6.0
+    assert x.grad.data == 5.0
+
+
+def test_long_chain_backward_is_iterative():
+    x = var(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y + 1
+    y.backward()
+    assert y.data == 100_001.0
+    assert x.grad.data == 1.0
+
+
+def test_long_multiplicative_chain_backward():
+    x = var(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert y.data == 1.0
+    assert x.grad.data == 1.0
+
+
+# --------------------------------------------------------------------------- gradient accumulation
+
+
+def test_second_backward_accumulates_without_mutating_held_gradient():
+    x = var(3.0)
+    y = x * x
+    y.backward()
+    first = x.grad
+    first_data = first.data
+    assert first_data == 6.0
+    y.backward()
+    assert x.grad.data == 12.0
+    assert first_data == 6.0
+    assert first.data == 6.0
+
+
+def test_accumulation_does_not_alias_output_gradient():
+    x = var(3.0)
+    y = F.add(x, x)
+    y.backward(retain_grad=True)
+    assert y.grad.data == 1.0
+    assert x.grad.data == 2.0
+    assert x.grad.data is not y.grad.data
+    x.grad.data[...] = 100.0
+    assert y.grad.data == 1.0
+
+
+def test_accumulation_does_not_alias_user_array_through_add_of_vector():
+    x = Variable(np.array([1.0, 2.0]))
+    y = x + x
+    y.backward(retain_grad=True)
+    np.testing.assert_array_equal(y.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+
+
+def test_cleargrad_between_backward_calls_gives_fresh_gradient():
+    x = var(3.0)
+    (x * x).backward()
+    x.cleargrad()
+    (x * 4).backward()
+    assert x.grad.data == 4.0
+
+
+def test_reusing_variable_in_new_graph_after_cleargrad():
+    x = var(2.0)
+    y = (x + 3) ** 2
+    y.backward()
+    assert x.grad.data == 10.0
+    x.cleargrad()
+    z = x**3
+    z.backward()
+    assert x.grad.data == 12.0
+
+
+# --------------------------------------------------------------------------- retain_grad
+
+
+def test_intermediate_gradients_are_released_by_default():
+    x0, x1 = var(1.0), var(1.0)
+    t = x0 + x1
+    y = x0 + t
+    y.backward()
+    assert y.grad is None
+    assert t.grad is None
+    assert x0.grad.data == 2.0
+    assert x1.grad.data == 1.0
+
+
+def test_retain_grad_keeps_intermediate_gradients():
+    x0, x1 = var(1.0), var(1.0)
+    t = x0 + x1
+    y = x0 + t
+    y.backward(retain_grad=True)
+    assert y.grad.data == 1.0
+    assert t.grad.data == 1.0
+    assert x0.grad.data == 2.0
+    assert x1.grad.data == 1.0
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _collect_chain_refs(x, length):
+    refs = []
+    y = x
+    for i in range(length):
+        y = y * 1.0 if i % 2 else y + 1
+        refs.append(weakref.ref(y))
+        refs.append(weakref.ref(y.creator))
+    return y, refs
+
+
+@pytest.mark.parametrize("run_backward", [False, True], ids=["forward_only", "after_backward"])
+def test_graph_is_freed_by_refcounting_alone(run_backward):
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        x = var(1.0)
+        y, refs = _collect_chain_refs(x, 1000)
+        assert y.data == 501.0
+        if run_backward:
+            y.backward()
+            assert x.grad.data == 1.0
+        assert all(r() is not None for r in refs)
+        del y
+        alive = sum(r() is not None for r in refs)
+        assert alive == 0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_function_does_not_keep_its_output_alive():
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        x = var(2.0)
+        y = x * 3
+        f = y.creator
+        y_ref = weakref.ref(y)
+        del y
+        assert y_ref() is None
+        assert f is not None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as fh:
+        resident_pages = int(fh.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc/self/statm")
+def test_repeated_backward_keeps_memory_flat():
+    rss_at_10k = None
+    for i in range(100_000):
+        x = Variable(np.array(2.0))
+        y = (x + 3) ** 2
+        y.backward()
+        if i == 0:
+            assert x.grad.data == 10.0
+        del x, y
+        if i == 10_000:
+            rss_at_10k = _rss_bytes()
+    growth = _rss_bytes() - rss_at_10k
+    assert growth < 5 * 1024 * 1024
+
+
+def _traced_forward_bytes(x, backprop):
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        if backprop:
+            y = square(square(square(x)))
+        else:
+            with no_grad():
+                y = square(square(square(x)))
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(y.data, np.ones_like(x.data))
+    return used
+
+
+def test_no_grad_forward_keeps_only_the_result():
+    x = Variable(np.ones((100, 100, 100)))
+    used = _traced_forward_bytes(x, backprop=False)
+    assert used < 1.5 * x.data.nbytes
+
+
+def test_backprop_forward_keeps_intermediate_results():
+    x = Variable(np.ones((100, 100, 100)))
+    used = _traced_forward_bytes(x, backprop=True)
+    assert used >= 2.5 * x.data.nbytes
+
+
+# --------------------------------------------------------------------------- higher order
+
+
+def test_create_graph_makes_gradient_differentiable():
+    x = var(2.0)
+    y = x**3
+    y.backward(create_graph=True)
+    assert x.grad.data == 12.0
+    assert x.grad.creator is not None
+
+
+def test_gradient_has_no_graph_without_create_graph():
+    x = var(2.0)
+    y = x**3
+    y.backward()
+    assert x.grad.data == 12.0
+    assert x.grad.creator is None
+
+
+def test_second_derivative_of_cubic():
+    x = var(2.0)
+    y = x**3
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.data == 12.0
+
+
+def test_newton_method_converges_within_ten_iterations():
+    x = var(2.0)
+    for _ in range(10):
+        y = x**4 - 2 * x**2
+        x.cleargrad()
+        y.backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        gx.backward()
+        gx2 = x.grad
+        x.data -= gx.data / gx2.data
+    assert x.data == pytest.approx(1.0, abs=1e-12)
+
+
+def test_newton_method_first_step_matches_closed_form():
+    x = var(2.0)
+    y = x**4 - 2 * x**2
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx.data == 24.0
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.data == 44.0
+
+
+@pytest.mark.parametrize("point", [-2.0, 0.0, 0.3, 1.0, 2.5])
+def test_sin_derivatives_cycle(point):
+    x = var(point)
+    y = F.sin(x)
+    y.backward(create_graph=True)
+    derivatives = [x.grad.data.item()]
+    for _ in range(3):
+        gx = x.grad
+        x.cleargrad()
+        gx.backward(create_graph=True)
+        derivatives.append(x.grad.data.item())
+    expected = [math.cos(point), -math.sin(point), -math.cos(point), math.sin(point)]
+    np.testing.assert_allclose(derivatives, expected, atol=1e-12)
+
+
+def test_tanh_second_derivative():
+    x = var(0.5)
+    y = F.tanh(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    t = math.tanh(0.5)
+    assert x.grad.data == pytest.approx(-2 * t * (1 - t**2))
+
+
+def test_double_backprop():
+    x = var(2.0)
+    y = x**2
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    z = gx**3 + y
+    z.backward()
+    assert x.grad.data == 100.0
+
+
+def test_higher_order_through_mul_and_exp():
+    x = var(0.5)
+    y = x * F.exp(x)
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.data == pytest.approx((2 + 0.5) * math.exp(0.5))
+
+
+# --------------------------------------------------------------------------- exponents
+
+
+def test_variable_exponent_differentiates_base_and_exponent():
+    x, y = var(2.0), var(3.0)
+    z = x**y
+    z.backward()
+    assert z.data == 8.0
+    assert x.grad.data == pytest.approx(12.0)
+    assert y.grad.data == pytest.approx(8.0 * math.log(2.0))
+
+
+def test_scalar_base_with_variable_exponent():
+    x = var(3.0)
+    y = 2**x
+    y.backward()
+    assert isinstance(y, Variable)
+    assert y.data == 8.0
+    assert x.grad.data == pytest.approx(8.0 * math.log(2.0))
+
+
+def test_array_exponent_of_variable_is_constant():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = x ** np.array([2.0, 3.0, 0.5])
+    np.testing.assert_allclose(y.data, [1.0, 8.0, math.sqrt(3.0)])
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 12.0, 0.5 / math.sqrt(3.0)])
+
+
+def test_constant_exponent_gradient():
+    x = var(2.0)
+    y = x**3
+    y.backward()
+    assert y.data == 8.0
+    assert x.grad.data == 12.0
+
+
+def test_function_pow_with_constant():
+    x = var(2.0)
+    y = F.pow(x, 3)
+    y.backward()
+    assert y.data == 8.0
+    assert x.grad.data == 12.0
+
+
+@pytest.mark.parametrize("base, value, grad", [(-2.0, -8.0, 12.0), (0.0, 0.0, 0.0)])
+def test_constant_exponent_is_clean_for_non_positive_base(base, value, grad):
+    x = var(base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = x**3
+        y.backward()
+    assert y.data == value
+    assert x.grad.data == grad
+
+
+def test_variable_exponent_second_derivative_in_exponent():
+    x = var(2.0)
+    y = 3**x
+    y.backward(create_graph=True)
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.data == pytest.approx(9.0 * math.log(3.0) ** 2)
+
+
+# --------------------------------------------------------------------------- custom function
+
+
+class Cube(Function):
+    def forward(self, x):
+        return x**3
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return 3 * x**2 * gy
+
+
+def test_user_function_supports_higher_order_gradients():
+    x = var(2.0)
+    y = Cube()(x)
+    y.backward(create_graph=True)
+    assert x.grad.data == 12.0
+    gx = x.grad
+    x.cleargrad()
+    gx.backward()
+    assert x.grad.data == 12.0

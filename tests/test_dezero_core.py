@@ -1,0 +1,743 @@
+"""Tests for the Variable class, operators, configuration and the public API surface."""
+
+import operator
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import (
+    Config,
+    Function,
+    Variable,
+    as_array,
+    as_variable,
+    no_grad,
+    setup_variable,
+    using_config,
+)
+
+
+def var(value):
+    return Variable(np.array(value, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def test_public_names_are_exported():
+    assert isinstance(Variable, type)
+    assert isinstance(Function, type)
+    for obj in (Config, using_config, no_grad, as_array, as_variable, setup_variable):
+        assert obj is not None
+    for fn in (using_config, no_grad, as_array, as_variable, setup_variable):
+        assert callable(fn)
+
+
+def test_importing_dezero_alone_enables_operators():
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import dezero
+        x = dezero.Variable(np.array(2.0))
+        results = [x + 3, 3 + x, x - 1, 1 - x, x * 2, 2 * x, x / 4, 4 / x, x ** 2, 2 ** x,
+                   -x, +x, np.array(1.0) + x]
+        print(" ".join(type(r).__name__ for r in results))
+        print(" ".join(repr(float(r.data)) for r in results))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    names, values = proc.stdout.strip().splitlines()
+    assert set(names.split()) == {"Variable"}
+    expected = [5.0, 5.0, 1.0, -1.0, 4.0, 4.0, 0.5, 2.0, 4.0, 4.0, -2.0, 2.0, 3.0]
+    assert [float(v) for v in values.split()] == expected
+
+
+def test_setup_variable_is_idempotent():
+    setup_variable()
+    setup_variable()
+    y = Variable(np.array(2.0)) * 3 + 1
+    assert isinstance(y, Variable)
+    assert y.data == 7.0
+
+
+def test_as_array_wraps_scalars_and_passes_arrays_through():
+    a = as_array(1.5)
+    assert type(a) is np.ndarray
+    assert a.shape == ()
+    assert a == 1.5
+    arr = np.array([1.0, 2.0])
+    assert as_array(arr) is arr
+
+
+def test_as_variable_wraps_arrays_and_passes_variables_through():
+    x = Variable(np.array(1.0))
+    assert as_variable(x) is x
+    arr = np.array([1.0, 2.0])
+    v = as_variable(arr)
+    assert isinstance(v, Variable)
+    np.testing.assert_array_equal(v.data, arr)
+
+
+# --------------------------------------------------------------------------- construction
+
+
+@pytest.mark.parametrize(
+    "value, type_name",
+    [(1.0, "float"), (1, "int"), ([1.0, 2.0], "list"), ((1.0,), "tuple"), ("1", "str")],
+)
+def test_variable_rejects_non_arrays_with_type_name(value, type_name):
+    with pytest.raises(TypeError, match=type_name):
+        Variable(value)
+
+
+def test_variable_accepts_none():
+    x = Variable(None)
+    assert x.data is None
+    assert x.grad is None
+
+
+def test_variable_initial_attributes():
+    data = np.array([1.0, 2.0])
+    x = Variable(data, name="x")
+    assert x.data is data
+    assert x.name == "x"
+    assert x.grad is None
+    assert x.creator is None
+    assert x.generation == 0
+
+
+def test_variable_name_defaults_to_none():
+    assert Variable(np.array(1.0)).name is None
+
+
+def test_variable_array_properties():
+    x = Variable(np.array([[1, 2, 3], [4, 5, 6]]))
+    assert x.shape == (2, 3)
+    assert x.ndim == 2
+    assert x.size == 6
+    assert x.dtype == x.data.dtype
+    assert len(x) == 2
+
+
+def test_scalar_variable_properties():
+    x = Variable(np.array(3.0, dtype=np.float32))
+    assert x.shape == ()
+    assert x.ndim == 0
+    assert x.size == 1
+    assert x.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- repr
+
+
+def test_repr_of_empty_variable():
+    assert repr(Variable(None)) == "variable(None)"
+
+
+def test_repr_of_scalar_variable():
+    assert repr(Variable(np.array(1.0))) == "variable(1.0)"
+
+
+def test_repr_of_vector_variable():
+    assert repr(Variable(np.array([1, 2, 3]))) == "variable([1 2 3])"
+
+
+def test_repr_indents_continuation_lines_by_nine_spaces():
+    x = Variable(np.array([[1, 2, 3], [4, 5, 6]]))
+    assert repr(x) == "variable([[1 2 3]\n          [4 5 6]])"
+
+
+def test_repr_of_three_dimensional_variable():
+    data = np.arange(8).reshape(2, 2, 2)
+    expected = "variable(" + str(data).replace("\n", "\n" + " " * 9) + ")"
+    assert repr(Variable(data)) == expected
+
+
+# --------------------------------------------------------------------------- creator / generation
+
+
+def test_operation_sets_creator_and_generation():
+    x = var(2.0)
+    y = x * 2
+    z = y * 2
+    assert x.creator is None
+    assert isinstance(y.creator, Function)
+    assert y.generation == 1
+    assert z.generation == 2
+
+
+def test_generation_is_one_past_deepest_input():
+    x = var(2.0)
+    a = (x * 2) * 2
+    b = a + x
+    assert a.generation == 2
+    assert b.generation == 3
+
+
+def test_cleargrad_resets_gradient():
+    x = var(3.0)
+    (x * x).backward()
+    assert x.grad.data == 6.0
+    x.cleargrad()
+    assert x.grad is None
+
+
+def test_grad_is_a_variable():
+    x = var(3.0)
+    (x * x).backward()
+    assert isinstance(x.grad, Variable)
+    assert type(x.grad.data) is np.ndarray
+
+
+# --------------------------------------------------------------------------- custom functions
+
+
+class Square(Function):
+    def forward(self, x):
+        return x**2
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return 2 * x * gy
+
+
+class SplitScale(Function):
+    def forward(self, x):
+        return x * 2, x * 3
+
+    def backward(self, gy0, gy1):
+        return gy0 * 2 + gy1 * 3
+
+
+def test_user_defined_function_forward_and_backward():
+    x = var(3.0)
+    f = Square()
+    y = f(x)
+    assert isinstance(y, Variable)
+    assert y.creator is f
+    assert y.data == 9.0
+    y.backward()
+    assert x.grad.data == 6.0
+
+
+def test_user_defined_function_accepts_arrays():
+    y = Square()(np.array([1.0, 2.0]))
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, [1.0, 4.0])
+
+
+def test_user_defined_function_with_two_outputs():
+    x = var(1.5)
+    y0, y1 = SplitScale()(x)
+    assert y0.data == 3.0
+    assert y1.data == 4.5
+    (y0 + y1).backward()
+    assert x.grad.data == 5.0
+
+
+# --------------------------------------------------------------------------- methods
+
+
+@pytest.mark.parametrize("shape_args", [(2, 3), ((2, 3),), ([2, 3],)])
+def test_reshape_method_accepts_varargs_or_tuple(shape_args):
+    x = Variable(np.arange(6.0))
+    y = x.reshape(*shape_args)
+    assert y.shape == (2, 3)
+    np.testing.assert_array_equal(y.data, np.arange(6.0).reshape(2, 3))
+    y.backward()
+    assert x.grad.shape == (6,)
+    np.testing.assert_array_equal(x.grad.data, np.ones(6))
+
+
+def test_reshape_gradient_routes_each_element():
+    x = Variable(np.arange(6.0))
+    y = x.reshape(3, 2)
+    (y * Variable(np.arange(6.0).reshape(3, 2))).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.arange(6.0))
+
+
+def test_transpose_method_without_axes_reverses_dimensions():
+    data = np.arange(6.0).reshape(2, 3)
+    x = Variable(data)
+    y = x.transpose()
+    np.testing.assert_array_equal(y.data, data.T)
+    w = np.arange(6.0).reshape(3, 2)
+    (y * w).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, w.T)
+
+
+@pytest.mark.parametrize("axes_args", [(1, 0, 2), ((1, 0, 2),), ([1, 0, 2],)])
+def test_transpose_method_accepts_varargs_or_tuple(axes_args):
+    data = np.arange(24.0).reshape(2, 3, 4)
+    x = Variable(data)
+    y = x.transpose(*axes_args)
+    np.testing.assert_array_equal(y.data, data.transpose(1, 0, 2))
+    w = np.arange(24.0).reshape(3, 2, 4)
+    (y * w).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, w.transpose(1, 0, 2))
+
+
+def test_T_property_transposes():
+    data = np.arange(6.0).reshape(2, 3)
+    x = Variable(data)
+    y = x.T
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, data.T)
+    y.backward()
+    assert x.grad.shape == (2, 3)
+
+
+def test_sum_method_without_axis():
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    y = x.sum()
+    assert type(y.data) is np.ndarray
+    assert y.shape == ()
+    assert y.data == 15.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("axis, keepdims", [(0, False), (1, False), (0, True), (1, True)])
+def test_sum_method_with_axis_and_keepdims(axis, keepdims):
+    data = np.arange(6.0).reshape(2, 3)
+    x = Variable(data)
+    y = x.sum(axis=axis, keepdims=keepdims)
+    np.testing.assert_array_equal(y.data, data.sum(axis=axis, keepdims=keepdims))
+    y.backward()
+    assert x.grad.shape == (2, 3)
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))
+
+
+def test_unchain_cuts_only_own_creator():
+    x = var(2.0)
+    a = x * 2
+    y = a * 3
+    y.unchain()
+    assert y.creator is None
+    assert a.creator is not None
+
+
+def test_unchain_backward_cuts_whole_graph():
+    x = var(2.0)
+    a = x * 2
+    b = a + 1
+    y = b * b
+    y.unchain_backward()
+    assert y.creator is None
+    assert a.creator is None
+    assert b.creator is None
+    y.backward()
+    assert x.grad is None
+    assert y.grad.data == 1.0
+
+
+# --------------------------------------------------------------------------- indexing
+
+
+def test_index_row_and_gradient():
+    x = Variable(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    y = x[1]
+    np.testing.assert_array_equal(y.data, [4.0, 5.0, 6.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[0, 0, 0], [1, 1, 1]])
+
+
+def test_slice_and_gradient():
+    x = Variable(np.arange(5.0))
+    y = x[1:3]
+    np.testing.assert_array_equal(y.data, [1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 1, 0, 0])
+
+
+def test_two_dimensional_slice_and_gradient():
+    x = Variable(np.arange(6.0).reshape(2, 3))
+    y = x[:, 1:]
+    np.testing.assert_array_equal(y.data, [[1.0, 2.0], [4.0, 5.0]])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[0, 1, 1], [0, 1, 1]])
+
+
+def test_fancy_index_and_gradient():
+    x = Variable(np.array([10.0, 20.0, 30.0]))
+    y = x[[0, 2]]
+    np.testing.assert_array_equal(y.data, [10.0, 30.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 0, 1])
+
+
+def test_repeated_index_accumulates_gradient():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = x[[0, 0]].sum()
+    assert y.data == 2.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2, 0, 0])
+
+
+def test_scalar_element_is_zero_dim_array():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = x[1]
+    assert isinstance(y, Variable)
+    assert type(y.data) is np.ndarray
+    assert y.shape == ()
+    assert y.data == 2.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 0])
+
+
+# --------------------------------------------------------------------------- operators
+
+BINARY_OPS = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": operator.truediv,
+    "pow": operator.pow,
+}
+
+# derivative of op(a, b) with respect to a and to b
+PARTIALS = {
+    "add": (lambda a, b: np.ones_like(a * b), lambda a, b: np.ones_like(a * b)),
+    "sub": (lambda a, b: np.ones_like(a * b), lambda a, b: -np.ones_like(a * b)),
+    "mul": (lambda a, b: b * np.ones_like(a), lambda a, b: a * np.ones_like(b)),
+    "truediv": (lambda a, b: 1 / b * np.ones_like(a), lambda a, b: -a / b**2),
+    "pow": (lambda a, b: b * a ** (b - 1), lambda a, b: a**b * np.log(a)),
+}
+
+LHS = np.array([1.5, 2.0, 3.0])
+OTHERS = {
+    "variable": np.array([0.5, 2.0, 4.0]),
+    "ndarray": np.array([0.5, 2.0, 4.0]),
+    "int": 2,
+    "float": 0.5,
+}
+
+
+def wrap(kind, value):
+    return Variable(np.array(value, dtype=np.float64)) if kind == "variable" else value
+
+
+@pytest.mark.parametrize("op_name", BINARY_OPS)
+@pytest.mark.parametrize("kind", OTHERS)
+def test_operator_with_variable_on_left(op_name, kind):
+    op = BINARY_OPS[op_name]
+    other = OTHERS[kind]
+    y = op(Variable(LHS.copy()), wrap(kind, other))
+    assert isinstance(y, Variable)
+    assert type(y.data) is np.ndarray
+    np.testing.assert_allclose(y.data, op(LHS, np.asarray(other, dtype=np.float64)))
+
+
+@pytest.mark.parametrize("op_name", BINARY_OPS)
+@pytest.mark.parametrize("kind", OTHERS)
+def test_operator_with_variable_on_right(op_name, kind):
+    op = BINARY_OPS[op_name]
+    other = OTHERS[kind]
+    y = op(wrap(kind, other), Variable(LHS.copy()))
+    assert isinstance(y, Variable)
+    assert type(y.data) is np.ndarray
+    np.testing.assert_allclose(y.data, op(np.asarray(other, dtype=np.float64), LHS))
+
+
+@pytest.mark.parametrize("op_name", BINARY_OPS)
+@pytest.mark.parametrize("kind", ["ndarray", "int", "float"])
+def test_operator_gradient_for_left_operand(op_name, kind):
+    op = BINARY_OPS[op_name]
+    other = OTHERS[kind]
+    x = Variable(LHS.copy())
+    op(x, other).backward()
+    expected = PARTIALS[op_name][0](LHS, np.asarray(other, dtype=np.float64))
+    assert x.grad.shape == x.shape
+    np.testing.assert_allclose(x.grad.data, expected)
+
+
+@pytest.mark.parametrize("op_name", BINARY_OPS)
+@pytest.mark.parametrize("kind", ["ndarray", "int", "float"])
+def test_operator_gradient_for_right_operand(op_name, kind):
+    op = BINARY_OPS[op_name]
+    other = OTHERS[kind]
+    x = Variable(LHS.copy())
+    op(other, x).backward()
+    expected = PARTIALS[op_name][1](np.asarray(other, dtype=np.float64), LHS)
+    assert x.grad.shape == x.shape
+    np.testing.assert_allclose(x.grad.data, expected)
+
+
+@pytest.mark.parametrize("op_name", BINARY_OPS)
+def test_operator_gradients_for_two_variables(op_name):
+    op = BINARY_OPS[op_name]
+    a_data, b_data = LHS, OTHERS["variable"]
+    a, b = Variable(a_data.copy()), Variable(b_data.copy())
+    op(a, b).backward()
+    da, db = PARTIALS[op_name]
+    np.testing.assert_allclose(a.grad.data, da(a_data, b_data))
+    np.testing.assert_allclose(b.grad.data, db(a_data, b_data))
+
+
+def test_ndarray_plus_variable_returns_variable():
+    y = np.array([1.0, 2.0]) + Variable(np.array([3.0, 4.0]))
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, [4.0, 6.0])
+
+
+def test_ndarray_times_scalar_variable_returns_variable():
+    x = Variable(np.array(2.0))
+    y = np.array([1.0, 2.0]) * x
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    y.backward()
+    assert x.grad.data == 3.0
+
+
+def test_negation():
+    x = Variable(np.array([1.0, -2.0]))
+    y = -x
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, [-1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [-1.0, -1.0])
+
+
+def test_unary_plus():
+    x = Variable(np.array([1.0, -2.0]))
+    y = +x
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, [1.0, -2.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+def test_expression_mixing_operand_types():
+    x = Variable(np.array(2.0))
+    y = 3 * x**2 - 4 / x + np.array(1.0) - 0.5
+    assert isinstance(y, Variable)
+    assert y.data == pytest.approx(12 - 2 + 1 - 0.5)
+    y.backward()
+    assert x.grad.data == pytest.approx(6 * 2 + 4 / 4)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x * 3,
+        lambda x: 3 * x,
+        lambda x: x + 1.5,
+        lambda x: x - 1,
+        lambda x: 1 - x,
+        lambda x: x / 2,
+        lambda x: 2 / x,
+        lambda x: x**2,
+        lambda x: 2**x,
+        lambda x: -x,
+        lambda x: x * x,
+        lambda x: np.array(1.0) + x,
+    ],
+    ids=["mul", "rmul", "add", "sub", "rsub", "div", "rdiv", "pow", "rpow", "neg", "square", "np"],
+)
+def test_zero_dim_results_are_ndarrays_not_numpy_scalars(make):
+    y = make(Variable(np.array(2.0)))
+    assert type(y.data) is np.ndarray
+    assert y.shape == ()
+
+
+def test_reductions_return_zero_dim_ndarrays():
+    x = Variable(np.array([[1.0, 5.0], [3.0, 2.0]]))
+    for y, expected in [
+        (x.sum(), 11.0),
+        (F.sum(x), 11.0),
+        (F.max(x), 5.0),
+        (F.min(x), 1.0),
+        (F.average(x), 2.75),
+        (x[1, 0], 3.0),
+    ]:
+        assert type(y.data) is np.ndarray
+        assert y.data == expected
+
+
+def test_gradient_data_is_ndarray_for_scalar_input():
+    x = Variable(np.array(2.0))
+    (x * 3).backward()
+    assert type(x.grad.data) is np.ndarray
+    assert x.grad.data == 3.0
+
+
+# --------------------------------------------------------------------------- matmul operator
+
+
+def test_matmul_operator_between_variables():
+    a_data = np.arange(6.0).reshape(2, 3)
+    b_data = np.arange(12.0).reshape(3, 4)
+    a, b = Variable(a_data), Variable(b_data)
+    y = a @ b
+    assert isinstance(y, Variable)
+    np.testing.assert_allclose(y.data, a_data @ b_data)
+    y.backward()
+    assert a.grad.shape == (2, 3)
+    assert b.grad.shape == (3, 4)
+    np.testing.assert_allclose(a.grad.data, np.ones((2, 4)) @ b_data.T)
+    np.testing.assert_allclose(b.grad.data, a_data.T @ np.ones((2, 4)))
+
+
+def test_matmul_operator_with_ndarray_on_right():
+    a = Variable(np.arange(6.0).reshape(2, 3))
+    w = np.arange(12.0).reshape(3, 4)
+    y = a @ w
+    assert isinstance(y, Variable)
+    np.testing.assert_allclose(y.data, a.data @ w)
+    y.backward()
+    np.testing.assert_allclose(a.grad.data, np.ones((2, 4)) @ w.T)
+
+
+def test_matmul_operator_with_ndarray_on_left():
+    m = np.arange(6.0).reshape(2, 3)
+    b = Variable(np.arange(12.0).reshape(3, 4))
+    y = m @ b
+    assert isinstance(y, Variable)
+    np.testing.assert_allclose(y.data, m @ b.data)
+    y.backward()
+    np.testing.assert_allclose(b.grad.data, m.T @ np.ones((2, 4)))
+
+
+# --------------------------------------------------------------------------- broadcasting
+
+
+@pytest.mark.parametrize("op_name", ["add", "sub", "mul", "truediv"])
+def test_broadcast_gradients_have_input_shapes(op_name):
+    op = BINARY_OPS[op_name]
+    a_data = np.array([1.0, 2.0, 4.0])
+    b_data = np.array([[0.5, 1.0, 2.0], [4.0, 5.0, 8.0]])
+    a, b = Variable(a_data), Variable(b_data)
+    y = op(a, b)
+    np.testing.assert_allclose(y.data, op(a_data, b_data))
+    y.backward()
+    assert a.grad.shape == (3,)
+    assert b.grad.shape == (2, 3)
+    da, db = PARTIALS[op_name]
+    np.testing.assert_allclose(a.grad.data, da(a_data, b_data).sum(axis=0))
+    np.testing.assert_allclose(b.grad.data, db(a_data, b_data))
+
+
+def test_broadcast_with_larger_operand_on_left():
+    x = Variable(np.ones((2, 3)))
+    y = Variable(np.array([1.0, 2.0, 3.0]))
+    z = x + y
+    z.backward()
+    assert x.grad.shape == (2, 3)
+    assert y.grad.shape == (3,)
+    np.testing.assert_array_equal(y.grad.data, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 3)))
+
+
+def test_broadcast_column_and_row():
+    col = Variable(np.array([[1.0], [2.0]]))
+    row = Variable(np.array([[10.0, 20.0, 30.0]]))
+    y = col * row
+    np.testing.assert_array_equal(y.data, [[10, 20, 30], [20, 40, 60]])
+    y.backward()
+    assert col.grad.shape == (2, 1)
+    assert row.grad.shape == (1, 3)
+    np.testing.assert_array_equal(col.grad.data, [[60.0], [60.0]])
+    np.testing.assert_array_equal(row.grad.data, [[3.0, 3.0, 3.0]])
+
+
+def test_scalar_variable_times_matrix_gets_summed_gradient():
+    s = Variable(np.array(2.0))
+    m = Variable(np.arange(6.0).reshape(2, 3))
+    y = s * m
+    y.backward()
+    assert s.grad.shape == ()
+    assert s.grad.data == 15.0
+    np.testing.assert_array_equal(m.grad.data, np.full((2, 3), 2.0))
+
+
+def test_broadcast_with_python_scalar_keeps_variable_gradient_shape():
+    x = Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    y = 10 - x
+    y.backward()
+    assert x.grad.shape == (2, 2)
+    np.testing.assert_array_equal(x.grad.data, -np.ones((2, 2)))
+
+
+# --------------------------------------------------------------------------- config
+
+
+def test_backprop_enabled_by_default():
+    assert Config.enable_backprop is True
+
+
+def test_using_config_sets_and_restores():
+    with using_config("enable_backprop", False):
+        assert Config.enable_backprop is False
+    assert Config.enable_backprop is True
+
+
+def test_using_config_restores_when_body_raises():
+    with pytest.raises(ZeroDivisionError):
+        with using_config("enable_backprop", False):
+            assert Config.enable_backprop is False
+            raise ZeroDivisionError
+    assert Config.enable_backprop is True
+
+
+def test_no_grad_disables_backprop_and_restores():
+    with no_grad():
+        assert Config.enable_backprop is False
+    assert Config.enable_backprop is True
+
+
+def test_no_grad_restores_when_body_raises():
+    with pytest.raises(KeyError):
+        with no_grad():
+            raise KeyError("boom")
+    assert Config.enable_backprop is True
+
+
+def test_nested_config_restores_each_level():
+    with no_grad():
+        with using_config("enable_backprop", True):
+            assert Config.enable_backprop is True
+        assert Config.enable_backprop is False
+    assert Config.enable_backprop is True
+
+
+def test_no_grad_output_has_no_creator():
+    x = Variable(np.array(3.0))
+    with no_grad():
+        y = x * 2
+    assert isinstance(y, Variable)
+    assert y.data == 6.0
+    assert y.creator is None
+    z = x * 2
+    assert z.creator is not None
+
+
+def test_no_grad_output_does_not_backpropagate():
+    x = Variable(np.array(3.0))
+    with no_grad():
+        y = x * 2 + 1
+    y.backward()
+    assert y.grad.data == 1.0
+    assert x.grad is None
+
+
+def test_no_grad_function_keeps_no_inputs():
+    x = Variable(np.array(3.0))
+    f = Square()
+    with no_grad():
+        y = f(x)
+    assert y.data == 9.0
+    assert y.creator is None
+    assert not getattr(f, "inputs", None)
+
+
+def test_dezero_module_exposes_variable_class():
+    assert dezero.Variable is Variable
+    assert dezero.Function is Function

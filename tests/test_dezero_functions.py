@@ -1,0 +1,455 @@
+"""Tests for dezero.functions: forward values, gradient checks and closed forms."""
+
+import math
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dezero.functions as F
+from dezero import Variable
+from dezero.utils import gradient_check
+
+# --------------------------------------------------------------------------- domains
+
+REAL = st.floats(-2.0, 2.0)
+WIDE = st.floats(-4.0, 4.0)
+POSITIVE = st.floats(0.5, 3.0)
+NEAR_ZERO_TAN = st.floats(-1.2, 1.2)
+# multiples of 0.1 offset by 0.05: never 0 or +-0.5, pairwise at least 0.1 apart
+GRID = st.integers(-20, 19).map(lambda i: (i + 0.5) / 10)
+
+
+def arrays(elements=REAL, shape=(2, 3), unique=False):
+    return hnp.arrays(np.float64, shape, elements=elements, unique=unique)
+
+
+A = np.array([[0.5, -1.2, 2.0], [1.5, 0.7, -0.3]])
+B = np.array([[1.1, 0.6, -0.9], [2.0, -1.4, 0.8]])
+ROW = np.array([0.3, -0.7, 1.9])
+W = np.array([[0.2, -0.5, 1.0, 0.4], [1.3, 0.1, -0.6, 0.9], [-0.8, 0.7, 0.3, -1.1]])
+LEFT = np.array([[0.4, -1.0], [1.2, 0.5], [-0.3, 0.9]])
+
+
+def np_softmax(x, axis=1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_log_softmax(x, axis=1):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# (id, dezero function of one argument, numpy reference, input strategy)
+GRADIENT_TABLE = [
+    ("add_lhs", lambda x: F.add(x, B), lambda x: x + B, arrays()),
+    ("add_rhs", lambda x: F.add(A, x), lambda x: A + x, arrays()),
+    ("add_broadcast", lambda x: F.add(x, A), lambda x: x + A, arrays(shape=(3,))),
+    ("add_scalar", lambda x: F.add(x, 2.5), lambda x: x + 2.5, arrays()),
+    ("sub_lhs", lambda x: F.sub(x, B), lambda x: x - B, arrays()),
+    ("sub_rhs", lambda x: F.sub(A, x), lambda x: A - x, arrays()),
+    ("sub_broadcast", lambda x: F.sub(A, x), lambda x: A - x, arrays(shape=(3,))),
+    ("rsub", lambda x: F.rsub(x, B), lambda x: B - x, arrays()),
+    ("rsub_scalar", lambda x: F.rsub(x, 2.0), lambda x: 2.0 - x, arrays()),
+    ("mul_lhs", lambda x: F.mul(x, B), lambda x: x * B, arrays()),
+    ("mul_rhs", lambda x: F.mul(A, x), lambda x: A * x, arrays()),
+    ("mul_broadcast", lambda x: F.mul(x, A), lambda x: x * A, arrays(shape=(3,))),
+    ("mul_self", lambda x: F.mul(x, x), lambda x: x * x, arrays()),
+    ("div_lhs", lambda x: F.div(x, B), lambda x: x / B, arrays()),
+    ("div_rhs", lambda x: F.div(A, x), lambda x: A / x, arrays(POSITIVE)),
+    ("div_broadcast", lambda x: F.div(A, x), lambda x: A / x, arrays(POSITIVE, (3,))),
+    ("neg", F.neg, np.negative, arrays()),
+    ("pow_cube", lambda x: F.pow(x, 3), lambda x: x**3, arrays()),
+    ("pow_square", lambda x: F.pow(x, 2), lambda x: x**2, arrays()),
+    ("pow_fractional", lambda x: F.pow(x, 2.5), lambda x: x**2.5, arrays(POSITIVE)),
+    ("pow_negative", lambda x: F.pow(x, -2), lambda x: x**-2.0, arrays(POSITIVE)),
+    ("sin", F.sin, np.sin, arrays(WIDE)),
+    ("cos", F.cos, np.cos, arrays(WIDE)),
+    ("tan", F.tan, np.tan, arrays(NEAR_ZERO_TAN)),
+    ("tanh", F.tanh, np.tanh, arrays(WIDE)),
+    ("exp", F.exp, np.exp, arrays()),
+    ("log", F.log, np.log, arrays(POSITIVE)),
+    ("sqrt", F.sqrt, np.sqrt, arrays(POSITIVE)),
+    ("abs", F.abs, np.abs, arrays(GRID)),
+    ("sigmoid", F.sigmoid, np_sigmoid, arrays(WIDE)),
+    ("relu", F.relu, lambda x: np.maximum(x, 0.0), arrays(GRID)),
+    ("leaky_relu", F.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x), arrays(GRID)),
+    (
+        "leaky_relu_slope",
+        lambda x: F.leaky_relu(x, slope=0.05),
+        lambda x: np.where(x > 0, x, 0.05 * x),
+        arrays(GRID),
+    ),
+    ("softmax", F.softmax, np_softmax, arrays(WIDE)),
+    ("softmax_axis0", lambda x: F.softmax(x, axis=0), lambda x: np_softmax(x, 0), arrays(WIDE)),
+    ("log_softmax", F.log_softmax, np_log_softmax, arrays(WIDE)),
+    (
+        "log_softmax_axis0",
+        lambda x: F.log_softmax(x, axis=0),
+        lambda x: np_log_softmax(x, 0),
+        arrays(WIDE),
+    ),
+    ("reshape", lambda x: F.reshape(x, (3, 2)), lambda x: x.reshape(3, 2), arrays()),
+    ("reshape_flat", lambda x: F.reshape(x, (6,)), lambda x: x.reshape(6), arrays()),
+    ("transpose", F.transpose, np.transpose, arrays()),
+    (
+        "transpose_axes",
+        lambda x: F.transpose(x, (2, 0, 1)),
+        lambda x: x.transpose(2, 0, 1),
+        arrays(shape=(2, 3, 2)),
+    ),
+    (
+        "expand_dims",
+        lambda x: F.expand_dims(x, 1),
+        lambda x: np.expand_dims(x, 1),
+        arrays(),
+    ),
+    (
+        "flatten",
+        F.flatten,
+        lambda x: x.reshape(x.shape[0], -1),
+        arrays(shape=(2, 3, 2)),
+    ),
+    ("get_item_row", lambda x: F.get_item(x, 1), lambda x: x[1], arrays()),
+    ("get_item_element", lambda x: F.get_item(x, (1, 2)), lambda x: x[1, 2], arrays()),
+    (
+        "get_item_slice",
+        lambda x: F.get_item(x, (slice(None), slice(1, 3))),
+        lambda x: x[:, 1:3],
+        arrays(),
+    ),
+    (
+        "get_item_repeated",
+        lambda x: F.get_item(x, np.array([0, 0, 1])),
+        lambda x: x[np.array([0, 0, 1])],
+        arrays(),
+    ),
+    ("sum", F.sum, np.sum, arrays()),
+    ("sum_axis0", lambda x: F.sum(x, axis=0), lambda x: x.sum(axis=0), arrays()),
+    (
+        "sum_axis1_keepdims",
+        lambda x: F.sum(x, axis=1, keepdims=True),
+        lambda x: x.sum(axis=1, keepdims=True),
+        arrays(),
+    ),
+    (
+        "sum_axes_tuple",
+        lambda x: F.sum(x, axis=(0, 2)),
+        lambda x: x.sum(axis=(0, 2)),
+        arrays(shape=(2, 3, 2)),
+    ),
+    ("sum_to_row", lambda x: F.sum_to(x, (3,)), lambda x: x.sum(axis=0), arrays()),
+    (
+        "sum_to_keepdims",
+        lambda x: F.sum_to(x, (2, 1)),
+        lambda x: x.sum(axis=1, keepdims=True),
+        arrays(),
+    ),
+    (
+        "broadcast_to",
+        lambda x: F.broadcast_to(x, (2, 3)),
+        lambda x: np.broadcast_to(x, (2, 3)),
+        arrays(shape=(3,)),
+    ),
+    (
+        "broadcast_to_column",
+        lambda x: F.broadcast_to(x, (2, 3)),
+        lambda x: np.broadcast_to(x, (2, 3)),
+        arrays(shape=(2, 1)),
+    ),
+    ("average", F.average, np.mean, arrays()),
+    (
+        "average_axis",
+        lambda x: F.average(x, axis=1, keepdims=True),
+        lambda x: x.mean(axis=1, keepdims=True),
+        arrays(),
+    ),
+    ("mean", F.mean, np.mean, arrays()),
+    ("matmul_lhs", lambda x: F.matmul(x, W), lambda x: x @ W, arrays()),
+    ("matmul_rhs", lambda x: F.matmul(LEFT, x), lambda x: LEFT @ x, arrays()),
+    ("max", F.max, np.max, arrays(GRID, unique=True)),
+    ("max_axis", lambda x: F.max(x, axis=1), lambda x: x.max(axis=1), arrays(GRID, unique=True)),
+    (
+        "max_axis_keepdims",
+        lambda x: F.max(x, axis=0, keepdims=True),
+        lambda x: x.max(axis=0, keepdims=True),
+        arrays(GRID, unique=True),
+    ),
+    ("min", F.min, np.min, arrays(GRID, unique=True)),
+    ("min_axis", lambda x: F.min(x, axis=1), lambda x: x.min(axis=1), arrays(GRID, unique=True)),
+    (
+        "clip",
+        lambda x: F.clip(x, -0.5, 0.5),
+        lambda x: np.clip(x, -0.5, 0.5),
+        arrays(GRID),
+    ),
+    (
+        "composite",
+        lambda x: F.sin(F.mul(x, x)) + F.exp(-x),
+        lambda x: np.sin(x * x) + np.exp(-x),
+        arrays(),
+    ),
+]
+
+
+def weighted(fn):
+    """Scale outputs by distinct weights so a misrouted gradient cannot cancel out."""
+
+    def f(x, *args):
+        y = fn(x, *args)
+        w = np.linspace(0.5, 1.5, y.size).reshape(y.shape)
+        return y * w
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "fn, reference, strategy",
+    [pytest.param(fn, ref, strat, id=name) for name, fn, ref, strat in GRADIENT_TABLE],
+)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_function_matches_reference_and_gradient_check(fn, reference, strategy, data):
+    x = data.draw(strategy)
+    original = x.copy()
+    y = fn(Variable(x))
+    assert isinstance(y, Variable)
+    assert type(y.data) is np.ndarray
+    np.testing.assert_allclose(y.data, reference(original), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(x, original)
+    assert gradient_check(weighted(fn), original.copy())
+
+
+# --------------------------------------------------------------------------- closed forms
+
+
+def var(value):
+    return Variable(np.array(value, dtype=np.float64))
+
+
+def grad_of(fn, value):
+    x = var(value)
+    y = fn(x)
+    y.backward()
+    return y.data, x.grad.data
+
+
+@pytest.mark.parametrize(
+    "fn, x, value, grad",
+    [
+        (lambda x: (x + 3) ** 2, 2.0, 25.0, 10.0),
+        (lambda x: 2.0 - x, 5.0, -3.0, -1.0),
+        (lambda x: x - 1.0, 5.0, 4.0, 1.0),
+        (lambda x: x**3, 2.0, 8.0, 12.0),
+        (lambda x: F.rsub(x, 2.0), 5.0, -3.0, -1.0),
+        (lambda x: F.sub(x, 1.0), 5.0, 4.0, 1.0),
+        (lambda x: F.div(1.0, x), 2.0, 0.5, -0.25),
+        (lambda x: F.neg(x), 2.0, -2.0, -1.0),
+        (F.exp, 0.0, 1.0, 1.0),
+        (F.log, math.e, 1.0, 1 / math.e),
+        (F.sqrt, 4.0, 2.0, 0.25),
+        (F.abs, -3.0, 3.0, -1.0),
+        (F.abs, 3.0, 3.0, 1.0),
+        (F.sin, math.pi / 2, 1.0, 0.0),
+        (F.cos, 0.0, 1.0, 0.0),
+        (F.tan, math.pi / 4, 1.0, 2.0),
+        (F.tanh, 0.0, 0.0, 1.0),
+        (F.sigmoid, 0.0, 0.5, 0.25),
+        (F.relu, -1.0, 0.0, 0.0),
+        (F.relu, 2.0, 2.0, 1.0),
+        (F.leaky_relu, -1.0, -0.2, 0.2),
+        (F.leaky_relu, 2.0, 2.0, 1.0),
+        (lambda x: F.clip(x, -1.0, 1.0), 3.0, 1.0, 0.0),
+        (lambda x: F.clip(x, -1.0, 1.0), -3.0, -1.0, 0.0),
+        (lambda x: F.clip(x, -1.0, 1.0), 0.5, 0.5, 1.0),
+    ],
+    ids=[
+        "square_shift",
+        "rsub_op",
+        "sub_op",
+        "cube",
+        "rsub",
+        "sub",
+        "reciprocal",
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "abs_neg",
+        "abs_pos",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "sigmoid",
+        "relu_neg",
+        "relu_pos",
+        "leaky_relu_neg",
+        "leaky_relu_pos",
+        "clip_high",
+        "clip_low",
+        "clip_inside",
+    ],
+)
+def test_scalar_closed_form(fn, x, value, grad):
+    y_data, g_data = grad_of(fn, x)
+    assert y_data == pytest.approx(value, abs=1e-12)
+    assert g_data == pytest.approx(grad, abs=1e-12)
+
+
+def test_nested_squares_at_ones():
+    x = Variable(np.ones((2, 2)))
+    y = F.pow(F.pow(F.pow(x, 2), 2), 2)
+    y.backward()
+    np.testing.assert_array_equal(y.data, np.ones((2, 2)))
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 8.0))
+
+
+def test_matmul_gradient_shapes_and_values():
+    a = Variable(np.arange(6.0).reshape(2, 3))
+    b = Variable(np.arange(12.0).reshape(3, 4))
+    y = F.matmul(a, b)
+    assert y.shape == (2, 4)
+    y.backward()
+    assert a.grad.shape == (2, 3)
+    assert b.grad.shape == (3, 4)
+    np.testing.assert_allclose(a.grad.data, np.ones((2, 4)) @ b.data.T)
+    np.testing.assert_allclose(b.grad.data, a.data.T @ np.ones((2, 4)))
+
+
+def test_softmax_rows_sum_to_one():
+    x = Variable(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
+    y = F.softmax(x)
+    np.testing.assert_allclose(y.data.sum(axis=1), [1.0, 1.0])
+    np.testing.assert_allclose(y.data[1], [1 / 3, 1 / 3, 1 / 3])
+
+
+def test_softmax_is_stable_for_large_inputs():
+    x = Variable(np.array([[1000.0, 1001.0, 1002.0]]))
+    y = F.softmax(x)
+    np.testing.assert_allclose(y.data, np_softmax(np.array([[0.0, 1.0, 2.0]])))
+
+
+def test_log_softmax_is_stable_for_large_inputs():
+    x = Variable(np.array([[1000.0, 1001.0, 1002.0]]))
+    y = F.log_softmax(x)
+    assert np.all(np.isfinite(y.data))
+    np.testing.assert_allclose(y.data, np_log_softmax(np.array([[0.0, 1.0, 2.0]])))
+    y.backward()
+    assert np.all(np.isfinite(x.grad.data))
+
+
+def test_max_gradient_goes_to_argmax():
+    x = Variable(np.array([[1.0, 5.0], [3.0, 2.0]]))
+    y = F.max(x)
+    assert y.data == 5.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[0, 1], [0, 0]])
+
+
+def test_max_along_axis_with_keepdims():
+    x = Variable(np.array([[1.0, 5.0], [3.0, 2.0]]))
+    y = F.max(x, axis=1, keepdims=True)
+    np.testing.assert_array_equal(y.data, [[5.0], [3.0]])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[0, 1], [1, 0]])
+
+
+def test_min_gradient_goes_to_argmin():
+    x = Variable(np.array([[1.0, 5.0], [3.0, 2.0]]))
+    y = F.min(x, axis=0)
+    np.testing.assert_array_equal(y.data, [1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [[1, 0], [0, 1]])
+
+
+def test_clip_vector_values_and_mask():
+    x = Variable(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]))
+    y = F.clip(x, -1.0, 1.0)
+    np.testing.assert_array_equal(y.data, [-1.0, -0.5, 0.0, 0.5, 1.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 1, 1, 0])
+
+
+def test_average_value_and_gradient():
+    x = Variable(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    y = F.average(x)
+    assert y.data == 3.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 2), 0.25))
+
+
+def test_mean_is_average():
+    x = np.array([[1.0, 2.0], [3.0, 6.0]])
+    np.testing.assert_array_equal(F.mean(Variable(x), axis=0).data, [2.0, 4.0])
+    np.testing.assert_array_equal(F.average(Variable(x), axis=0).data, [2.0, 4.0])
+
+
+def test_sum_keepdims_shape():
+    x = Variable(np.ones((2, 3, 4)))
+    assert F.sum(x, axis=1, keepdims=True).shape == (2, 1, 4)
+    assert F.sum(x, axis=(0, 2)).shape == (3,)
+    assert F.sum(x).shape == ()
+
+
+def test_sum_to_and_broadcast_to_are_adjoint():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = F.broadcast_to(x, (2, 3))
+    np.testing.assert_array_equal(y.data, [[1, 2, 3], [1, 2, 3]])
+    z = F.sum_to(y, (3,))
+    np.testing.assert_array_equal(z.data, [2.0, 4.0, 6.0])
+    z.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+
+
+def test_sum_to_same_shape_is_identity():
+    x = Variable(np.array([[1.0, 2.0]]))
+    y = F.sum_to(x, (1, 2))
+    np.testing.assert_array_equal(y.data, [[1.0, 2.0]])
+
+
+def test_reshape_to_same_shape_returns_equal_variable():
+    x = Variable(np.array([[1.0, 2.0]]))
+    y = F.reshape(x, (1, 2))
+    assert isinstance(y, Variable)
+    np.testing.assert_array_equal(y.data, [[1.0, 2.0]])
+
+
+def test_transpose_default_reverses_axes():
+    x = Variable(np.zeros((2, 3, 4)))
+    assert F.transpose(x).shape == (4, 3, 2)
+    assert F.transpose(x, (1, 0, 2)).shape == (3, 2, 4)
+
+
+def test_expand_dims_and_flatten_shapes():
+    x = Variable(np.zeros((2, 3)))
+    assert F.expand_dims(x, 0).shape == (1, 2, 3)
+    assert F.expand_dims(x, 2).shape == (2, 3, 1)
+    assert F.flatten(Variable(np.zeros((2, 3, 4)))).shape == (2, 12)
+
+
+def test_get_item_repeated_indices_accumulate():
+    x = Variable(np.array([1.0, 2.0, 3.0]))
+    y = F.get_item(x, [0, 0, 2])
+    np.testing.assert_array_equal(y.data, [1.0, 1.0, 3.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 0.0, 1.0])
+
+
+def test_leaky_relu_default_slope_is_point_two():
+    x = Variable(np.array([-1.0, -2.0, 3.0]))
+    y = F.leaky_relu(x)
+    np.testing.assert_allclose(y.data, [-0.2, -0.4, 3.0])
+
+
+def test_functions_accept_plain_arrays():
+    y = F.sin(np.array([0.0, math.pi / 2]))
+    assert isinstance(y, Variable)
+    np.testing.assert_allclose(y.data, [0.0, 1.0], atol=1e-15)
