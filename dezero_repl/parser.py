@@ -80,7 +80,7 @@ class _Builder:
     A method named after a terminal (NAME) is called on each such token.
     """
 
-    def NAME(self, token: Token) -> Token:  # noqa: N802 (named after the terminal)
+    def NAME(self, token: Token) -> Token:
         if token.startswith("__"):
             raise _SyntaxProblem(
                 "names beginning with '__' are reserved", token.start_pos, token.end_pos
@@ -99,11 +99,10 @@ class _Builder:
         return _assignment(target, expr)
 
     def command(self, children: list) -> ast.Command:
-        name = children[0]
-        arg = children[1] if len(children) > 1 else None
-        end = arg.start_pos + len(arg.rstrip()) if arg and arg.strip() else name.end_pos
-        text = arg.strip() if arg else ""
-        return ast.Command(name[1:], text, start=name.start_pos, end=end)
+        name, *rest = children
+        arg = rest[0].strip() if rest else ""
+        end = rest[0].start_pos + len(rest[0].rstrip()) if arg else name.end_pos
+        return ast.Command(name[1:], arg, start=name.start_pos, end=end)
 
     def number(self, children: list) -> ast.Number:
         (token,) = children
@@ -375,6 +374,8 @@ def _unexpected_token(text: str, e: UnexpectedToken) -> ParseError:
     previous = _previous_token(text, start)
     if token.type == "COLON" and "CMD_NAME" in accepts:
         message = "expected a command name after ':'"
+    elif token.type == "EQUAL":
+        message = "unexpected '='; only a name or f(x, ...) can be assigned to"
     elif "CMD_ARG" in accepts:
         message = f"expected a space after the command name, found {found}"
     elif accepts and not accepts & _COULD_END:
