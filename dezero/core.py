@@ -354,8 +354,12 @@ def _backprop_arrays(y: Variable, keep: Any) -> None:
         if gys[0] is None and all(gy is None for gy in gys):
             continue
         for out, gy in zip(outputs, gys):
-            if gy is not None and (keep is None or id(out) in keep) and out is not y:
-                out.grad = Variable(as_array(gy))
+            if out is None or out is y and (keep is None or id(y) in keep):
+                continue
+            if keep is None or id(out) in keep:
+                out.grad = None if gy is None else Variable(as_array(gy))
+            else:
+                out.grad = None
         gxs = _array_rule(f, gys)
         for x, gx in zip(f.inputs, gxs):
             if gx is None:
@@ -497,13 +501,20 @@ class Pow(Function):
     def backward(self, gy):
         (x,) = self.inputs
         c = self.c
-        return c * x ** (c - 1) * gy
+        return _sum_to(c * x ** (c - 1) * gy, x.shape)
 
     def backward_array(self, gy):
         x, c = self.inputs[0].data, self.c
-        gx = x * c if c == 2 else c * x ** (c - 1)  # a buffer of our own ...
-        gx *= gy  # ... so the product can reuse it
-        return gx
+        gx = x * c if np.ndim(c) == 0 and c == 2 else c * x ** (c - 1)
+        if (
+            isinstance(gx, np.ndarray)
+            and gx.shape == np.shape(gy)
+            and gx.dtype == np.result_type(gx, gy)
+        ):
+            gx *= gy  # gx is a buffer of our own, so the product can reuse it
+        else:
+            gx = gx * gy
+        return _sum_to(gx, x.shape)
 
 
 class PowVar(Function):

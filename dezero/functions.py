@@ -30,7 +30,7 @@ __all__ = [
     "add", "sub", "rsub", "mul", "div", "neg", "pow",
     "sin", "cos", "tan", "tanh", "exp", "log", "log2", "log10", "sqrt", "abs",
     "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax",
-    "reshape", "transpose", "expand_dims", "flatten", "get_item",
+    "reshape", "transpose", "expand_dims", "flatten", "get_item", "stack",
     "sum", "sum_to", "broadcast_to", "average", "mean", "matmul", "dot", "max", "min", "clip",
 ]  # fmt: skip
 
@@ -311,6 +311,27 @@ class GetItemGrad(Function):
 
     def backward(self, ggx):
         return get_item(ggx, self.slices)
+
+
+class Stack(Function):
+    """Join equally shaped inputs along a new axis: ``[x0, x1, ...]`` as one array."""
+
+    def __init__(self, axis: int) -> None:
+        self.axis = axis
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        lead = (slice(None),) * (self.axis % gy.ndim)
+        return tuple(get_item(gy, lead + (i,)) for i in range(gy.shape[self.axis]))
+
+    def backward_array(self, gy):
+        return tuple(np.moveaxis(gy, self.axis, 0))
+
+
+def stack(xs: list[Any], axis: int = 0) -> Variable:
+    return Stack(axis)(*xs)
 
 
 def reshape(x: Any, shape: tuple[int, ...]) -> Variable:

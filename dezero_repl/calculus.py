@@ -1,0 +1,344 @@
+"""Exact derivatives of any order, and what they make possible: Taylor, Newton, minimization.
+
+Every derivative here comes from backpropagation with ``create_graph=True``: the gradient
+is itself a Variable with a graph, so it can be differentiated again, as often as asked.
+Nothing is estimated by finite differences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import dezero.functions as F
+from dezero import Variable, as_variable, gradients, no_grad, using_config
+from dezero_repl import ast
+from dezero_repl.errors import CalcError
+from dezero_repl.vocabulary import integer
+
+if TYPE_CHECKING:
+    from dezero_repl.evaluator import Session
+
+#: The highest derivative order the calculator computes.
+MAX_ORDER = 32
+#: Newton's method stops when a step is this small relative to max(1, |x|) ...
+TOLERANCE = 1e-12
+#: ... or gives up after this many iterations.
+MAX_ITERATIONS = 100
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """``f'``, ``f''``, ...: the order-th derivative of a one-parameter function."""
+
+    base: Any
+    order: int
+
+
+@dataclass(frozen=True)
+class GradientOf:
+    """``grad(f)`` or ``hessian(f)``: a function returning partial derivatives of f."""
+
+    base: Any
+    hessian: bool = False
+
+
+def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
+    """d^n y / dx^n, elementwise for arrays (the gradient of the sum of y)."""
+    if order > MAX_ORDER:
+        raise CalcError(f"derivative order {order} is too high (limit {MAX_ORDER})")
+    with using_config("enable_backprop", True):
+        for _ in range(order):
+            (g,) = gradients(as_variable(y), [x], create_graph=True)
+            y = g if g is not None else Variable(np.zeros_like(x.data))
+    return as_variable(y)
+
+
+def _one_parameter(session: Session, f: Any, what: str) -> None:
+    from dezero_repl.evaluator import arity, callable_name
+
+    n = arity(f)
+    if n != 1:
+        name = callable_name(f)
+        args = ", ".join(f"x{i}" for i in range(1, (n or 2) + 1))
+        raise CalcError(
+            f"{what} needs a function of one variable, but {name} takes {n or 'several'} "
+            f"arguments; for a partial derivative use diff({name}({args}), x1)",
+            kind="TypeError",
+        )
+
+
+def derivative(session: Session, f: Derivative, args: list[Any], depth: int) -> Variable:
+    """Evaluate ``f'(a)``: the derivative of a one-parameter function at a."""
+    _one_parameter(session, f.base, f"the derivative {_prime_name(f)}")
+    if len(args) != 1:
+        raise CalcError(f"{_prime_name(f)} takes 1 argument, got {len(args)}", kind="TypeError")
+    x = as_variable(args[0])
+    with using_config("enable_backprop", True):
+        y = session.apply(f.base, [x], depth + 1)
+        return nth_derivative(y, x, f.order)
+
+
+def _prime_name(f: Derivative) -> str:
+    from dezero_repl.evaluator import callable_name
+
+    return callable_name(f)
+
+
+def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) -> Variable:
+    """Evaluate ``grad(g)(a, b, ...)`` or ``hessian(g)(a, b, ...)`` at a point."""
+    from dezero_repl.evaluator import arity, callable_name
+
+    n = arity(f.base)
+    if n is not None and len(args) != n:
+        raise CalcError(
+            f"{callable_name(f)} takes {n} argument(s), got {len(args)}", kind="TypeError"
+        )
+    xs = [as_variable(a) for a in args]
+    if any(x.ndim != 0 for x in xs):
+        raise CalcError(f"{callable_name(f)} needs numbers as arguments", kind="TypeError")
+    with using_config("enable_backprop", True):
+        y = as_variable(session.apply(f.base, xs, depth + 1))
+        if y.ndim != 0:
+            raise CalcError(f"{callable_name(f.base)} must return a number", kind="TypeError")
+        first = _partials(y, xs)
+        if not f.hessian:
+            return F.stack(first)
+        return F.stack([F.stack(_partials(g, xs)) for g in first])
+
+
+def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:
+    grads = gradients(y, xs, create_graph=True)
+    return [Variable(np.zeros(())) if g is None else g for g in grads]
+
+
+# ---------------------------------------------------------------------------
+# The special forms: diff, grad, hessian, taylor, solve, minimize
+# ---------------------------------------------------------------------------
+
+
+def special_form(
+    session: Session, name: str, node: ast.Call, args: list[Any], scope: dict, depth: int
+) -> Any:
+    """Apply a special form; errors point at the call."""
+    try:
+        result = _FORMS[name](session, node, args, depth)
+    except CalcError as e:
+        raise e.at(node.start, node.end) from None
+    except np.linalg.LinAlgError as e:
+        raise CalcError(f"{name}: {e}", node.start, node.end, kind="ValueError") from None
+    return result
+
+
+def _count(name: str, args: list[Any], lo: int, hi: int, signature: str) -> None:
+    if not lo <= len(args) <= hi:
+        want = str(lo) if lo == hi else f"{lo} or {hi}"
+        raise CalcError(f"{name} takes {want} arguments ({signature}), got {len(args)}")
+
+
+def _diff(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
+    from dezero_repl.evaluator import is_function
+
+    _count("diff", args, 2, 3, "diff(expr, x, n)")
+    variable = node.args[1]
+    if not isinstance(variable, ast.Name) or variable.primes or not isinstance(args[1], Variable):
+        raise CalcError(
+            "the second argument of diff must be a variable, as in diff(x**2, x)",
+            variable.start,
+            variable.end,
+            kind="TypeError",
+        )
+    if is_function(args[0]):
+        raise CalcError(
+            "diff takes an expression, e.g. diff(f(x), x); for a function use f'",
+            node.args[0].start,
+            node.args[0].end,
+            kind="TypeError",
+        )
+    order = 1 if len(args) == 2 else integer(args[2], "the order of diff")
+    if order < 0:
+        raise CalcError("the order of diff cannot be negative")
+    return nth_derivative(as_variable(args[0]), args[1], order)
+
+
+def _function_argument(session: Session, value: Any, form: str) -> Any:
+    from dezero_repl.evaluator import SpecialForm, is_function
+
+    if not is_function(value) or isinstance(value, SpecialForm):
+        raise CalcError(f"{form} takes a function, as in {form}(f)", kind="TypeError")
+    return value
+
+
+def _grad(session: Session, node: ast.Call, args: list[Any], depth: int) -> GradientOf:
+    _count("grad", args, 1, 1, "grad(f)")
+    return GradientOf(_function_argument(session, args[0], "grad"))
+
+
+def _hessian(session: Session, node: ast.Call, args: list[Any], depth: int) -> GradientOf:
+    _count("hessian", args, 1, 1, "hessian(f)")
+    return GradientOf(_function_argument(session, args[0], "hessian"), hessian=True)
+
+
+def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
+    _count("taylor", args, 3, 3, "taylor(f, a, n)")
+    f = _function_argument(session, args[0], "taylor")
+    _one_parameter(session, f, "taylor")
+    n = integer(args[2], "the order of taylor")
+    if not 0 <= n <= MAX_ORDER:
+        raise CalcError(f"the order of taylor must be between 0 and {MAX_ORDER}")
+    a = as_variable(args[1])
+    if a.ndim != 0:
+        raise CalcError("taylor expands around a number", kind="TypeError")
+    with using_config("enable_backprop", True):
+        y = as_variable(session.apply(f, [a], depth + 1))
+        coefficients = [y]
+        for k in range(1, n + 1):
+            y = nth_derivative(y, a, 1)
+            coefficients.append(y / math.factorial(k))
+    session._extra["taylor"] = {"around": float(a.data), "order": n}
+    return F.stack(coefficients)
+
+
+def _scalar_function_at(session: Session, f: Any, depth: int):
+    """f(x) and its first two derivatives at a number, as floats."""
+
+    def at(x: float, order: int) -> list[float]:
+        v = Variable(np.array(x))
+        with using_config("enable_backprop", True):
+            y = as_variable(session.apply(f, [v], depth + 1))
+            if y.ndim != 0:
+                raise CalcError("the function must return a number", kind="TypeError")
+            values = [float(y.data)]
+            for _ in range(order):
+                y = nth_derivative(y, v, 1)
+                values.append(float(y.data))
+        return values
+
+    return at
+
+
+def _start_point(value: Any, form: str) -> np.ndarray:
+    data = np.asarray(value.data if isinstance(value, Variable) else value, dtype=np.float64)
+    if not np.all(np.isfinite(data)):
+        raise CalcError(f"{form} needs a finite starting point", kind="ValueError")
+    return data
+
+
+def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
+    """Newton's method on the (order-1)-th derivative, using the order-th."""
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        values = at(x, order)
+        g, dg = values[order - 1], values[order]
+        if not (math.isfinite(g) and math.isfinite(dg)):
+            raise CalcError(f"{form} diverged: the function is not finite at x = {x!r}")
+        if g == 0:
+            return x, iteration - 1
+        if dg == 0:
+            what = "derivative" if order == 1 else "second derivative"
+            raise CalcError(f"{form}: the {what} is zero at x = {x!r}; try another start")
+        step = g / dg
+        x_new = x - step
+        if abs(step) <= TOLERANCE * max(1.0, abs(x_new)):
+            return x_new, iteration
+        x = x_new
+    raise CalcError(
+        f"{form} did not converge in {MAX_ITERATIONS} iterations (last x = {x!r})",
+        kind="ConvergenceError",
+    )
+
+
+def _solve(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
+    _count("solve", args, 2, 2, "solve(f, x0)")
+    f = _function_argument(session, args[0], "solve")
+    _one_parameter(session, f, "solve")
+    x0 = _start_point(args[1], "solve")
+    if x0.ndim != 0:
+        raise CalcError("solve starts from a number", kind="TypeError")
+    x, iterations = _newton_1d(_scalar_function_at(session, f, depth), float(x0), 1, "solve")
+    session._extra.update(iterations=iterations, method="Newton")
+    return Variable(np.array(x))
+
+
+def _minimize(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
+    from dezero_repl.evaluator import arity
+
+    _count("minimize", args, 2, 2, "minimize(f, x0)")
+    f = _function_argument(session, args[0], "minimize")
+    x0 = _start_point(args[1], "minimize")
+    n = arity(f)
+    if n == 1 and x0.ndim == 0:
+        at = _scalar_function_at(session, f, depth)
+        x, iterations = _newton_1d(at, float(x0), 2, "minimize")
+        session._extra.update(iterations=iterations, method="Newton")
+        return Variable(np.array(x))
+    if x0.ndim != 1 or (n is not None and x0.shape[0] != n):
+        raise CalcError(
+            f"minimize needs a starting point with one number per parameter ({n}), "
+            f"e.g. minimize(f, [0, 2])",
+            kind="TypeError",
+        )
+    x, iterations = _newton_nd(session, f, x0, depth)
+    session._extra.update(iterations=iterations, method="Newton (damped, with Hessian)")
+    return Variable(x)
+
+
+def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int):
+    xs = [Variable(np.array(v)) for v in x]
+    with using_config("enable_backprop", True):
+        y = as_variable(session.apply(f, xs, depth + 1))
+        if y.ndim != 0:
+            raise CalcError("the function must return a number", kind="TypeError")
+        first = _partials(y, xs)
+        second = [[float(h.data) for h in _partials(g, xs)] for g in first]
+    return float(y.data), np.array([float(g.data) for g in first]), np.array(second)
+
+
+def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
+    """Damped Newton: the Newton step where it descends, a gradient step otherwise,
+    each shortened by backtracking until the function decreases."""
+
+    def value(point: np.ndarray) -> float:
+        with no_grad():
+            return float(
+                as_variable(
+                    session.apply(f, [Variable(np.array(v)) for v in point], depth + 1)
+                ).data
+            )
+
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        fx, g, h = _value_gradient_hessian(session, f, x, depth)
+        if not (math.isfinite(fx) and np.all(np.isfinite(g))):
+            raise CalcError(f"minimize diverged: the function is not finite at {x.tolist()}")
+        if np.all(g == 0):
+            return x, iteration - 1
+        try:
+            step = -np.linalg.solve(h, g)
+            descends = float(step @ g) < 0
+        except np.linalg.LinAlgError:
+            descends = False
+        if not descends:
+            step = -g
+        t = 1.0
+        while t > 1e-12 and not value(x + t * step) <= fx:
+            t /= 2
+        x_new = x + t * step
+        if np.max(np.abs(x_new - x)) <= TOLERANCE * max(1.0, float(np.max(np.abs(x_new)))):
+            return x_new, iteration
+        x = x_new
+    raise CalcError(
+        f"minimize did not converge in {MAX_ITERATIONS} iterations (last point {x.tolist()})",
+        kind="ConvergenceError",
+    )
+
+
+_FORMS = {
+    "diff": _diff,
+    "grad": _grad,
+    "hessian": _hessian,
+    "taylor": _taylor,
+    "solve": _solve,
+    "minimize": _minimize,
+}

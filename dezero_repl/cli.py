@@ -1,0 +1,171 @@
+"""The ``dezero-repl`` command: read the arguments, pick the front door, set the exit status.
+
+Files and ``-e`` expressions run in the order given, sharing one session; then the REPL
+starts if stdin and stdout are terminals (or ``-i`` asks for it), and otherwise stdin is
+read as a script. Exit status: 0 on success, 1 after an error in the input, 2 for a
+usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from dezero_repl import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dezero-repl",
+        description="A calculator that differentiates: every value comes with the exact "
+        "gradients of the variables it depends on.",
+        epilog="With no FILE and no -e, reads statements from stdin: interactively on a "
+        "terminal, as a script otherwise.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="script files to run ('-' = stdin)")
+    p.add_argument(
+        "-e", "--eval", action="append", default=[], metavar="EXPR", help="run EXPR (repeatable)"
+    )
+    p.add_argument("-i", action="store_true", dest="interactive", help="enter the REPL after")
+    p.add_argument("--json", action="store_true", help="write JSON Lines, one per statement")
+    p.add_argument("--nograd", action="store_true", help="start in no-gradient mode")
+    p.add_argument("--keep-going", action="store_true", help="continue after errors")
+    p.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
+    )
+    p.add_argument("--no-config", action="store_true", help="skip config.toml and init.calc")
+    p.add_argument("-V", "--version", action="version", version=f"dezero-repl {__version__}")
+    return p
+
+
+def _ordered_sources(argv: Sequence[str], files: list[str], evals: list[str]) -> list[tuple]:
+    """Files and -e expressions in the order they appear on the command line."""
+    used: set[int] = set()
+
+    def position(matches) -> int:
+        for i, token in enumerate(argv):
+            if i not in used and matches(i, token):
+                used.add(i)
+                return i
+        return len(argv)  # pragma: no cover - argparse saw it, so it is there
+
+    def is_eval(value: str):
+        def matches(i: int, token: str) -> bool:
+            after_flag = i > 0 and argv[i - 1] in ("-e", "--eval") and token == value
+            return after_flag or token in (f"-e{value}", f"--eval={value}")
+
+        return matches
+
+    def is_file(value: str):
+        def matches(i: int, token: str) -> bool:
+            return token == value and (i == 0 or argv[i - 1] not in ("-e", "--eval", "--color"))
+
+        return matches
+
+    placed = [(position(is_eval(e)), "eval", e) for e in evals]
+    placed += [(position(is_file(f)), "file", f) for f in files]
+    return [(kind, value) for _, kind, value in sorted(placed)]
+
+
+def _use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args, argv)
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away, keep Python from complaining at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from dezero_repl import config
+    from dezero_repl.evaluator import Session
+    from dezero_repl.output import HumanOutput, JsonOutput
+    from dezero_repl.runner import QuitRequested, Runner, decode
+
+    session = Session()
+    settings = config.Settings() if args.no_config else config.load(warn=_warn)
+    settings.apply(session)
+    if args.nograd:
+        session.grad_enabled = False
+    if args.json:
+        output = JsonOutput()
+    else:
+        color = _use_color(args.color)
+        output = HumanOutput(color=color, precision=lambda: session.precision)
+    runner = Runner(session, output, keep_going=args.keep_going)
+    terminal = _is_terminal()
+    try:
+        if not args.no_config:
+            config.run_init(runner)
+        sources = _ordered_sources(argv, args.files, args.eval)
+        for number, (kind, item) in enumerate(sources, start=1):
+            if kind == "eval":
+                ok = runner.run_source(item, f"<eval:{number}>")
+            elif item == "-":
+                ok = runner.run_source(decode(_read_stdin(), "<stdin>"), "<stdin>")
+            else:
+                ok = runner.run_file(item)
+            if not ok and not args.keep_going:
+                return 1
+        if not sources or args.interactive:
+            if terminal:
+                from dezero_repl import repl
+
+                repl.run(runner, settings)
+            elif not sources or args.interactive:
+                runner.run_source(decode(_read_stdin(), "<stdin>"), "<stdin>")
+    except QuitRequested:
+        pass
+    except _StdinError as e:
+        _warn(str(e))
+        return 1
+    return 1 if runner.failed else 0
+
+
+class _StdinError(Exception):
+    pass
+
+
+def _read_stdin() -> bytes:
+    """All of stdin; nothing at all when stdin is closed."""
+    if sys.stdin is None:
+        return b""
+    try:
+        return sys.stdin.buffer.read()
+    except (OSError, ValueError):
+        return b""
+
+
+def _is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty() and sys.stdout.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"dezero-repl: {message}\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""The ``:commands``: one function each, listed in the table at the bottom.
+
+A command receives the runner (for its session and output) and its raw argument text, and
+returns an ``Outcome`` of kind "command" whose ``extra`` fields also appear in JSON output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dezero.utils import GraphvizNotFound, get_dot_graph, render_dot
+from dezero_repl import help as help_text
+from dezero_repl.ast import Command, ExprStmt
+from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.evaluator import Outcome, Session
+from dezero_repl.format import describe_shape, format_value
+from dezero_repl.parser import ParseError, parse_statement
+
+if TYPE_CHECKING:
+    from dezero_repl.runner import Runner
+
+
+class AlreadyReported(CalcError):
+    """A failure whose details were already shown (e.g. an error inside a :load-ed file)."""
+
+
+def run(runner: Runner, command: Command, text: str) -> Outcome:
+    """Run one command statement."""
+    entry = COMMANDS.get(command.name)
+    if entry is None:
+        hint = did_you_mean(command.name, COMMANDS, prefix=":")
+        raise CalcError(
+            f"unknown command ':{command.name}'{hint}; type :help for the list",
+            0,
+            len(text.split()[0]) if text.split() else 1,
+            kind="CommandError",
+        )
+    handler = entry[0]
+    outcome = handler(runner, command.arg)
+    outcome.extra = {"command": command.name, **outcome.extra}
+    return outcome
+
+
+def _done(message: str, **extra) -> Outcome:
+    return Outcome("command", message=message, extra=extra)
+
+
+def _words(arg: str) -> list[str]:
+    return arg.split()
+
+
+# ---------------------------------------------------------------------------
+# Modes and settings
+# ---------------------------------------------------------------------------
+
+
+def nograd(runner: Runner, arg: str) -> Outcome:
+    """:nograd toggles gradient mode; :nograd on / :nograd off set it."""
+    session = runner.session
+    word = arg.strip().lower()
+    if word in ("", "toggle"):
+        session.grad_enabled = not session.grad_enabled
+    elif word in ("on", "true", "1", "yes"):
+        session.grad_enabled = False
+    elif word in ("off", "false", "0", "no"):
+        session.grad_enabled = True
+    else:
+        raise CalcError(f"':nograd {arg}': expected 'on' or 'off'", kind="CommandError")
+    state = "off (nograd mode)" if not session.grad_enabled else "on"
+    return _done(f"gradients {state}", nograd=not session.grad_enabled)
+
+
+def precision(runner: Runner, arg: str) -> Outcome:
+    """:precision N shows N significant digits; :precision off goes back to shortest form."""
+    word = arg.strip().lower()
+    if word in ("", "off", "auto", "full"):
+        runner.session.precision = None
+        return _done("precision: shortest exact form", precision=None)
+    if not word.isdigit() or not 1 <= int(word) <= 17:
+        raise CalcError("':precision' takes a number of digits from 1 to 17, or 'off'")
+    runner.session.precision = int(word)
+    return _done(f"precision: {word} significant digits", precision=int(word))
+
+
+# ---------------------------------------------------------------------------
+# Looking at the session
+# ---------------------------------------------------------------------------
+
+
+def variables(runner: Runner, arg: str) -> Outcome:
+    """:vars lists the variables with their shapes, values and whether they have a graph."""
+    session = runner.session
+    if not session.variables:
+        return _done("no variables", variables=[])
+    rows, listing = [], []
+    width = max(len(n) for n in session.variables)
+    for name, v in session.variables.items():
+        shown = format_value(v.data, session.precision or 6).replace("\n", " ")
+        if len(shown) > 50:
+            shown = shown[:47] + "..."
+        graph = "graph" if v.creator is not None else "leaf"
+        rows.append(f"{name.ljust(width)}  {describe_shape(v.data):>8}  {graph:5}  {shown}")
+        listing.append({"name": name, "shape": list(v.shape), "graph": v.creator is not None})
+    return _done("\n".join(rows), variables=listing)
+
+
+def functions(runner: Runner, arg: str) -> Outcome:
+    """:funcs lists the user functions."""
+    fs = runner.session.functions
+    if not fs:
+        return _done("no functions", functions=[])
+    return _done(
+        "\n".join(f.describe() for f in fs.values()),
+        functions=[{"name": f.name, "params": list(f.params)} for f in fs.values()],
+    )
+
+
+def delete(runner: Runner, arg: str) -> Outcome:
+    """:del NAME... removes variables or functions (all of them, or none on error)."""
+    session = runner.session
+    names = _words(arg)
+    if not names:
+        raise CalcError("':del' needs the names to remove, e.g. :del x y", kind="CommandError")
+    for name in names:
+        if name not in session.variables and name not in session.functions:
+            known = [*session.variables, *session.functions]
+            raise CalcError(f"':del': no variable or function '{name}'" + did_you_mean(name, known))
+    for name in names:
+        session.variables.pop(name, None)
+        session.functions.pop(name, None)
+    return _done("removed " + ", ".join(names), removed=names)
+
+
+def reset(runner: Runner, arg: str) -> Outcome:
+    """:reset forgets every variable and function."""
+    session = runner.session
+    session.variables.clear()
+    session.functions.clear()
+    session.last = None
+    session.log.clear()
+    return _done("session reset")
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+
+
+def load(runner: Runner, arg: str) -> Outcome:
+    """:load FILE runs a script in this session."""
+    from dezero_repl.runner import read_source
+
+    path = arg.strip()
+    if not path:
+        raise CalcError("':load' needs a file name", kind="CommandError")
+    resolved = Path(os.path.expanduser(path)).resolve()
+    if resolved in runner.loading:
+        chain = " → ".join(str(p.name) for p in [*runner.loading, resolved])
+        raise CalcError(f"':load' cycle: {chain}", kind="LoadError")
+    source = read_source(os.path.expanduser(path))
+    runner.loading.append(resolved)
+    saved, runner.keep_going = runner.keep_going, False
+    try:
+        ok = runner.run_source(source, path)
+    finally:
+        runner.keep_going = saved
+        runner.loading.pop()
+    if not ok:
+        raise AlreadyReported(f"':load {path}' stopped at an error", kind="LoadError")
+    return _done(f"loaded {path}", loaded=path)
+
+
+def save(runner: Runner, arg: str) -> Outcome:
+    """:save FILE writes the session's successful statements as a script to replay."""
+    path = arg.strip()
+    if not path:
+        raise CalcError("':save' needs a file name", kind="CommandError")
+    lines = runner.session.log
+    try:
+        with open(os.path.expanduser(path), "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+    except OSError as e:
+        raise CalcError(f"cannot write '{path}': {e.strerror or e}", kind="FileError") from None
+    return _done(f"saved {len(lines)} statement(s) to {path}", saved=path, statements=len(lines))
+
+
+def quit_(runner: Runner, arg: str) -> Outcome:
+    """:quit leaves the calculator."""
+    from dezero_repl.runner import QuitRequested
+
+    raise QuitRequested()
+
+
+# ---------------------------------------------------------------------------
+# Help and the computational graph
+# ---------------------------------------------------------------------------
+
+
+def show_help(runner: Runner, arg: str) -> Outcome:
+    """:help gives an overview; :help TOPIC covers a function, a command or a topic."""
+    topic = arg.strip().lstrip(":")
+    text = help_text.lookup(topic, runner.session, COMMANDS)
+    return _done(text, topic=topic or None)
+
+
+def graph(runner: Runner, arg: str) -> Outcome:
+    """:graph EXPR prints the graph as DOT; :graph EXPR > file.dot|png|svg writes it."""
+    expr_text, _, target = arg.partition(">")
+    expr_text, target = expr_text.strip(), target.strip()
+    if not expr_text:
+        raise CalcError("':graph' needs an expression, e.g. :graph sin(x) * x")
+    try:
+        statement = parse_statement(expr_text)
+    except ParseError as e:
+        raise CalcError(f"in ':graph': {e.message}", kind="SyntaxError") from None
+    if not isinstance(statement, ExprStmt):
+        raise CalcError("':graph' takes an expression", kind="CommandError")
+    value = _with_graph(runner.session, statement)
+    dot = get_dot_graph(value, verbose=False)
+    if not target:
+        return _done(dot, dot=dot)
+    extension = os.path.splitext(target)[1].lower()
+    if extension == ".dot" or extension == ".gv":
+        try:
+            Path(target).write_text(dot + "\n", encoding="utf-8")
+        except OSError as e:
+            raise CalcError(f"cannot write '{target}': {e.strerror or e}") from None
+    elif extension in (".png", ".svg", ".pdf"):
+        try:
+            render_dot(dot, target)
+        except GraphvizNotFound as e:
+            raise CalcError(str(e), kind="GraphvizError") from None
+        except Exception as e:  # the dot program failed
+            raise CalcError(f"Graphviz could not draw '{target}': {e}") from None
+    else:
+        raise CalcError("':graph' writes .dot, .png, .svg or .pdf files", kind="CommandError")
+    return _done(f"wrote the graph to {target}", file=target)
+
+
+def _with_graph(session: Session, statement: ExprStmt):
+    """Evaluate with graph recording on, whatever the mode."""
+    saved = session.grad_enabled
+    session.grad_enabled = True
+    try:
+        value, _, _ = session.evaluate_statement(statement.expr)
+    finally:
+        session.grad_enabled = saved
+    if not hasattr(value, "creator"):
+        raise CalcError("':graph' needs an expression with a value, not a function")
+    if value.name is None:
+        value.name = "result"
+    return value
+
+
+Handler = Callable[["Runner", str], Outcome]
+
+#: name → (handler, usage, summary)
+COMMANDS: dict[str, tuple[Handler, str, str]] = {
+    "help": (show_help, ":help [TOPIC]", "overview, or help on a function, command or topic"),
+    "vars": (variables, ":vars", "list variables: shape, value, graph"),
+    "funcs": (functions, ":funcs", "list user functions"),
+    "del": (delete, ":del NAME...", "remove variables or functions"),
+    "reset": (reset, ":reset", "forget all variables and functions"),
+    "nograd": (nograd, ":nograd [on|off]", "toggle gradients (evaluate under no_grad)"),
+    "precision": (precision, ":precision N|off", "significant digits shown"),
+    "load": (load, ":load FILE", "run a script in this session"),
+    "save": (save, ":save FILE", "write this session's statements as a script"),
+    "graph": (graph, ":graph EXPR [> FILE]", "the computational graph as Graphviz DOT"),
+    "quit": (quit_, ":quit", "leave (Ctrl-D also works)"),
+}

@@ -1,0 +1,111 @@
+"""User configuration: ``config.toml`` settings and the ``init.calc`` start-up script.
+
+Both live in ``$XDG_CONFIG_HOME/dezero-repl/`` (``~/.config/dezero-repl/`` by default).
+A broken configuration never stops the calculator: it costs one warning line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+COLOR_SCHEMES = ("default", "mono", "light")
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "dezero-repl"
+
+
+def state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(base) / "dezero-repl"
+
+
+def history_path() -> Path:
+    """Where the REPL keeps its history; DEZERO_REPL_HISTORY overrides it."""
+    override = os.environ.get("DEZERO_REPL_HISTORY")
+    return Path(override) if override else state_dir() / "history"
+
+
+@dataclass
+class Settings:
+    """What config.toml may set."""
+
+    color_scheme: str = "default"
+    precision: int | None = None
+    mode: str = "grad"
+    history_size: int = 10000
+
+    def apply(self, session: Any) -> None:
+        session.precision = self.precision
+        session.grad_enabled = self.mode != "nograd"
+
+
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "color_scheme": lambda v: v in COLOR_SCHEMES,
+    "precision": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 17,
+    "mode": lambda v: v in ("grad", "nograd"),
+    "history_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+}
+
+_HINTS = {
+    "color_scheme": f"one of {', '.join(COLOR_SCHEMES)}",
+    "precision": "a whole number from 1 to 17",
+    "mode": "'grad' or 'nograd'",
+    "history_size": "a whole number ≥ 0",
+}
+
+
+def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
+    """Read config.toml; any problem is one warning and the defaults for what is wrong."""
+    path = path or config_dir() / "config.toml"
+    settings = Settings()
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return settings
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        warn(f"ignoring {path}: {_one_line(e)}")
+        return settings
+    for key, value in data.items():
+        key = key.replace("-", "_")
+        if key not in _CHECKS:
+            warn(f"{path}: unknown setting '{key}' (ignored)")
+        elif not _CHECKS[key](value):
+            warn(f"{path}: '{key}' must be {_HINTS[key]} (ignored)")
+        else:
+            setattr(settings, key, value)
+    return settings
+
+
+def _one_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def run_init(runner: Any) -> None:
+    """Run init.calc quietly if it exists: only its errors are shown, and they are not fatal."""
+    from dezero_repl.output import QuietOutput
+
+    path = config_dir() / "init.calc"
+    if not path.is_file():
+        return
+    saved_output, saved_keep_going = runner.output, runner.keep_going
+    runner.output, runner.keep_going = QuietOutput(), True
+    try:
+        runner.run_file(str(path))
+    finally:
+        runner.output, runner.keep_going = saved_output, saved_keep_going
+        runner.failed = False

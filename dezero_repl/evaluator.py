@@ -1,0 +1,685 @@
+"""Evaluating statements: names, operators and calls on dezero Variables, then gradients.
+
+A ``Session`` holds the variables and user functions. ``Session.execute`` runs one parsed
+statement and returns an ``Outcome``; nothing in the session changes unless the statement
+succeeds. Expressions are evaluated with an explicit stack, never by recursion, so that an
+expression nested 10,000 deep is as safe as a flat one. After every statement that yields a
+value, backpropagation runs from it and reports the gradient of every named variable that
+the value depends on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import dezero.functions as F
+from dezero import Variable, as_variable, gradients, using_config
+from dezero_repl import ast, calculus
+from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.vocabulary import (
+    BUILTINS,
+    CONSTANTS,
+    RESERVED,
+    SPECIAL_FORMS,
+    Builtin,
+    check_size,
+    integer,
+    matmul,
+)
+
+#: How deeply user functions may call one another.
+MAX_CALL_DEPTH = 100
+
+
+# ---------------------------------------------------------------------------
+# Values other than arrays
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class UserFunction:
+    """``name(params) = body``, defined by the statement ``source``."""
+
+    name: str
+    params: tuple[str, ...]
+    body: ast.Expr
+    source: str
+    calls: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        return self.source.strip()
+
+
+@dataclass(frozen=True)
+class SpecialForm:
+    """A built-in that takes expressions or functions: diff, grad, taylor, solve, ..."""
+
+    name: str
+
+
+def callable_name(f: Any) -> str:
+    """How a function value is named in messages: sin, f, f'', grad(g)."""
+    if isinstance(f, (Builtin, UserFunction, SpecialForm)):
+        return f.name
+    if isinstance(f, calculus.Derivative):
+        return callable_name(f.base) + "'" * f.order
+    if isinstance(f, calculus.GradientOf):
+        return f"{'hessian' if f.hessian else 'grad'}({callable_name(f.base)})"
+    return "?"
+
+
+def arity(f: Any) -> int | None:
+    """How many arguments a function value takes (None when it varies)."""
+    if isinstance(f, UserFunction):
+        return len(f.params)
+    if isinstance(f, Builtin):
+        return f.min_args if f.min_args == f.max_args else None
+    if isinstance(f, calculus.Derivative):
+        return 1
+    if isinstance(f, calculus.GradientOf):
+        return arity(f.base)
+    return None
+
+
+def is_function(value: Any) -> bool:
+    return isinstance(
+        value, (Builtin, UserFunction, SpecialForm, calculus.Derivative, calculus.GradientOf)
+    )
+
+
+# ---------------------------------------------------------------------------
+# What a statement produced
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """The result of one statement, before it is formatted as text or JSON."""
+
+    kind: str  # "value", "assign", "define", "function", "command", "empty"
+    value: np.ndarray | None = None
+    name: str | None = None
+    grads: dict[str, np.ndarray] | None = None
+    warnings: list[str] = field(default_factory=list)
+    message: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Floating-point warnings: NumPy reports them to a callback, we name the operation
+# ---------------------------------------------------------------------------
+
+_WARNING_WORDS = {
+    "divide by zero": "division by zero",
+    "overflow": "overflow",
+    "invalid value": "invalid value",
+}
+
+
+class _FloatingPointLog:
+    """Collects NumPy's floating-point complaints and turns them into one-line warnings."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.warnings: list[str] = []
+
+    def __call__(self, kind: str, flag: int) -> None:
+        self.pending.append(kind)
+
+    def name(self, operation: str) -> None:
+        """Attribute complaints since the last call to ``operation``."""
+        for kind in dict.fromkeys(self.pending):
+            words = _WARNING_WORDS.get(kind, kind)
+            result = {"division by zero": "inf", "overflow": "inf"}.get(words, "nan")
+            message = f"{words} in {operation} (result contains {result})"
+            if message not in self.warnings:
+                self.warnings.append(message)
+        self.pending.clear()
+
+
+# ---------------------------------------------------------------------------
+# The session
+# ---------------------------------------------------------------------------
+
+
+class Session:
+    """Variables, user functions and modes: the state that statements read and change."""
+
+    def __init__(self) -> None:
+        self.variables: dict[str, Variable] = {}
+        self.functions: dict[str, UserFunction] = {}
+        self.grad_enabled = True
+        self.precision: int | None = None
+        self.last: Variable | None = None
+        self.log: list[str] = []  # the source of every successful statement, for :save
+        self._fp = _FloatingPointLog()
+        self._extra: dict[str, Any] = {}
+
+    # -- statements -----------------------------------------------------------
+
+    def execute(self, statement: ast.Statement | None, text: str) -> Outcome:
+        """Run one statement. On error, raise CalcError and leave the session unchanged."""
+        if statement is None:
+            return Outcome("empty")
+        if isinstance(statement, ast.FuncDef):
+            return self._define(statement, text)
+        if isinstance(statement, ast.Command):
+            raise CalcError("commands are run by the command table", kind="InternalError")
+        name = statement.name if isinstance(statement, ast.Assign) else None
+        if name is not None:
+            self._check_assignable(name, statement.name_start, statement.name_end)
+        value, warnings, extra = self.evaluate_statement(statement.expr)
+        if is_function(value):
+            if name is not None:
+                raise CalcError(
+                    f"cannot store a function in the variable '{name}'; "
+                    f"define one with {name}(x) = ...",
+                    statement.expr.start,
+                    statement.expr.end,
+                    kind="TypeError",
+                )
+            return Outcome("function", message=self.describe_function(value), warnings=warnings)
+        grads = self._gradient_report(value) if self.grad_enabled else None
+        if name is not None:
+            value = self._bind(name, value)
+        self.last = value
+        self.log.append(text.strip())
+        kind = "assign" if name is not None else "value"
+        return Outcome(kind, value.data, name, grads, warnings, extra=extra)
+
+    def evaluate_statement(self, expr: ast.Expr) -> tuple[Any, list[str], dict[str, Any]]:
+        """Evaluate an expression in the session's mode; return value, warnings, extras."""
+        needs_graph = self.grad_enabled or _uses_calculus(expr)
+        self._fp = _FloatingPointLog()
+        self._extra = {}
+        with (
+            using_config("enable_backprop", needs_graph),
+            np.errstate(all="call", under="ignore", call=self._fp),
+        ):
+            value = self.evaluate(expr, {})
+        if not is_function(value):
+            value = as_variable(np.asarray(value) if not isinstance(value, Variable) else value)
+            if not self.grad_enabled and value.creator is not None:
+                value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
+        return value, self._fp.warnings, self._extra
+
+    def _gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
+        """The gradient of ``value`` (of the sum of its elements) for each named variable."""
+        upstream = self._named_upstream(value)
+        if not upstream:
+            return {}
+        with np.errstate(all="call", under="ignore", call=self._fp):
+            grads = gradients(value, [v for _, v in upstream])
+        self._fp.name("the gradient")
+        report = {}
+        for (name, v), g in zip(upstream, grads):
+            report[name] = np.zeros_like(v.data) if g is None else g.data
+        return report
+
+    def _named_upstream(self, value: Variable) -> list[tuple[str, Variable]]:
+        """The named variables that ``value`` depends on through the graph, in session order."""
+        names_by_id: dict[int, list[str]] = {}
+        for name, v in self.variables.items():
+            names_by_id.setdefault(id(v), []).append(name)
+        found: set[int] = set()
+        if id(value) in names_by_id:
+            found.add(id(value))
+        funcs = [] if value.creator is None else [value.creator]
+        seen = {id(f) for f in funcs}
+        while funcs:
+            f = funcs.pop()
+            for x in f.inputs:
+                if id(x) in names_by_id:
+                    found.add(id(x))
+                if x.creator is not None and id(x.creator) not in seen:
+                    seen.add(id(x.creator))
+                    funcs.append(x.creator)
+        return [(n, v) for n, v in self.variables.items() if id(v) in found]
+
+    def _check_assignable(self, name: str, start: int, end: int) -> None:
+        reason = None
+        if name in RESERVED:
+            reason = f"'{name}' always holds the last result"
+        elif name in CONSTANTS:
+            reason = f"'{name}' is a constant"
+        elif name in BUILTINS or name in SPECIAL_FORMS:
+            reason = f"'{name}' is a built-in function"
+        elif name in self.functions:
+            reason = f"'{name}' is a function (remove it first with :del {name})"
+        if reason:
+            raise CalcError(f"cannot assign to '{name}': {reason}", start, end, kind="NameError")
+
+    def _bind(self, name: str, value: Variable) -> Variable:
+        """Store ``value`` under ``name``; a value already named elsewhere gets its own node."""
+        if any(v is value for v in self.variables.values()) or value is self.last:
+            if self.grad_enabled:
+                with using_config("enable_backprop", True):
+                    value = value + 0.0  # a node of its own, with gradient 1 to the original
+            else:
+                value = Variable(value.data)
+        old = self.variables.get(name)
+        self.variables[name] = value
+        if value.name is None:
+            value.name = name
+        if old is not None:
+            prune(value, {id(v) for v in self.variables.values()})
+        return value
+
+    # -- function definitions -------------------------------------------------
+
+    def _define(self, statement: ast.FuncDef, text: str) -> Outcome:
+        name = statement.name
+        span = statement.name_start, statement.name_end
+        if name in self.variables:
+            raise CalcError(
+                f"cannot define '{name}': it is a variable (remove it first with :del {name})",
+                *span,
+                kind="NameError",
+            )
+        self._check_assignable(name, *span) if name not in self.functions else None
+        calls = self._check_body(statement)
+        cycle = self._cycle(name, calls)
+        if cycle:
+            raise CalcError(
+                "recursive definition: " + " → ".join(cycle) + " (recursion is not supported)",
+                *span,
+                kind="RecursionError",
+            )
+        self.functions[name] = UserFunction(
+            name, statement.params, statement.body, text.strip(), frozenset(calls)
+        )
+        self.log.append(text.strip())
+        params = ", ".join(statement.params)
+        return Outcome(
+            "define",
+            name=name,
+            message=f"defined {name}({params})",
+            extra={"defined": name, "params": list(statement.params)},
+        )
+
+    def _check_body(self, statement: ast.FuncDef) -> set[str]:
+        """Check every name in a body is known; return the user functions it calls."""
+        calls: set[str] = set()
+        for node in ast.walk(statement.body):
+            if not isinstance(node, ast.Name) or node.id in statement.params:
+                continue
+            if node.id == statement.name or node.id in self.functions:
+                calls.add(node.id)
+            elif not self._known(node.id):
+                raise CalcError(
+                    f"unknown name '{node.id}' in the body of {statement.name}"
+                    + did_you_mean(node.id, [*self._all_names(), *statement.params]),
+                    node.start,
+                    node.end,
+                    kind="NameError",
+                )
+        return calls
+
+    def _cycle(self, name: str, calls: set[str]) -> list[str] | None:
+        """A path name → ... → name through the calls, if defining ``name`` makes one."""
+        stack = [(callee, [name, callee]) for callee in sorted(calls)]
+        visited: set[str] = set()
+        while stack:
+            current, path = stack.pop()
+            if current == name:
+                return path
+            if current in visited or current not in self.functions:
+                continue
+            visited.add(current)
+            for callee in sorted(self.functions[current].calls):
+                stack.append((callee, [*path, callee]))
+        return None
+
+    def describe_function(self, f: Any) -> str:
+        if isinstance(f, UserFunction):
+            return f.describe()
+        if isinstance(f, Builtin):
+            return f"{f.signature}: built-in, {f.summary}"
+        if isinstance(f, SpecialForm):
+            sig, summary = SPECIAL_FORMS[f.name]
+            return f"{sig}: built-in, {summary}"
+        return f"{callable_name(f)}: a function of {arity(f)} argument(s)"
+
+    # -- names ----------------------------------------------------------------------
+
+    def _known(self, name: str) -> bool:
+        return (
+            name in self.variables
+            or name in self.functions
+            or name in CONSTANTS
+            or name in BUILTINS
+            or name in SPECIAL_FORMS
+            or name in RESERVED
+        )
+
+    def _all_names(self) -> list[str]:
+        return [
+            *self.variables,
+            *self.functions,
+            *CONSTANTS,
+            *BUILTINS,
+            *SPECIAL_FORMS,
+            *RESERVED,
+        ]
+
+    def lookup(self, node: ast.Name, scope: dict[str, Any], callee: bool = False) -> Any:
+        """The value of a name: parameter, variable, last result, constant or function."""
+        name = node.id
+        if name in scope:
+            value = scope[name]
+        elif name in self.variables:
+            value = self.variables[name]
+        elif name in RESERVED:
+            if self.last is None:
+                raise CalcError(
+                    f"'{name}' is the last result, and there is none yet",
+                    node.start,
+                    node.end,
+                    kind="NameError",
+                )
+            value = self.last
+        elif name in CONSTANTS:
+            value = np.float64(CONSTANTS[name])
+        elif name in self.functions:
+            value = self.functions[name]
+        elif name in BUILTINS:
+            value = BUILTINS[name]
+        elif name in SPECIAL_FORMS:
+            value = SpecialForm(name)
+        else:
+            what = "function" if callee else "name"
+            candidates = self._all_names() + list(scope)
+            raise CalcError(
+                f"unknown {what} '{name}'" + did_you_mean(name, candidates),
+                node.start,
+                node.end,
+                kind="NameError",
+            )
+        if node.primes:
+            if not is_function(value) or isinstance(value, SpecialForm):
+                raise CalcError(
+                    f"'{name}' is not a function: primes (') mark derivatives of functions",
+                    node.start,
+                    node.end,
+                    kind="TypeError",
+                )
+            value = calculus.Derivative(value, node.primes)
+        return value
+
+    # -- expressions ----------------------------------------------------------------
+
+    def evaluate(self, expr: ast.Expr, scope: dict[str, Any], depth: int = 0) -> Any:
+        """The value of an expression: a Variable, a NumPy number or a function value.
+
+        The tree is walked with an explicit stack: each node is visited once to schedule
+        its children and once more, when their values are ready, to combine them.
+        """
+        values: list[Any] = []
+        stack: list[tuple[Any, int]] = [(expr, 0)]
+        while stack:
+            node, state = stack.pop()
+            if node is None:
+                values.append(None)
+            elif state == 1:
+                count = _arity_in_tree(node)
+                args = values[len(values) - count :]
+                del values[len(values) - count :]
+                values.append(self._combine(node, args, scope, depth))
+            elif type(node) is ast.Number:
+                values.append(np.float64(node.value))
+            elif type(node) is ast.Name:
+                values.append(self.lookup(node, scope, callee=state == 2))
+            else:
+                stack.append((node, 1))
+                kids = ast.children(node)
+                for i in range(len(kids) - 1, -1, -1):
+                    callee = i == 0 and type(node) is ast.Call
+                    stack.append((kids[i], 2 if callee else 0))
+        return values[0]
+
+    def _combine(self, node: ast.Node, args: list[Any], scope: dict[str, Any], depth: int) -> Any:
+        kind = type(node)
+        if kind is ast.Binary:
+            return self._binary(node, *args)
+        if kind is ast.Unary:
+            (x,) = args
+            _require_array(x, node.op, node.op_start, node.op_end)
+            return -x if node.op == "-" else x
+        if kind is ast.Call:
+            return self.call(node, args[0], args[1:], scope, depth)
+        if kind is ast.Index:
+            return self._index(node, args[0], args[1:])
+        if kind is ast.Slice:
+            return slice(*[None if a is None else _whole(a, "a slice bound") for a in args])
+        if kind is ast.Transpose:
+            (x,) = args
+            _require_array(x, ".T", node.op_start, node.op_end)
+            return F.transpose(x)
+        if kind is ast.ArrayLit:
+            return _array_literal(node, args)
+        raise CalcError(f"cannot evaluate {kind.__name__}", node.start, node.end)  # unreachable
+
+    def _binary(self, node: ast.Binary, x: Any, y: Any) -> Any:
+        span = node.op_start, node.op_end
+        op = node.op
+        _require_array(x, op, *span)
+        _require_array(y, op, *span)
+        try:
+            if op == "@":
+                result = matmul(x, y)
+            else:
+                shape_x, shape_y = np.shape(_data(x)), np.shape(_data(y))
+                if shape_x != shape_y:
+                    check_size(np.broadcast_shapes(shape_x, shape_y), f"'{op}'")
+                result = _OPERATORS[op](x, y)
+        except CalcError as e:
+            raise e.at(*span) from None
+        except ValueError:
+            raise CalcError(
+                f"shapes {np.shape(_data(x))} and {np.shape(_data(y))} do not match for '{op}'",
+                *span,
+                kind="ValueError",
+            ) from None
+        if self._fp.pending:
+            self._fp.name(f"'{op}'")
+        return result
+
+    def _index(self, node: ast.Index, target: Any, items: list[Any]) -> Variable:
+        _require_array(target, "[]", node.op_start, node.op_end)
+        target = as_variable(target)
+        key = tuple(item if isinstance(item, slice) else _index_item(item) for item in items)
+        if len(key) > max(target.ndim, 0) and not any(isinstance(k, np.ndarray) for k in key):
+            raise CalcError(
+                f"too many indices: {len(key)} for an array of {target.ndim} dimension(s)",
+                node.op_start,
+                node.op_end,
+                kind="IndexError",
+            )
+        try:
+            return F.get_item(target, key if len(key) != 1 else key[0])
+        except IndexError as e:
+            raise CalcError(
+                _index_message(str(e)), node.op_start, node.op_end, "IndexError"
+            ) from None
+
+    # -- calls ------------------------------------------------------------------------
+
+    def call(
+        self, node: ast.Call, f: Any, args: list[Any], scope: dict[str, Any], depth: int
+    ) -> Any:
+        """Apply a function value to evaluated arguments."""
+        span = node.start, node.end
+        if not is_function(f):
+            what = "a number" if np.ndim(_data(f)) == 0 else "an array"
+            raise CalcError(
+                f"{_describe_callee(node.func)} is {what}, not a function",
+                node.func.start,
+                node.func.end,
+                kind="TypeError",
+            )
+        if isinstance(f, SpecialForm):
+            return calculus.special_form(self, f.name, node, args, scope, depth)
+        try:
+            result = self.apply(f, args, depth)
+        except CalcError as e:
+            raise e.at(*span) from None
+        except (ValueError, TypeError, IndexError) as e:
+            raise CalcError(f"{callable_name(f)}: {e}", *span, kind="ValueError") from None
+        if self._fp.pending:
+            self._fp.name(f"{callable_name(f)}()")
+        return result
+
+    def apply(self, f: Any, args: list[Any], depth: int = 0) -> Any:
+        """Call a function value with argument values (no source span involved)."""
+        name = callable_name(f)
+        if isinstance(f, Builtin):
+            _check_count(name, f.signature, len(args), f.min_args, f.max_args)
+            for a in args:
+                _require_array(a, f"{name}()")
+            return f.compute(*[as_variable(a) for a in args])
+        if isinstance(f, UserFunction):
+            sig = f"{f.name}({', '.join(f.params)})"
+            _check_count(name, sig, len(args), len(f.params), len(f.params))
+            if depth >= MAX_CALL_DEPTH:
+                raise CalcError(
+                    f"function calls nested too deeply (limit {MAX_CALL_DEPTH})",
+                    kind="RecursionError",
+                )
+            try:
+                return self.evaluate(f.body, dict(zip(f.params, args)), depth + 1)
+            except CalcError as e:
+                raise CalcError(f"in {f.name}: {e.message}", kind=e.kind) from None
+        if isinstance(f, calculus.Derivative):
+            return calculus.derivative(self, f, args, depth)
+        if isinstance(f, calculus.GradientOf):
+            return calculus.gradient_of(self, f, args, depth)
+        raise CalcError(f"'{name}' cannot be called here", kind="TypeError")
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+    "/": lambda x, y: x / y,
+    "**": lambda x, y: x**y,
+}
+
+
+def _data(value: Any) -> Any:
+    return value.data if isinstance(value, Variable) else value
+
+
+def _arity_in_tree(node: ast.Node) -> int:
+    return len(ast.children(node))
+
+
+def _require_array(value: Any, operation: str, start: int | None = None, end: int | None = None):
+    if is_function(value):
+        raise CalcError(
+            f"'{callable_name(value)}' is a function: call it, e.g. "
+            f"{callable_name(value)}(x), before using it with {operation}",
+            start,
+            end,
+            kind="TypeError",
+        )
+    if value is None or isinstance(value, slice):
+        raise CalcError(f"a slice cannot be used with {operation}", start, end, kind="TypeError")
+
+
+def _whole(value: Any, what: str) -> int:
+    _require_array(value, what)
+    return integer(value, what)
+
+
+def _index_item(value: Any) -> Any:
+    _require_array(value, "an index")
+    data = np.asarray(_data(value))
+    if data.ndim == 0:
+        return integer(data, "an index")
+    if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
+        raise CalcError("indices must be whole numbers", kind="IndexError")
+    return data.astype(np.intp)
+
+
+def _index_message(text: str) -> str:
+    # NumPy: "index 5 is out of bounds for axis 0 with size 3"
+    return text.replace("is out of bounds", "is out of range")
+
+
+def _describe_callee(func: ast.Expr) -> str:
+    return f"'{func.id}'" if isinstance(func, ast.Name) else "this value"
+
+
+def _check_count(name: str, signature: str, got: int, lo: int, hi: int) -> None:
+    if lo <= got <= hi:
+        return
+    want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    plural = "" if (lo == hi == 1) else "s"
+    raise CalcError(
+        f"{name} takes {want} argument{plural} ({signature}), got {got}", kind="TypeError"
+    )
+
+
+def _array_literal(node: ast.ArrayLit, elements: list[Any]) -> Any:
+    if not elements:
+        return np.zeros(0)
+    for e in elements:
+        _require_array(e, "an array literal", node.start, node.end)
+    shapes = [np.shape(_data(e)) for e in elements]
+    for i, shape in enumerate(shapes[1:], start=2):
+        if shape != shapes[0]:
+            element = node.elements[i - 1]
+            raise CalcError(
+                f"ragged array: element {i} has shape {shape} but element 1 has shape {shapes[0]}",
+                element.start,
+                element.end,
+                kind="ValueError",
+            )
+    check_size((len(elements), *shapes[0]), "this array")
+    if not any(isinstance(e, Variable) for e in elements):
+        return np.array([np.asarray(e, dtype=np.float64) for e in elements])
+    return F.stack([as_variable(e) for e in elements])
+
+
+def _uses_calculus(expr: ast.Expr) -> bool:
+    """Whether evaluating needs a graph even in :nograd mode (derivatives, diff, solve)."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and (node.primes or node.id in SPECIAL_FORMS):
+            return True
+    return False
+
+
+def prune(value: Variable, named: set[int]) -> None:
+    """Cut the parts of ``value``'s graph that lead to no named variable.
+
+    Old values that nothing names any more can never receive a reported gradient, so the
+    graph that leads only to them is dropped and its memory freed. Named variables are
+    boundaries: their own graphs were pruned when they were assigned.
+    """
+    reaches: dict[int, bool] = {}
+    stack: list[tuple[Variable, bool]] = [(value, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if id(v) in reaches:
+            continue
+        if v is not value and id(v) in named:
+            reaches[id(v)] = True
+            continue
+        if v.creator is None:
+            reaches[id(v)] = False
+            continue
+        if not expanded:
+            stack.append((v, True))
+            stack.extend((x, False) for x in v.creator.inputs if id(x) not in reaches)
+            continue
+        reaches[id(v)] = any(reaches.get(id(x), False) for x in v.creator.inputs)
+        if not reaches[id(v)]:
+            v.unchain()

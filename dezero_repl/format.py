@@ -1,0 +1,85 @@
+"""Turning results into text: numbers, arrays, gradient lines, and JSON objects.
+
+Numbers print in the shortest form that reads back to the same float (or with a chosen
+number of significant digits); integral values have no ``.0`` and ``-0`` prints as ``0``.
+Arrays print like NumPy's, with their elements aligned.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def format_number(value: float, precision: int | None = None) -> str:
+    """One float as the calculator shows it."""
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"
+    text = repr(value) if precision is None else f"{value:.{precision}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        mantissa = _strip_zero_fraction(mantissa)
+        sign = "-" if exponent.startswith("-") else ""
+        return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    return _strip_zero_fraction(text)
+
+
+def _strip_zero_fraction(text: str) -> str:
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_value(value: np.ndarray, precision: int | None = None) -> str:
+    """A 0-d value as a number, an array as NumPy would print it, elements aligned."""
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return format_number(value, precision)
+    if value.size == 0:
+        return "[]" if value.ndim == 1 else f"empty array of shape {value.shape}"
+    flat = value.reshape(-1)
+    width = max(len(format_number(v, precision)) for v in _sample(flat))
+    return np.array2string(
+        value.astype(np.float64),
+        max_line_width=88,
+        separator=" ",
+        threshold=1000,
+        formatter={"float_kind": lambda v: format_number(v, precision).rjust(width)},
+    )
+
+
+def _sample(flat: np.ndarray) -> np.ndarray:
+    """The elements that a summarized print shows (all of them for small arrays)."""
+    if flat.size <= 1000:
+        return flat
+    return np.concatenate([flat[:3], flat[-3:]])
+
+
+def describe_shape(value: np.ndarray) -> str:
+    """'scalar' or the shape written as 2×3."""
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return "scalar"
+    return "×".join(str(n) for n in value.shape)
+
+
+def to_json(value: Any) -> Any:
+    """An array or number as JSON data: nested lists, non-finite numbers as strings."""
+    value = np.asarray(value, dtype=np.float64) + 0.0  # + 0.0 turns -0 into 0
+    if np.isfinite(value).all():
+        return value.tolist()
+    if value.ndim == 0:
+        v = float(value)
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    out = value.astype(object)
+    out[np.isnan(value)] = "nan"
+    out[np.isposinf(value)] = "inf"
+    out[np.isneginf(value)] = "-inf"
+    return out.tolist()

@@ -1,0 +1,164 @@
+"""Where results go: human-readable text (optionally coloured) or JSON Lines.
+
+The evaluator returns ``Outcome`` objects; an output turns each into text. Human output
+puts values and gradients on stdout, errors and warnings on stderr. JSON output writes
+exactly one object per statement on stdout, and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+import numpy as np
+
+from dezero_repl.errors import CalcError, line_column, render
+from dezero_repl.evaluator import Outcome
+from dezero_repl.format import format_value, to_json
+
+_STYLES = {"error": "1;31", "warning": "33", "grad": "36", "name": "1", "dim": "2"}
+
+
+class HumanOutput:
+    """Plain text for people: the value, then one line per gradient."""
+
+    def __init__(
+        self,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        color: bool = False,
+        precision: Any = None,
+    ) -> None:
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.color = color
+        self.precision = precision  # a callable returning the session's precision
+
+    def _paint(self, text: str, style: str) -> str:
+        if not self.color:
+            return text
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
+
+    def _digits(self) -> int | None:
+        return self.precision() if self.precision else None
+
+    def result(self, text: str, outcome: Outcome) -> None:
+        for warning in outcome.warnings:
+            self.warning(warning)
+        lines = self.render(outcome)
+        if lines:
+            self.stdout.write("\n".join(lines) + "\n")
+            self.stdout.flush()
+
+    def render(self, outcome: Outcome) -> list[str]:
+        """The lines that show an outcome (without colour codes when colour is off)."""
+        digits = self._digits()
+        if outcome.kind in ("define", "function", "command"):
+            return outcome.message.splitlines() if outcome.message else []
+        if outcome.kind == "empty":
+            return []
+        value = format_value(outcome.value, digits)
+        if outcome.kind == "assign":
+            value = _hang(f"{self._paint(outcome.name, 'name')} = ", value, len(outcome.name) + 3)
+        lines = [value]
+        if "iterations" in outcome.extra:
+            n = outcome.extra["iterations"]
+            lines[-1] += self._paint(
+                f"  ({outcome.extra['method']}, {n} iteration{'s' if n != 1 else ''})", "dim"
+            )
+        if outcome.grads:
+            if np.ndim(outcome.value) > 0:
+                lines.append(self._paint("  gradients of the sum of the elements:", "dim"))
+            for name, grad in outcome.grads.items():
+                head = f"  ∂/∂{name} = "
+                lines.append(
+                    self._paint(_hang(head, format_value(grad, digits), len(head)), "grad")
+                )
+        return lines
+
+    def error(
+        self, source_name: str, source: str, offset: int, error: CalcError, statement: str = ""
+    ) -> None:
+        text = render(source_name, source, error, offset)
+        first, _, rest = text.partition("\n")
+        first = first.replace(": error: ", ": " + self._paint("error:", "error") + " ", 1)
+        self.stderr.write(first + ("\n" + rest if rest else "") + "\n")
+        self.stderr.flush()
+
+    def warning(self, message: str) -> None:
+        self.stderr.write(self._paint("warning:", "warning") + f" {message}\n")
+        self.stderr.flush()
+
+    def notice(self, message: str) -> None:
+        """A line for the person at the terminal that is not a result (e.g. 'interrupted')."""
+        self.stderr.write(message + "\n")
+        self.stderr.flush()
+
+
+def _hang(head: str, body: str, indent: int) -> str:
+    """``head`` followed by a possibly multi-line ``body`` whose lines align after it."""
+    return head + body.replace("\n", "\n" + " " * indent)
+
+
+class JsonOutput:
+    """JSON Lines: one object per statement on stdout; warnings inside the object."""
+
+    def __init__(self, stdout: TextIO | None = None) -> None:
+        self.stdout = stdout or sys.stdout
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.stdout.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
+        self.stdout.flush()
+
+    def result(self, text: str, outcome: Outcome) -> None:
+        obj: dict[str, Any] = {"input": text.strip()}
+        if outcome.kind in ("value", "assign"):
+            if outcome.name is not None:
+                obj["name"] = outcome.name
+            obj["value"] = to_json(outcome.value)
+            if outcome.grads is not None:
+                obj["grad"] = {name: to_json(g) for name, g in outcome.grads.items()}
+        elif outcome.kind == "function":
+            obj["function"] = outcome.message
+        elif outcome.kind == "empty":
+            return
+        elif outcome.kind == "command" and outcome.message and "output" not in outcome.extra:
+            obj["output"] = outcome.message
+        obj.update(_jsonable(outcome.extra))
+        if outcome.warnings:
+            obj["warnings"] = list(outcome.warnings)
+        self._write(obj)
+
+    def error(
+        self, source_name: str, source: str, offset: int, error: CalcError, statement: str = ""
+    ) -> None:
+        detail: dict[str, Any] = {"type": error.kind, "message": error.message}
+        if error.start is not None:
+            line, column = line_column(source, min(offset + error.start, len(source)))
+            detail.update(line=line, column=column)
+        detail["source"] = source_name
+        self._write({"input": statement.strip(), "error": detail})
+
+    def warning(self, message: str) -> None:  # warnings travel inside result objects
+        pass
+
+    def notice(self, message: str) -> None:
+        pass
+
+
+def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in extra.items():
+        out[key] = to_json(value) if isinstance(value, np.ndarray) else value
+    return out
+
+
+class QuietOutput(HumanOutput):
+    """Shows errors (on stderr) and nothing else: for the start-up script."""
+
+    def result(self, text: str, outcome: Outcome) -> None:
+        pass
+
+    def warning(self, message: str) -> None:
+        pass

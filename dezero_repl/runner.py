@@ -1,0 +1,119 @@
+"""The one evaluation path that every front door uses: text in, outcomes out.
+
+``Runner.run_source`` splits a source into statements, parses and executes each one, and
+hands the outcome or the error to the output. The REPL, script files, piped stdin and
+``-e`` expressions differ only in the name they give their source and in what happens
+after an error: a script stops (unless ``--keep-going``), the REPL goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dezero_repl import commands
+from dezero_repl.ast import Command
+from dezero_repl.errors import CalcError
+from dezero_repl.evaluator import Session
+from dezero_repl.parser import ParseError, parse_statement, split_statements
+
+
+class QuitRequested(Exception):
+    """Raised by :quit; the front door decides how to leave."""
+
+
+class Runner:
+    """Runs sources against one session and reports to one output."""
+
+    def __init__(self, session: Session, output: Any, keep_going: bool = False) -> None:
+        self.session = session
+        self.output = output
+        self.keep_going = keep_going
+        self.failed = False
+        self.loading: list[Path] = []  # files being :load-ed, to catch a file loading itself
+        self.interactive = False
+
+    def run_source(self, source: str, name: str) -> bool:
+        """Run every statement of ``source``; False if any failed."""
+        ok = True
+        for chunk in split_statements(source):
+            if not self.run_statement(chunk.text, source, name, chunk.offset):
+                ok = False
+                if not self.keep_going:
+                    break
+        return ok
+
+    def run_statement(self, text: str, source: str, name: str, offset: int) -> bool:
+        """Parse and execute one statement; report its outcome or its error."""
+        try:
+            outcome = self.execute(text)
+        except ParseError as e:
+            error = CalcError(e.message, e.start, e.end, kind="SyntaxError")
+            return self._fail(name, source, offset, error, text)
+        except commands.AlreadyReported:
+            self.failed = True
+            return False
+        except CalcError as e:
+            return self._fail(name, source, offset, e, text)
+        except RecursionError:
+            error = CalcError("expression nested too deeply", 0, len(text), kind="RecursionError")
+            return self._fail(name, source, offset, error, text)
+        except MemoryError:
+            error = CalcError("out of memory", 0, len(text), kind="MemoryError")
+            return self._fail(name, source, offset, error, text)
+        self.output.result(text, outcome)
+        return True
+
+    def execute(self, text: str):
+        statement = parse_statement(text)
+        if isinstance(statement, Command):
+            return commands.run(self, statement, text)
+        return self.session.execute(statement, text)
+
+    def _fail(self, name: str, source: str, offset: int, error: CalcError, text: str) -> bool:
+        self.failed = True
+        self.output.error(name, source, offset, error, text)
+        return False
+
+    # -- files ----------------------------------------------------------------------
+
+    def run_file(self, path: str) -> bool:
+        """Run a script file; a file that cannot be read is one error line."""
+        try:
+            source = read_source(path)
+        except CalcError as e:
+            self.failed = True
+            self.output.error("dezero-repl", "", 0, e, f":load {path}")
+            return False
+        return self.run_source(source, path)
+
+
+def read_source(path: str) -> str:
+    """The text of a script, or a CalcError saying in one line why it cannot be read."""
+    try:
+        if os.path.isdir(path):
+            raise CalcError(f"cannot read '{path}': it is a directory", kind="FileError")
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise CalcError(f"cannot read '{path}': no such file", kind="FileError") from None
+    except PermissionError:
+        raise CalcError(f"cannot read '{path}': permission denied", kind="FileError") from None
+    except OSError as e:
+        raise CalcError(f"cannot read '{path}': {e.strerror or e}", kind="FileError") from None
+    return decode(data, path)
+
+
+def decode(data: bytes, name: str) -> str:
+    """Bytes of a script as text: binary or non-UTF-8 input is refused in one line."""
+    if b"\x00" in data:
+        raise CalcError(f"cannot read '{name}': it is a binary file", kind="FileError")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CalcError(
+            f"cannot read '{name}': not valid UTF-8 (byte 0x{data[e.start]:02x} "
+            f"at offset {e.start})",
+            kind="FileError",
+        ) from None

@@ -1,0 +1,244 @@
+"""The calculator's vocabulary: constants and built-in functions, one line each.
+
+Each built-in names its signature (shown by completion and ``:help``), a one-line summary
+and the dezero function that computes it. Arguments arrive as Variables; those that must
+be whole numbers (an axis, a count) are converted by the helpers at the top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import dezero.functions as F
+from dezero import Variable, as_variable
+from dezero_repl.errors import CalcError
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
+
+#: The largest array a statement may create, in bytes (see ``set_array_limit``).
+ARRAY_LIMIT = [1 << 30]
+
+
+def check_size(shape: tuple[int, ...], what: str) -> None:
+    """Refuse, before allocating, an array of float64 larger than the limit."""
+    size = math.prod(shape)
+    if size * 8 > ARRAY_LIMIT[0]:
+        raise CalcError(
+            f"{what} would need {_bytes(size * 8)} for an array of shape "
+            f"{tuple(shape)}, over the limit of {_bytes(ARRAY_LIMIT[0])}",
+            kind="MemoryError",
+        )
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+def integer(value: Any, what: str) -> int:
+    """A whole number given as a scalar Variable, e.g. an axis or a count."""
+    data = np.asarray(value.data if isinstance(value, Variable) else value)
+    if data.ndim != 0 or not np.isfinite(data) or float(data) != int(data):
+        raise CalcError(f"{what} must be a whole number, got {_show(data)}", kind="TypeError")
+    if abs(float(data)) > 2**62:
+        raise CalcError(f"{what} is too large: {_show(data)}", kind="ValueError")
+    return int(data)
+
+
+def shape_of(value: Any, what: str = "the shape") -> tuple[int, ...]:
+    """A shape given as a number or a list of numbers, e.g. 3 or [2, 3]."""
+    data = np.asarray(value.data if isinstance(value, Variable) else value)
+    if data.ndim == 0:
+        dims = (integer(data, what),)
+    elif data.ndim == 1:
+        dims = tuple(integer(d, what) for d in data)
+    else:
+        raise CalcError(f"{what} must be a number or a list of numbers", kind="TypeError")
+    if any(d < 0 for d in dims if d != -1):
+        raise CalcError(f"{what} cannot be negative: {list(dims)}", kind="ValueError")
+    return dims
+
+
+def _show(data: np.ndarray) -> str:
+    from dezero_repl.format import format_value
+
+    return format_value(data)
+
+
+# ---------------------------------------------------------------------------
+# Built-in functions
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A built-in function: ``signature`` as shown to users, and how to compute it."""
+
+    name: str
+    signature: str
+    summary: str
+    compute: Callable[..., Variable]
+    min_args: int
+    max_args: int
+    elementwise: bool = False
+
+    @property
+    def params(self) -> list[str]:
+        inside = self.signature[self.signature.index("(") + 1 : -1]
+        return [p.strip(" []") for p in inside.replace("[,", ",").split(",") if p.strip()]
+
+
+def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
+    def compute(a: Variable, axis: Variable | None = None) -> Variable:
+        if axis is None:
+            return f(a)
+        ax = integer(axis, "the axis")
+        if not -a.ndim <= ax < max(a.ndim, 1):
+            raise CalcError(f"axis {ax} is out of range for an array of {a.ndim} dimensions")
+        return f(a, ax)
+
+    return compute
+
+
+def _reshape(a: Variable, shape: Variable) -> Variable:
+    dims = list(shape_of(shape))
+    known = math.prod(d for d in dims if d != -1)
+    if dims.count(-1) == 1 and known and a.size % known == 0:
+        dims[dims.index(-1)] = a.size // known
+    if dims.count(-1) or math.prod(dims) != a.size:
+        raise CalcError(
+            f"cannot reshape an array of shape {a.shape} ({a.size} elements) into "
+            f"{list(shape_of(shape))}",
+            kind="ValueError",
+        )
+    return F.reshape(a, tuple(dims))
+
+
+def _transpose(a: Variable) -> Variable:
+    return F.transpose(a)
+
+
+def matmul(a: Any, b: Any) -> Variable:
+    """``a @ b``, refused with a clear message when the shapes do not fit or are too large."""
+    a, b = as_variable(a), as_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise CalcError("a matrix product needs arrays, not scalars: use '*'", kind="ValueError")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if inner_a != inner_b:
+        raise CalcError(
+            f"shapes {a.shape} and {b.shape} do not fit a matrix product "
+            f"(inner sizes {inner_a} and {inner_b} differ)",
+            kind="ValueError",
+        )
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise CalcError(
+            f"shapes {a.shape} and {b.shape} do not fit a matrix product", kind="ValueError"
+        ) from None
+    rows = a.shape[-2:-1] if a.ndim > 1 else ()
+    cols = b.shape[-1:] if b.ndim > 1 else ()
+    check_size(tuple(batch) + rows + cols, "this matrix product")
+    return F.matmul(a, b)
+
+
+def _filled(value: float) -> Callable[[Variable], Variable]:
+    def compute(n: Variable) -> Variable:
+        shape = shape_of(n)
+        check_size(shape, "this array")
+        return Variable(np.full(shape, value))
+
+    return compute
+
+
+def _linspace(a: Variable, b: Variable, n: Variable) -> Variable:
+    count = integer(n, "the number of points")
+    if count < 0:
+        raise CalcError("the number of points cannot be negative", kind="ValueError")
+    check_size((count,), "linspace")
+    steps = Variable(np.linspace(0.0, 1.0, count))
+    return a + (b - a) * steps  # differentiable in both ends
+
+
+def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None) -> Variable:
+    start, stop = (0.0, a) if b is None else (a, b)
+    start, stop = float(as_variable(start).data), float(as_variable(stop).data)
+    delta = 1.0 if step is None else float(as_variable(step).data)
+    if delta == 0 or not math.isfinite(delta):
+        raise CalcError("the step of arange cannot be zero", kind="ValueError")
+    count = max(0, math.ceil((stop - start) / delta)) if math.isfinite(stop - start) else -1
+    if count < 0:
+        raise CalcError("arange needs finite ends", kind="ValueError")
+    check_size((count,), "arange")
+    return Variable(np.arange(start, stop, delta, dtype=np.float64))
+
+
+def _b(name: str, signature: str, summary: str, compute: Callable, lo: int, hi: int = -1):
+    return Builtin(name, signature, summary, compute, lo, lo if hi < 0 else hi)
+
+
+def _e(name: str, summary: str, compute: Callable):
+    return Builtin(name, f"{name}(x)", summary, compute, 1, 1, elementwise=True)
+
+
+BUILTINS: dict[str, Builtin] = {
+    b.name: b
+    for b in [
+        # elementwise
+        _e("sin", "sine (radians)", F.sin),
+        _e("cos", "cosine (radians)", F.cos),
+        _e("tan", "tangent (radians)", F.tan),
+        _e("tanh", "hyperbolic tangent", F.tanh),
+        _e("exp", "e to the power x", F.exp),
+        _e("log", "natural logarithm", F.log),
+        _e("ln", "natural logarithm (same as log)", F.log),
+        _e("log2", "base-2 logarithm", F.log2),
+        _e("log10", "base-10 logarithm", F.log10),
+        _e("sqrt", "square root", F.sqrt),
+        _e("abs", "absolute value", F.abs),
+        _e("sigmoid", "logistic function 1 / (1 + e^-x)", F.sigmoid),
+        _e("relu", "max(x, 0)", F.relu),
+        # reductions and arrays
+        _b("sum", "sum(a, [axis])", "sum of the elements (along an axis)", _reduction(F.sum), 1, 2),
+        _b("mean", "mean(a, [axis])", "mean of the elements", _reduction(F.mean), 1, 2),
+        _b("max", "max(a, [axis])", "largest element", _reduction(F.max), 1, 2),
+        _b("min", "min(a, [axis])", "smallest element", _reduction(F.min), 1, 2),
+        _b("transpose", "transpose(a)", "reverse the axes (also a.T)", _transpose, 1),
+        _b("reshape", "reshape(a, shape)", "same elements, new shape", _reshape, 2),
+        _b("dot", "dot(a, b)", "matrix or dot product (also a @ b)", matmul, 2),
+        _b("zeros", "zeros(n)", "an array of zeros; n may be a shape [2, 3]", _filled(0.0), 1),
+        _b("ones", "ones(n)", "an array of ones; n may be a shape [2, 3]", _filled(1.0), 1),
+        _b("linspace", "linspace(a, b, n)", "n evenly spaced points from a to b", _linspace, 3),
+        _b("arange", "arange(a, b, step)", "a, a+step, ... below b", _arange, 1, 3),
+    ]
+}
+
+#: Forms the evaluator itself handles, because they take expressions or functions.
+SPECIAL_FORMS: dict[str, tuple[str, str]] = {
+    "diff": ("diff(expr, x, n)", "n-th derivative of expr with respect to the variable x"),
+    "grad": ("grad(f)", "the gradient of a function: grad(f)(1, 2)"),
+    "hessian": ("hessian(f)", "the matrix of second partials: hessian(f)(1, 2)"),
+    "taylor": ("taylor(f, a, n)", "Taylor coefficients f^(k)(a)/k! for k = 0..n"),
+    "solve": ("solve(f, x0)", "a root of f near x0, by Newton's method"),
+    "minimize": ("minimize(f, x0)", "a stationary point of f near x0, by Newton's method"),
+}
+
+RESERVED = {"ans", "_"}
+
+
+def signature(name: str) -> str | None:
+    """The signature of a built-in function or special form, e.g. 'sin(x)'."""
+    if name in BUILTINS:
+        return BUILTINS[name].signature
+    if name in SPECIAL_FORMS:
+        return SPECIAL_FORMS[name][0]
+    return None
