@@ -255,6 +255,14 @@ def _with_graph(session: Session, statement: ExprStmt):
     return value
 
 
+def _plot(runner: Runner, arg: str) -> Outcome:
+    """:plot EXPR [for x in A..B] draws EXPR and its derivative; :plot f, f', f'' draws
+    several curves; :plot ... > file.png saves an image (needs matplotlib)."""
+    from dezero_repl import plot
+
+    return plot.command(runner, arg)
+
+
 Handler = Callable[["Runner", str], Outcome]
 
 #: name → (handler, usage, summary)
@@ -269,5 +277,6 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "load": (load, ":load FILE", "run a script in this session"),
     "save": (save, ":save FILE", "write this session's statements as a script"),
     "graph": (graph, ":graph EXPR [> FILE]", "the computational graph as Graphviz DOT"),
+    "plot": (_plot, ":plot EXPR [for x in A..B] [> FILE]", "draw EXPR and its derivative"),
     "quit": (quit_, ":quit", "leave (Ctrl-D also works)"),
 }

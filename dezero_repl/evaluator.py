@@ -10,6 +10,7 @@ the value depends on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,6 +159,7 @@ class Session:
         self.log: list[str] = []  # the source of every successful statement, for :save
         self._fp = _FloatingPointLog()
         self._extra: dict[str, Any] = {}
+        self.deadline: float | None = None  # a time.perf_counter() limit, for previews
 
     # -- statements -----------------------------------------------------------
 
@@ -422,6 +424,8 @@ class Session:
         stack: list[tuple[Any, int]] = [(expr, 0)]
         while stack:
             node, state = stack.pop()
+            if self.deadline is not None and time.perf_counter() > self.deadline:
+                raise CalcError("evaluation took too long", kind="Timeout")
             if node is None:
                 values.append(None)
             elif state == 1:

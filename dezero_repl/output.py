@@ -23,6 +23,8 @@ _STYLES = {"error": "1;31", "warning": "33", "grad": "36", "name": "1", "dim": "
 class HumanOutput:
     """Plain text for people: the value, then one line per gradient."""
 
+    draws = True  # plots are drawn as text
+
     def __init__(
         self,
         stdout: TextIO | None = None,
@@ -103,6 +105,9 @@ def _hang(head: str, body: str, indent: int) -> str:
 
 class JsonOutput:
     """JSON Lines: one object per statement on stdout; warnings inside the object."""
+
+    draws = False  # plots are given as their sampled points
+    color = False
 
     def __init__(self, stdout: TextIO | None = None) -> None:
         self.stdout = stdout or sys.stdout

@@ -1,68 +1,359 @@
 """The interactive prompt, built on prompt_toolkit; imported only when a terminal is there.
 
-Read → evaluate → print, through the same ``Runner`` as scripts. Ctrl-C clears the line
-or cancels a running evaluation; Ctrl-D on an empty line leaves. Input continues over
-several lines while brackets are open. History persists in a file (see ``config``).
+Read → evaluate → print, through the same ``Runner`` as scripts. Around that loop, in
+small sections: history kept in a private file, completion of names and commands, syntax
+highlighting from the grammar's own tokens, and a bottom toolbar that shows the mode and a
+live preview of the line being typed.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from prompt_toolkit import PromptSession
+from prompt_toolkit.application import get_app
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.output import ColorDepth
+from prompt_toolkit.styles import Style
 
-from dezero_repl import __version__
+from dezero_repl import __version__, ast
+from dezero_repl.commands import COMMANDS
 from dezero_repl.config import Settings, history_path
-from dezero_repl.parser import is_incomplete
+from dezero_repl.errors import CalcError
+from dezero_repl.evaluator import Session, is_function
+from dezero_repl.format import format_value
+from dezero_repl.parser import ParseError, is_incomplete, parse_statement, tokens
 from dezero_repl.runner import QuitRequested, Runner
+from dezero_repl.vocabulary import BUILTINS, CONSTANTS, RESERVED, SPECIAL_FORMS
 
 BANNER = (
     f"dezero-repl {__version__}: a calculator that differentiates. :help for help, Ctrl-D to leave."
 )
 
-
 # ---------------------------------------------------------------------------
-# History
+# History: a private file, appended after every line, consecutive duplicates once
 # ---------------------------------------------------------------------------
 
 
-class _PrivateFileHistory(FileHistory):
-    """File history created with mode 0600; consecutive duplicates are stored once."""
+class PrivateFileHistory(FileHistory):
+    """File history created with mode 0600, keeping at most ``size`` entries in memory."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, size: int = 10000) -> None:
         super().__init__(filename)
+        self.size = size
         self._last: str | None = None
+
+    def load_history_strings(self) -> Iterable[str]:
+        for count, string in enumerate(super().load_history_strings()):  # newest first
+            if count >= self.size:
+                return
+            if self._last is None:
+                self._last = string
+            yield string
 
     def store_string(self, string: str) -> None:
         if string == self._last:
             return
         self._last = string
-        fd = os.open(self.filename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
         super().store_string(string)
 
-    def load_history_strings(self):
-        for string in super().load_history_strings():
-            if self._last is None:
-                self._last = string  # the newest entry comes first
-            yield string
 
-
-def open_history(warn: Any) -> History:
-    """The history file, or history in memory (with one warning) if it cannot be used."""
+def open_history(notice: Any, size: int = 10000) -> History:
+    """The history file, or history in memory (after one warning) if it cannot be used."""
     path = history_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
-        return _PrivateFileHistory(str(path))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        return PrivateFileHistory(str(path), size)
     except OSError as e:
-        warn(f"warning: history is not saved: cannot write {path} ({e.strerror or e})")
+        notice(f"warning: history is not saved: cannot write {path} ({e.strerror or e})")
         return InMemoryHistory()
+
+
+# ---------------------------------------------------------------------------
+# Completion: names, functions with their signatures, commands, file paths
+# ---------------------------------------------------------------------------
+
+
+class CalcCompleter(Completer):
+    """Completes variables, functions (showing signatures), constants and :commands."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.paths = PathCompleter(expanduser=True)
+
+    def get_completions(self, document: Document, event: CompleteEvent) -> Iterable[Completion]:
+        line = document.current_line_before_cursor
+        stripped = line.lstrip()
+        if stripped.startswith(":"):
+            yield from self._command_completions(stripped, document, event)
+            return
+        word = document.get_word_before_cursor(WORD=False)
+        if not word or not (word[0].isalpha() or word[0] == "_"):
+            return
+        for name, meta in self._names():
+            if name.startswith(word) and name != word:
+                yield Completion(name, -len(word), display_meta=meta)
+
+    def _names(self) -> Iterable[tuple[str, str]]:
+        session = self.session
+        for name, v in session.variables.items():
+            yield name, f"= {_short(v.data)}"
+        for f in session.functions.values():
+            yield f.name, f"{f.name}({', '.join(f.params)})"
+        for b in BUILTINS.values():
+            yield b.name, b.signature
+        for name, (signature, _) in SPECIAL_FORMS.items():
+            yield name, signature
+        for name in CONSTANTS:
+            yield name, "constant"
+        for name in sorted(RESERVED):
+            yield name, "last result"
+
+    def _command_completions(self, text: str, document: Document, event: CompleteEvent):
+        name, space, rest = text[1:].partition(" ")
+        if not space:
+            for command, (_, usage, summary) in COMMANDS.items():
+                if command.startswith(name):
+                    yield Completion(command, -len(name), display=usage, display_meta=summary)
+            return
+        if name in ("load", "save"):
+            sub = Document(rest.lstrip(), len(rest.lstrip()))
+            yield from self.paths.get_completions(sub, event)
+        elif name == "help":
+            for topic in [*BUILTINS, *SPECIAL_FORMS, *COMMANDS, "syntax", "gradients", "nograd"]:
+                if topic.startswith(rest.strip()):
+                    yield Completion(topic, -len(rest.strip()))
+
+
+def _short(data: Any) -> str:
+    text = format_value(data, 6).replace("\n", " ")
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+# ---------------------------------------------------------------------------
+# Highlighting: the grammar's tokens, with unknown names marked as you type
+# ---------------------------------------------------------------------------
+
+
+class CalcLexer(Lexer):
+    """Colours numbers, names, known functions, operators, commands and comments."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lex_document(self, document: Document):
+        lines = document.lines
+        offsets, total = [], 0
+        for line in lines:
+            offsets.append(total)
+            total += len(line) + 1
+        spans = tokens(document.text)
+
+        def get_line(number: int) -> FormattedText:
+            start, end = offsets[number], offsets[number] + len(lines[number])
+            fragments, position = [], start
+            for kind, a, b in spans:
+                if b <= start or a >= end:
+                    continue
+                a, b = max(a, start), min(b, end)
+                if a > position:
+                    fragments.append(("", document.text[position:a]))
+                word = document.text[a:b]
+                fragments.append((self._style(kind, word), word))
+                position = b
+            if position < end:
+                fragments.append(("", document.text[position:end]))
+            return FormattedText(fragments)
+
+        return get_line
+
+    def _style(self, kind: str, word: str) -> str:
+        if kind != "name":
+            return f"class:{kind}"
+        name = word.rstrip("'")
+        s = self.session
+        if name in BUILTINS or name in SPECIAL_FORMS or name in s.functions:
+            return "class:function"
+        if name in CONSTANTS or name in RESERVED:
+            return "class:constant"
+        if name in s.variables:
+            return "class:name"
+        return "class:unknown"
+
+
+# ---------------------------------------------------------------------------
+# Live preview: the value and gradients of the line being typed, never stored
+# ---------------------------------------------------------------------------
+
+#: A preview that takes longer than this is abandoned, and not tried again for the line.
+PREVIEW_BUDGET = 0.05
+#: The largest array a preview may create, in bytes.
+PREVIEW_ARRAY_LIMIT = 1 << 20
+
+
+class Preview:
+    """Evaluates the current input without changing anything, within a time budget."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._cache: tuple[str, str] = ("", "")
+        self._slow: str | None = None
+
+    def text(self, source: str) -> str:
+        source = source.strip()
+        if not source or source.startswith(":") or "\n" in source:
+            return ""
+        if self._slow is not None and source.startswith(self._slow):
+            return "(preview skipped: slow)"
+        if source == self._cache[0]:
+            return self._cache[1]
+        shown = self._compute(source)
+        self._cache = (source, shown)
+        return shown
+
+    def _compute(self, source: str) -> str:
+        try:
+            statement = parse_statement(source)
+        except ParseError:
+            return ""
+        if statement is None or isinstance(statement, (ast.Command, ast.FuncDef)):
+            return ""
+        started = time.perf_counter()
+        try:
+            value, grads = evaluate_quietly(self.session, statement.expr, started + PREVIEW_BUDGET)
+        except PreviewTimeout:
+            self._slow = source
+            return "(preview skipped: slow)"
+        except (CalcError, ArithmeticError, ValueError, TypeError, IndexError, MemoryError):
+            return ""
+        if time.perf_counter() - started > PREVIEW_BUDGET:
+            self._slow = source
+        return _preview_line(value, grads, self.session.precision)
+
+
+class PreviewTimeout(Exception):
+    """The preview ran out of its time budget."""
+
+
+def evaluate_quietly(session: Session, expr: ast.Expr, deadline: float):
+    """Value and gradients of an expression, with no effect on the session."""
+    from dezero_repl import vocabulary
+
+    saved = (session.last, list(session.log), vocabulary.ARRAY_LIMIT[0])
+    vocabulary.ARRAY_LIMIT[0] = min(vocabulary.ARRAY_LIMIT[0], PREVIEW_ARRAY_LIMIT)
+    session.deadline = deadline
+    try:
+        value, _, _ = session.evaluate_statement(expr)
+        if is_function(value):
+            return session.describe_function(value), None
+        grads = session._gradient_report(value) if session.grad_enabled else None
+        return value.data, grads
+    except CalcError as e:
+        if e.kind == "Timeout":
+            raise PreviewTimeout() from None
+        raise
+    finally:
+        session.deadline = None
+        session.last, session.log[:], vocabulary.ARRAY_LIMIT[0] = saved
+
+
+def _preview_line(value: Any, grads: dict | None, precision: int | None) -> str:
+    if isinstance(value, str):
+        return value
+    shown = format_value(value, precision or 6).replace("\n", "")
+    parts = [f"= {shown}"]
+    for name, g in (grads or {}).items():
+        parts.append(f"∂/∂{name} = {format_value(g, precision or 6)}".replace("\n", ""))
+    line = "   ".join(parts)
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+# ---------------------------------------------------------------------------
+# Keys, style, prompt and toolbar
+# ---------------------------------------------------------------------------
+
+
+def key_bindings() -> KeyBindings:
+    bindings = KeyBindings()
+
+    @bindings.add("escape", "enter")
+    def _newline(event) -> None:
+        """Alt-Enter inserts a newline."""
+        event.current_buffer.insert_text("\n")
+
+    @bindings.add("c-l")
+    def _clear(event) -> None:
+        """Ctrl-L clears the screen."""
+        event.app.renderer.clear()
+
+    return bindings
+
+
+SCHEMES = {
+    "default": {
+        "number": "ansicyan",
+        "name": "",
+        "function": "ansigreen",
+        "constant": "ansimagenta",
+        "unknown": "ansired underline",
+        "operator": "ansiyellow",
+        "command": "ansiblue bold",
+        "argument": "",
+        "comment": "ansibrightblack italic",
+        "error": "ansired",
+        "bottom-toolbar": "noreverse bg:ansibrightblack ansiwhite",
+        "mode": "bold",
+        "preview": "",
+    },
+    "light": {
+        "number": "ansiblue",
+        "function": "ansigreen",
+        "constant": "ansimagenta",
+        "unknown": "ansired underline",
+        "operator": "ansibrown",
+        "command": "ansiblue bold",
+        "comment": "ansigray italic",
+        "error": "ansired",
+        "bottom-toolbar": "noreverse bg:ansiwhite ansiblack",
+        "mode": "bold",
+    },
+    "mono": {"unknown": "underline", "command": "bold", "mode": "bold"},
+}
+
+
+def _prompt(session: Session) -> str:
+    return ">>> " if session.grad_enabled else "nograd>>> "
+
+
+def _toolbar(session: Session, preview: Preview):
+    def render() -> FormattedText:
+        mode = "grad" if session.grad_enabled else "nograd"
+        count = len(session.variables)
+        parts = [
+            ("class:mode", f" {mode} "),
+            ("", f" {count} variable{'s' if count != 1 else ''} "),
+        ]
+        shown = preview.text(get_app().current_buffer.text)
+        if shown:
+            parts.append(("class:preview", f" {shown}"))
+        return FormattedText(parts)
+
+    return render
+
+
+def _color_depth(runner: Runner) -> ColorDepth | None:
+    return None if getattr(runner.output, "color", False) else ColorDepth.MONOCHROME
 
 
 # ---------------------------------------------------------------------------
@@ -70,26 +361,33 @@ def open_history(warn: Any) -> History:
 # ---------------------------------------------------------------------------
 
 
-def _prompt(runner: Runner) -> str:
-    return ">>> " if runner.session.grad_enabled else "nograd>>> "
-
-
 def run(runner: Runner, settings: Settings) -> None:
     """Read, evaluate and print until Ctrl-D or :quit."""
     output = runner.output
+    session = runner.session
     output.notice(BANNER)
-    history = open_history(output.notice)
-    session = PromptSession(
-        history=history,
-        multiline=Condition(lambda: is_incomplete(session.default_buffer.text)),
+    preview = Preview(session)
+    prompt: PromptSession = PromptSession(
+        history=open_history(output.notice, settings.history_size),
+        multiline=Condition(lambda: is_incomplete(prompt.default_buffer.text)),
         prompt_continuation=lambda width, line, soft: "... ".rjust(width),
+        completer=CalcCompleter(session),
+        complete_while_typing=False,
+        lexer=CalcLexer(session),
+        auto_suggest=AutoSuggestFromHistory(),
+        enable_history_search=False,
+        key_bindings=key_bindings(),
+        bottom_toolbar=_toolbar(session, preview),
+        style=Style.from_dict(SCHEMES.get(settings.color_scheme, SCHEMES["default"])),
+        color_depth=_color_depth(runner),
+        include_default_pygments_style=False,
     )
     runner.interactive = True
     runner.keep_going = True
     count = 0
     while True:
         try:
-            text = session.prompt(lambda: _prompt(runner))
+            text = prompt.prompt(lambda: _prompt(session))
         except KeyboardInterrupt:
             continue
         except EOFError:
@@ -103,7 +401,3 @@ def run(runner: Runner, settings: Settings) -> None:
             output.notice("interrupted")
         except QuitRequested:
             return
-
-
-def history_file() -> Path:
-    return history_path()

@@ -1,0 +1,218 @@
+"""``:plot``: a function and its derivative, side by side, drawn in the terminal.
+
+The expression is evaluated once on a vector of sample points; because the calculator's
+functions work elementwise, one backward pass gives the derivative at every point at once.
+Drawing is plotext's job (in the terminal) or matplotlib's (into an image file).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dezero import Variable, as_variable, gradients, using_config
+from dezero_repl import ast
+from dezero_repl.errors import CalcError
+from dezero_repl.evaluator import Outcome, callable_name, is_function
+from dezero_repl.format import format_number
+from dezero_repl.parser import ParseError, parse_statement
+
+if TYPE_CHECKING:
+    from dezero_repl.runner import Runner
+
+SAMPLES = 201
+_RANGE = re.compile(r"\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+?)\s*\.\.\s*(.+)$")
+
+
+@dataclass
+class Curve:
+    label: str
+    values: np.ndarray
+
+
+def command(runner: Runner, arg: str) -> Outcome:
+    """:plot EXPR [for x in A..B] [> FILE] draws EXPR and its derivative; :plot f, f', f''."""
+    spec, _, target = arg.partition(">")
+    spec, target = spec.strip(), target.strip()
+    if not spec:
+        raise CalcError("':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3")
+    xs, curves = sample(runner.session, spec)
+    series = {c.label: c.values for c in curves}
+    data = {"plot": {"x": _json_list(xs), "series": {k: _json_list(v) for k, v in series.items()}}}
+    if target:
+        save_image(xs, curves, target)
+        return Outcome("command", message=f"saved the plot to {target}", extra={"file": target})
+    if not getattr(runner.output, "draws", True):
+        return Outcome("command", extra=data)  # JSON: the points instead of a drawing
+    color = getattr(runner.output, "color", False)
+    return Outcome("command", message=draw(xs, curves, color), extra=data)
+
+
+def sample(session: Any, spec: str) -> tuple[np.ndarray, list[Curve]]:
+    """The sample points and the curves for a plot specification."""
+    match = _RANGE.search(spec)
+    body = spec[: match.start()].strip() if match else spec
+    items = [_parse(part.strip()) for part in _split_top_level(body)]
+    variable, low, high = _range(session, items, match)
+    xs = np.linspace(low, high, SAMPLES)
+    curves: list[Curve] = []
+    for text, expr in items:
+        curves.extend(_curves(session, text, expr, variable, xs, single=len(items) == 1))
+    return xs, curves
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets."""
+    parts, depth, current = [], 0, []
+    for ch in text:
+        depth += ch in "([" and 1 or (ch in ")]" and -1 or 0)
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return [p for p in parts if p.strip()]
+
+
+def _parse(text: str) -> tuple[str, ast.Expr]:
+    try:
+        statement = parse_statement(text)
+    except ParseError as e:
+        raise CalcError(f"in ':plot {text}': {e.message}", kind="SyntaxError") from None
+    if not isinstance(statement, ast.ExprStmt):
+        raise CalcError("':plot' takes expressions or functions", kind="CommandError")
+    return text, statement.expr
+
+
+def _free_variables(session: Any, expr: ast.Expr) -> list[str]:
+    names = [n.id for n in ast.walk(expr) if isinstance(n, ast.Name) and not n.primes]
+    return [n for n in dict.fromkeys(names) if n in session.variables]
+
+
+def _range(session: Any, items: list, match: re.Match | None) -> tuple[str | None, float, float]:
+    if match:
+        name, low, high = (
+            match.group(1),
+            _number(session, match.group(2)),
+            _number(session, match.group(3)),
+        )
+        if not low < high:
+            raise CalcError(f"':plot' range {low!r}..{high!r} is empty", kind="CommandError")
+        return name, low, high
+    names = [n for _, e in items for n in _free_variables(session, e)]
+    names = list(dict.fromkeys(names))
+    if len(names) > 1:
+        raise CalcError(
+            f"':plot' cannot tell which variable to vary ({', '.join(names)}); "
+            f"say it: :plot ... for {names[0]} in -5..5",
+            kind="CommandError",
+        )
+    variable = names[0] if names else None
+    center = 0.0
+    if variable is not None and np.ndim(session.variables[variable].data) == 0:
+        center = float(session.variables[variable].data)
+    return variable, center - 5.0, center + 5.0
+
+
+def _number(session: Any, text: str) -> float:
+    _, expr = _parse(text)
+    value, _, _ = session.evaluate_statement(expr)
+    data = np.asarray(value.data if isinstance(value, Variable) else value)
+    if data.ndim != 0 or not np.isfinite(data):
+        raise CalcError(f"':plot' range ends must be numbers, not '{text}'", kind="CommandError")
+    return float(data)
+
+
+def _curves(
+    session: Any, text: str, expr: ast.Expr, variable: str | None, xs: np.ndarray, single: bool
+) -> list[Curve]:
+    """One expression's curve, and its derivative when it is the only item plotted."""
+    x = Variable(xs.copy())
+    with using_config("enable_backprop", True), np.errstate(all="ignore"):
+        value = session.evaluate(expr, {variable: x} if variable else {})
+        if is_function(value):
+            f = value
+            y = as_variable(session.apply(f, [x]))
+            label = callable_name(f)
+            derivative_label = label + "'"
+        else:
+            if variable is None:
+                raise CalcError(
+                    f"':plot {text}': the expression has no variable to vary; "
+                    f"say which: :plot {text} for x in -5..5",
+                    kind="CommandError",
+                )
+            y = as_variable(value)
+            label, derivative_label = text, f"∂/∂{variable}"
+        if y.shape != xs.shape:
+            raise CalcError(
+                f"':plot {text}' must give one value per point (got shape {y.shape})",
+                kind="ValueError",
+            )
+        curves = [Curve(label, np.array(y.data, dtype=np.float64))]
+        if single:
+            (g,) = gradients(y, [x])
+            dy = np.zeros_like(xs) if g is None else g.data
+            curves.append(Curve(derivative_label, np.array(dy, dtype=np.float64)))
+    return curves
+
+
+def _json_list(values: np.ndarray) -> list:
+    from dezero_repl.format import to_json
+
+    return to_json(values)
+
+
+# ---------------------------------------------------------------------------
+# Drawing
+# ---------------------------------------------------------------------------
+
+
+def draw(xs: np.ndarray, curves: list[Curve], color: bool) -> str:
+    """The plot as text for a terminal: axes, the curves and a legend."""
+    import plotext
+
+    columns, rows = shutil.get_terminal_size((80, 24))
+    figure = plotext.figure
+    figure.clear()
+    figure.plot_size(max(40, min(columns - 1, 120)), max(10, min(rows - 4, 30)))
+    for curve in curves:
+        finite = np.isfinite(curve.values)
+        if finite.any():
+            signal = figure.signal(xs[finite].tolist(), curve.values[finite].tolist())
+            figure.draw(signal.label(curve.label).lines())
+    span = f"{format_number(xs[0])}..{format_number(xs[-1])}"
+    figure.title(", ".join(c.label for c in curves) + f"  on {span}")
+    return figure.build().string(colorless=not color)
+
+
+def save_image(xs: np.ndarray, curves: list[Curve], path: str) -> None:
+    """Save the plot as an image with matplotlib, which is an optional extra."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CalcError(
+            "saving a plot to a file needs matplotlib: pip install 'dezero-repl[plot]'",
+            kind="PlotError",
+        ) from None
+    fig, axes = plt.subplots(figsize=(8, 5))
+    for curve in curves:
+        axes.plot(xs, curve.values, label=curve.label)
+    axes.axhline(0, color="0.8", linewidth=0.8)
+    axes.legend()
+    axes.grid(True, alpha=0.3)
+    try:
+        fig.savefig(os.path.expanduser(path))
+    except (OSError, ValueError) as e:
+        raise CalcError(f"cannot save the plot to '{path}': {e}", kind="PlotError") from None
+    finally:
+        plt.close(fig)
