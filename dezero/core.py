@@ -357,7 +357,7 @@ def _backprop_arrays(y: Variable, keep: Any) -> None:
             if out is None or out is y and (keep is None or id(y) in keep):
                 continue
             if keep is None or id(out) in keep:
-                out.grad = None if gy is None else Variable(as_array(gy))
+                out.grad = None if gy is None else Variable(_own(gy))
             else:
                 out.grad = None
         gxs = _array_rule(f, gys)
@@ -365,13 +365,19 @@ def _backprop_arrays(y: Variable, keep: Any) -> None:
             if gx is None:
                 continue
             if x.creator is None:
-                x.grad = Variable(as_array(gx if x.grad is None else x.grad.data + gx))
+                x.grad = Variable(_own(gx if x.grad is None else x.grad.data + gx))
                 continue
             old = flowing.get(id(x))
             if old is None and x.grad is not None:
                 old = x.grad.data
             flowing[id(x)] = gx if old is None else old + gx
             frontier.push(x.creator)
+
+
+def _own(g: Any) -> np.ndarray:
+    """A gradient fit to hand out: a writable array (rules may return read-only views)."""
+    g = as_array(g)
+    return g if g.flags.writeable else g.copy()
 
 
 def _array_rule(f: Function, gys: list[np.ndarray | None]) -> tuple[Any, ...]:

@@ -55,6 +55,9 @@ class Sin(Function):
         (x,) = self.inputs
         return gy * cos(x)
 
+    def backward_array(self, gy):
+        return gy * np.cos(self.inputs[0].data)
+
 
 class Cos(Function):
     def forward(self, x):
@@ -63,6 +66,9 @@ class Cos(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return gy * -sin(x)
+
+    def backward_array(self, gy):
+        return gy * -np.sin(self.inputs[0].data)
 
 
 class Tan(Function):
@@ -73,6 +79,10 @@ class Tan(Function):
         y = self.outputs[0]()
         return gy * (1 + y * y)  # sec² x = 1 + tan² x, from the output we already have
 
+    def backward_array(self, gy):
+        y = self.outputs[0]().data
+        return gy * (1 + y * y)
+
 
 class Tanh(Function):
     def forward(self, x):
@@ -80,6 +90,10 @@ class Tanh(Function):
 
     def backward(self, gy):
         y = self.outputs[0]()
+        return gy * (1 - y * y)
+
+    def backward_array(self, gy):
+        y = self.outputs[0]().data
         return gy * (1 - y * y)
 
 
@@ -91,6 +105,9 @@ class Exp(Function):
         y = self.outputs[0]()
         return gy * y
 
+    def backward_array(self, gy):
+        return gy * self.outputs[0]().data
+
 
 class Log(Function):
     def forward(self, x):
@@ -99,6 +116,9 @@ class Log(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return gy / x
+
+    def backward_array(self, gy):
+        return gy / self.inputs[0].data
 
 
 class Log2(Function):
@@ -126,6 +146,9 @@ class Sqrt(Function):
     def backward(self, gy):
         y = self.outputs[0]()
         return gy / (2 * y)
+
+    def backward_array(self, gy):
+        return gy / (2 * self.outputs[0]().data)
 
 
 class Abs(Function):
@@ -270,6 +293,9 @@ class Reshape(Function):
     def backward(self, gy):
         return reshape(gy, self.x_shape)
 
+    def backward_array(self, gy):
+        return gy.reshape(self.x_shape)
+
 
 class Transpose(Function):
     def __init__(self, axes: tuple[int, ...] | None = None) -> None:
@@ -295,6 +321,11 @@ class GetItem(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return GetItemGrad(self.slices, x.shape)(gy)
+
+    def backward_array(self, gy):
+        gx = np.zeros(self.inputs[0].shape, dtype=np.result_type(gy, np.float64))
+        np.add.at(gx, self.slices, gy)
+        return gx
 
 
 class GetItemGrad(Function):
@@ -377,6 +408,10 @@ class Sum(Function):
         gy = utils.reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return broadcast_to(gy, self.x_shape)
 
+    def backward_array(self, gy):
+        gy = utils.reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
+        return np.broadcast_to(gy, self.x_shape)
+
 
 class SumTo(Function):
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -389,6 +424,9 @@ class SumTo(Function):
     def backward(self, gy):
         return broadcast_to(gy, self.x_shape)
 
+    def backward_array(self, gy):
+        return np.broadcast_to(gy, self.x_shape)
+
 
 class BroadcastTo(Function):
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -400,6 +438,9 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return sum_to(gy, self.x_shape)
+
+    def backward_array(self, gy):
+        return utils.sum_to(gy, self.x_shape)
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
@@ -421,7 +462,8 @@ def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
 def average(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
     x = as_variable(x)
     y = sum(x, axis, keepdims)
-    return y * (y.data.size / x.data.size)
+    count = x.data.size // y.data.size if y.data.size else 0
+    return y / count  # the mean of no elements is 0 / 0: nan, as in NumPy
 
 
 mean = average
