@@ -344,23 +344,29 @@ def _backprop_arrays(y: Variable, keep: Any) -> None:
 
     ``flowing`` holds the gradient of each intermediate Variable until its creator is
     visited. Sums always allocate, so no array that a caller holds is ever modified.
+    This loop is the hot path of every backward pass, so the frontier's heap is inlined.
     """
     flowing = {id(y): y.grad.data}
-    frontier = _Frontier(y.creator)
-    while frontier.heap:
-        f = frontier.pop()
+    heap = [(-y.creator.generation, id(y.creator), y.creator)]
+    seen = {id(y.creator)}
+    while heap:
+        f = heapq.heappop(heap)[2]
         outputs = [ref() for ref in f.outputs]
         gys = [None if out is None else flowing.pop(id(out), None) for out in outputs]
         if gys[0] is None and all(gy is None for gy in gys):
             continue
         for out, gy in zip(outputs, gys):
-            if out is None or out is y and (keep is None or id(y) in keep):
+            if out is None:
                 continue
             if keep is None or id(out) in keep:
-                out.grad = None if gy is None else Variable(_own(gy))
-            else:
+                if out is not y:
+                    out.grad = None if gy is None else Variable(_own(gy))
+            elif out.grad is not None:
                 out.grad = None
-        gxs = _array_rule(f, gys)
+        rule = getattr(f, "backward_array", None)
+        gxs = rule(*gys) if rule is not None else _variable_rule(f, gys)
+        if type(gxs) is not tuple:
+            gxs = (gxs,)
         for x, gx in zip(f.inputs, gxs):
             if gx is None:
                 continue
@@ -371,21 +377,20 @@ def _backprop_arrays(y: Variable, keep: Any) -> None:
             if old is None and x.grad is not None:
                 old = x.grad.data
             flowing[id(x)] = gx if old is None else old + gx
-            frontier.push(x.creator)
+            if id(x.creator) not in seen:
+                seen.add(id(x.creator))
+                heapq.heappush(heap, (-x.creator.generation, id(x.creator), x.creator))
 
 
 def _own(g: Any) -> np.ndarray:
     """A gradient fit to hand out: a writable array (rules may return read-only views)."""
-    g = as_array(g)
+    if type(g) is not np.ndarray:
+        return np.asarray(g)
     return g if g.flags.writeable else g.copy()
 
 
-def _array_rule(f: Function, gys: list[np.ndarray | None]) -> tuple[Any, ...]:
-    """Apply f's gradient rule to arrays, through ``backward_array`` when it has one."""
-    rule = getattr(f, "backward_array", None)
-    if rule is not None:
-        gxs = rule(*gys)
-        return gxs if isinstance(gxs, tuple) else (gxs,)
+def _variable_rule(f: Function, gys: list[np.ndarray | None]) -> tuple[Any, ...]:
+    """Apply a Function's Variable-level rule to arrays (for functions without an array rule)."""
     gxs = f.backward(*[None if gy is None else Variable(as_array(gy)) for gy in gys])
     if not isinstance(gxs, tuple):
         gxs = (gxs,)
@@ -401,7 +406,7 @@ def gradients(y: Variable, xs: list[Variable], create_graph: bool = False) -> li
     for x in xs:
         x.grad = None
     y_grad = y.grad
-    y.grad = Variable(np.ones_like(y.data))
+    y.grad = Variable(np.ones(y.shape, dtype=y.dtype))
     try:
         if y.creator is not None:
             backprop(y, {id(x) for x in xs}, create_graph)

@@ -421,28 +421,28 @@ class Session:
         its children and once more, when their values are ready, to combine them.
         """
         values: list[Any] = []
-        stack: list[tuple[Any, int]] = [(expr, 0)]
+        stack: list[tuple[Any, int]] = [(expr, _VISIT)]
         while stack:
             node, state = stack.pop()
             if self.deadline is not None and time.perf_counter() > self.deadline:
                 raise CalcError("evaluation took too long", kind="Timeout")
             if node is None:
                 values.append(None)
-            elif state == 1:
-                count = _arity_in_tree(node)
+            elif state < 0:  # the children's values are ready: combine ~state of them
+                count = ~state
                 args = values[len(values) - count :]
                 del values[len(values) - count :]
                 values.append(self._combine(node, args, scope, depth))
             elif type(node) is ast.Number:
                 values.append(np.float64(node.value))
             elif type(node) is ast.Name:
-                values.append(self.lookup(node, scope, callee=state == 2))
+                values.append(self.lookup(node, scope, callee=state == _VISIT_CALLEE))
             else:
-                stack.append((node, 1))
                 kids = ast.children(node)
+                stack.append((node, ~len(kids)))
                 for i in range(len(kids) - 1, -1, -1):
                     callee = i == 0 and type(node) is ast.Call
-                    stack.append((kids[i], 2 if callee else 0))
+                    stack.append((kids[i], _VISIT_CALLEE if callee else _VISIT))
         return values[0]
 
     def _combine(self, node: ast.Node, args: list[Any], scope: dict[str, Any], depth: int) -> Any:
@@ -470,13 +470,15 @@ class Session:
     def _binary(self, node: ast.Binary, x: Any, y: Any) -> Any:
         span = node.op_start, node.op_end
         op = node.op
-        _require_array(x, op, *span)
-        _require_array(y, op, *span)
+        if type(x) not in _ARRAYS:
+            _require_array(x, op, *span)
+        if type(y) not in _ARRAYS:
+            _require_array(y, op, *span)
         try:
             if op == "@":
                 result = matmul(x, y)
             else:
-                shape_x, shape_y = np.shape(_data(x)), np.shape(_data(y))
+                shape_x, shape_y = x.shape, y.shape
                 if shape_x != shape_y:
                     check_size(np.broadcast_shapes(shape_x, shape_y), f"'{op}'")
                 result = _OPERATORS[op](x, y)
@@ -495,7 +497,10 @@ class Session:
     def _index(self, node: ast.Index, target: Any, items: list[Any]) -> Variable:
         _require_array(target, "[]", node.op_start, node.op_end)
         target = as_variable(target)
-        key = tuple(item if isinstance(item, slice) else _index_item(item) for item in items)
+        try:
+            key = tuple(item if isinstance(item, slice) else _index_item(item) for item in items)
+        except CalcError as e:
+            raise e.at(node.op_start, node.op_end) from None
         if len(key) > max(target.ndim, 0) and not any(isinstance(k, np.ndarray) for k in key):
             raise CalcError(
                 f"too many indices: {len(key)} for an array of {target.ndim} dimension(s)",
@@ -555,8 +560,10 @@ class Session:
                 )
             try:
                 return self.evaluate(f.body, dict(zip(f.params, args)), depth + 1)
-            except CalcError as e:
-                raise CalcError(f"in {f.name}: {e.message}", kind=e.kind) from None
+            except CalcError as e:  # a span inside the body means nothing at the call site
+                nested = e.kind == "RecursionError"  # naming a hundred callers helps nobody
+                message = e.message if nested else f"in {f.name}: {e.message}"
+                raise CalcError(message, kind=e.kind) from None
         if isinstance(f, calculus.Derivative):
             return calculus.derivative(self, f, args, depth)
         if isinstance(f, calculus.GradientOf):
@@ -577,12 +584,14 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+#: The states of a node on the evaluation stack (a negative state counts children: ~n).
+_VISIT, _VISIT_CALLEE = 0, 1
+#: Values that are certainly arrays, so operators need not check them.
+_ARRAYS = (Variable, np.float64, np.ndarray)
+
+
 def _data(value: Any) -> Any:
     return value.data if isinstance(value, Variable) else value
-
-
-def _arity_in_tree(node: ast.Node) -> int:
-    return len(ast.children(node))
 
 
 def _require_array(value: Any, operation: str, start: int | None = None, end: int | None = None):

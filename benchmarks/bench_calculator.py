@@ -1,0 +1,247 @@
+"""Speed and memory of the calculator, each beside a baseline measured in the same run.
+
+    python benchmarks/bench_calculator.py           # full sizes
+    python benchmarks/bench_calculator.py --quick   # smaller sizes, fewer repeats
+
+1. Start-up: `echo '1 + 1' | dezero-repl` and `dezero-repl -e '1+1'` against
+   `python -c "import numpy"` (median wall time of 10 runs each).
+2. Interactive latency: from a statement's text to its printed result and gradients, in process.
+3. Script throughput: a 10,000-line script of typical statements, against the same statements
+   written as Python against the same dezero library (compiled and run in this process).
+4. Memory: RSS growth over 100,000 statements that keep reassigning variables; and what a
+   :nograd statement on a 100×100×100 array leaves behind.
+
+Each target line ends in PASS or FAIL; the exit status is always 0 (timings on a shared
+machine are noisy, so read the output).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+from dezero_repl.evaluator import Session
+from dezero_repl.output import HumanOutput
+from dezero_repl.parser import _parser
+from dezero_repl.runner import Runner
+
+QUICK = "--quick" in sys.argv
+RESULTS: list[tuple[str, bool]] = []
+
+
+def verdict(label: str, ok: bool, text: str) -> None:
+    RESULTS.append((label, ok))
+    print(f"{text}  {'PASS' if ok else 'FAIL'}")
+
+
+def median_wall(cmd: list[str], runs: int, stdin: str | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------------------
+# 1. Start-up
+# ---------------------------------------------------------------------------
+
+
+def startup() -> None:
+    runs = 5 if QUICK else 10
+    repl = [sys.executable, "-m", "dezero_repl"]
+    median_wall(repl, 1, "1 + 1\n")  # warm the grammar cache and the file system
+    numpy = median_wall([sys.executable, "-c", "import numpy"], runs)
+    piped = median_wall(repl, runs, "1 + 1\n")
+    flag = median_wall([*repl, "-e", "1+1"], runs)
+    print(f"1. start-up: python -c 'import numpy' {numpy * 1e3:.0f} ms (baseline)")
+    ratio = piped / numpy
+    verdict(
+        "startup-pipe",
+        ratio <= 1.3,
+        f"   echo '1 + 1' | dezero-repl  {piped * 1e3:.0f} ms = {ratio:.2f}× (target ≤ 1.3×)",
+    )
+    ratio = flag / numpy
+    verdict(
+        "startup-e",
+        ratio <= 1.3,
+        f"   dezero-repl -e '1+1'        {flag * 1e3:.0f} ms = {ratio:.2f}× (target ≤ 1.3×)",
+    )
+    loaded = subprocess.run(
+        [*repl, "-e", "1+1"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPROFILEIMPORTTIME": "1", **_env()},
+    ).stderr
+    imported = "prompt_toolkit" in loaded
+    verdict(
+        "no-prompt-toolkit", not imported, f"   prompt_toolkit imported off a terminal: {imported}"
+    )
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+# ---------------------------------------------------------------------------
+# 2. Interactive latency
+# ---------------------------------------------------------------------------
+
+
+def latency() -> None:
+    runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
+    runner.run_source("x = 2\ny = 3", "<input:0>")
+    statements = ["(x + 3) ** 2", "y = sin(x) * x + exp(y / 10)", "z = x * y - log(x + 1)"]
+    times = []
+    for i in range(300 if QUICK else 2000):
+        text = statements[i % len(statements)]
+        start = time.perf_counter()
+        runner.run_source(text, f"<input:{i}>")
+        times.append(time.perf_counter() - start)
+    median_ms = statistics.median(times) * 1e3
+    worst = sorted(times)[int(len(times) * 0.99)] * 1e3
+    print("2. interactive latency, Enter to printed result with gradients (in process)")
+    verdict(
+        "latency",
+        median_ms <= 5,
+        f"   median {median_ms:.2f} ms, 99th percentile {worst:.2f} ms (target ≤ 5 ms)",
+    )
+
+
+# ---------------------------------------------------------------------------
+# 3. Script throughput
+# ---------------------------------------------------------------------------
+
+# (calculator statement, the same statement as Python against dezero)
+TEMPLATES = [
+    ("a{i} = {v}", "a{i} = Variable(np.array({v})); show(a{i})"),
+    ("b = a{i} * {v} + a{j}", "b = a{i} * {v} + a{j}; show(b, [a{i}, a{j}])"),
+    ("c = sin(a{i}) * b - exp(a{j} / {v})", "c = F.sin(a{i}) * b - F.exp(a{j} / {v}); show(c, [a{i}, a{j}, b])"),
+    ("(a{i} + {v}) ** 2 / c", "show((a{i} + {v}) ** 2 / c, [a{i}, c])"),
+    ("log(a{i} * a{i} + 1) + sqrt(a{j} * a{j} + {v})", "show(F.log(a{i} * a{i} + 1) + F.sqrt(a{j} * a{j} + {v}), [a{i}, a{j}])"),
+]  # fmt: skip
+
+
+def script(lines: int) -> tuple[str, str]:
+    rng = np.random.default_rng(0)
+    calc = [f"a{i} = {i + 1}" for i in range(10)] + ["b = 1", "c = 2"]
+    py = [f"a{i} = Variable(np.array({float(i + 1)})); show(a{i})" for i in range(10)]
+    py += ["b = Variable(np.array(1.0)); show(b)", "c = Variable(np.array(2.0)); show(c)"]
+    for n in range(lines - len(calc)):
+        i, j = int(rng.integers(10)), int(rng.integers(10))
+        v = round(float(rng.uniform(0.5, 3)), 3)
+        c, p = TEMPLATES[n % len(TEMPLATES)]
+        calc.append(c.format(i=i, j=j, v=v))
+        py.append(p.format(i=i, j=j, v=v))
+    return "\n".join(calc) + "\n", "\n".join(py) + "\n"
+
+
+PYTHON_PRELUDE = """
+import numpy as np
+import dezero.functions as F
+from dezero import Variable, gradients
+from dezero_repl.format import format_value
+
+def show(value, inputs=()):
+    out.write(format_value(value.data) + "\\n")
+    for x, g in zip(inputs, gradients(value, list(inputs))):
+        if g is not None:
+            out.write("  d = " + format_value(g.data) + "\\n")
+"""
+
+
+def throughput() -> None:
+    lines = 2000 if QUICK else 10000
+    calc, py = script(lines)
+    _parser()
+
+    def run_calc() -> float:
+        runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
+        start = time.perf_counter()
+        ok = runner.run_source(calc, "bench.calc")
+        assert ok, "the benchmark script failed"
+        return time.perf_counter() - start
+
+    def run_python() -> float:
+        start = time.perf_counter()
+        namespace = {"out": io.StringIO()}
+        exec(compile(PYTHON_PRELUDE + py, "bench.py", "exec"), namespace)  # noqa: S102
+        return time.perf_counter() - start
+
+    repeats = 2 if QUICK else 3
+    ours = min(run_calc() for _ in range(repeats))
+    python = min(run_python() for _ in range(repeats))
+    ratio = ours / python
+    print(f"3. script throughput, {lines} lines")
+    print(
+        f"   Python against dezero: {python:.2f} s ({python / lines * 1e6:.0f} µs/line) (baseline)"
+    )
+    verdict(
+        "throughput",
+        ratio <= 2,
+        f"   dezero-repl:          {ours:.2f} s ({ours / lines * 1e6:.0f} µs/line) = {ratio:.2f}× (target ≤ 2×)",
+    )
+
+
+# ---------------------------------------------------------------------------
+# 4. Memory
+# ---------------------------------------------------------------------------
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def memory() -> None:
+    count = 20000 if QUICK else 100000
+    runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
+    body = ["x = 2", "y = x ** 2 + sin(x)", "x = y / 3 + 1", "z = x * y", "w = [x, y, z] * 2"]
+    runner.run_source("\n".join(body), "warm-up")
+    chunk = "\n".join(body * 200)
+    for _ in range(100):  # warm-up: let allocator pools settle
+        runner.run_source(chunk, "warm-up")
+    runner.output.stdout = io.StringIO()
+    before = rss_mb()
+    for _ in range(count // len(body) // 200):
+        runner.run_source(chunk, "bench")
+        runner.output.stdout = io.StringIO()
+    growth = rss_mb() - before
+    print(f"4. memory: {count} statements reassigning variables")
+    verdict("rss", growth < 10, f"   RSS growth {growth:.1f} MB (target < 10 MB)")
+
+    runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
+    runner.run_source("x = ones([100, 100, 100])\n:nograd on", "setup")
+    array = 100**3 * 8
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    runner.run_source("((x ** 2) ** 2) ** 2", "nograd")
+    held = (tracemalloc.get_traced_memory()[0] - before) / array
+    tracemalloc.stop()
+    verdict(
+        "nograd-memory",
+        held <= 1.1,
+        f"   :nograd ((x ** 2) ** 2) ** 2 on 100×100×100 holds {held:.2f} arrays after the statement (the result; target 1)",
+    )
+
+
+def main() -> None:
+    startup()
+    latency()
+    throughput()
+    memory()
+    passed = sum(ok for _, ok in RESULTS)
+    print(f"summary: {passed}/{len(RESULTS)} targets met")
+
+
+if __name__ == "__main__":
+    main()
