@@ -28,6 +28,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from dezero_repl import ast
+from dezero_repl.shapes import ShapeCache
 
 
 class ParseError(Exception):
@@ -303,7 +304,17 @@ def parse_statement(text: str) -> ast.Statement | None:
     """Parse one statement; return None if `text` holds only blanks and comments.
 
     Raises ParseError. Newlines may appear anywhere a blank may, but `;` may not.
+    Statements of a shape already seen are rebuilt from that parse (see shapes.py).
     """
+    return _memo()(text)
+
+
+@functools.cache
+def _memo() -> ShapeCache:
+    return ShapeCache(_parse_with_lark, _lex)
+
+
+def _parse_with_lark(text: str) -> ast.Statement | None:
     try:
         return _parser().parse(text)
     except _SyntaxProblem as e:

@@ -1,0 +1,188 @@
+"""Memoized parsing: statements of the same shape share one parse.
+
+A script often repeats a statement's shape with other names and numbers
+(``a3 = 1.25 * a5 + a2``, ``a7 = 0.5 * a1 + a9``, ...). The LALR parse depends only on the
+sequence of token types, so the grammar's answer for one such statement holds for all of
+them. ``ShapeCache`` keys statements by that sequence; the first of a shape is parsed by Lark
+and turned into a *plan* that rebuilds its syntax tree from another statement's tokens, with
+that statement's names, numbers and positions. Anything unusual (commands, definitions,
+errors) is simply never memoized and always goes to Lark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dezero_repl import ast
+
+_SPANS = ("start", "end", "op_start", "op_end", "name_start", "name_end")
+
+Token = tuple[str, int, int]  # kind, start, end
+
+
+def shape_key(text: str, tokens: list[Token]) -> tuple | None:
+    """The token-type sequence of a statement, or None if it must not be memoized."""
+    key = []
+    after_dot = False
+    for kind, start, end in tokens:
+        if kind in ("error", "command", "argument"):
+            return None
+        if kind == "comment":
+            continue
+        word = text[start:end]
+        if kind == "number":
+            key.append("0")
+        elif kind == "name":
+            primes = word.endswith("'")
+            key.append(word if after_dot else ("f'" if primes else "x"))
+        else:
+            key.append(word)
+        after_dot = word == "."
+    return tuple(key)
+
+
+class Plan:
+    """How to rebuild a syntax tree from the tokens of any statement of one shape."""
+
+    def __init__(self, steps: list[tuple[type, list[tuple]]]) -> None:
+        self.steps = steps
+
+    def build(self, text: str, tokens: list[Token]) -> ast.Statement:
+        values: list[Any] = []
+        for cls, fields in self.steps:
+            args = {}
+            for name, op, arg in reversed(fields):  # children were pushed in field order
+                if op == "child":
+                    args[name] = values.pop()
+                elif op == "children":
+                    args[name] = tuple(values[len(values) - arg :])
+                    del values[len(values) - arg :]
+            for name, op, arg in fields:
+                if op == "start":
+                    args[name] = tokens[arg][1]
+                elif op == "end":
+                    args[name] = tokens[arg][2]
+                elif op == "float":
+                    args[name] = float(text[tokens[arg][1] : tokens[arg][2]])
+                elif op == "id":
+                    args[name] = text[tokens[arg][1] : tokens[arg][2]].rstrip("'")
+                elif op == "primes":
+                    word = text[tokens[arg][1] : tokens[arg][2]]
+                    args[name] = len(word) - len(word.rstrip("'"))
+                elif op == "const":
+                    args[name] = arg
+            values.append(cls(**args))
+        return values[0]
+
+
+def learn(tree: ast.Statement, text: str, tokens: list[Token]) -> Plan | None:
+    """A plan that rebuilds ``tree`` from tokens, or None if the tree does not fit one."""
+    starts = {start: i for i, (_, start, _) in enumerate(tokens)}
+    ends = {end: i for i, (_, _, end) in enumerate(tokens)}
+    steps: list[tuple[type, list[tuple]]] = []
+    try:
+        for node in _post_order(tree):
+            steps.append((type(node), _fields(node, text, tokens, starts, ends)))
+    except _Unfit:
+        return None
+    return Plan(steps)
+
+
+class _Unfit(Exception):
+    """The tree has something a plan cannot express."""
+
+
+def _fields(node: ast.Node, text: str, tokens, starts, ends) -> list[tuple]:
+    out = []
+    for field in dataclasses.fields(node):
+        name, value = field.name, getattr(node, field.name)
+        if name in _SPANS:
+            out.append(_span(name, value, starts, ends))
+        elif isinstance(value, ast.Node):
+            out.append((name, "child", None))
+        elif isinstance(value, tuple) and all(isinstance(v, ast.Node) for v in value):
+            out.append((name, "children", len(value)))
+        elif isinstance(node, ast.Number) and name == "value":
+            i = _token_at(node.start, starts, tokens, "number")
+            if float(text[tokens[i][1] : tokens[i][2]]) != value:
+                raise _Unfit()
+            out.append((name, "float", i))
+        elif isinstance(node, ast.Name) and name in ("id", "primes"):
+            i = _token_at(node.start, starts, tokens, "name")
+            if text[tokens[i][1] : tokens[i][2]].rstrip("'") != node.id:
+                raise _Unfit()
+            out.append((name, name, i))
+        elif isinstance(node, ast.Assign) and name == "name":
+            out.append((name, "id", _token_at(node.name_start, starts, tokens, "name")))
+        elif isinstance(node, (ast.FuncDef, ast.Command)):
+            raise _Unfit()  # parameters and arguments that the grammar checks by value
+        else:
+            out.append((name, "const", value))  # operators, missing slice parts
+    return out
+
+
+def _span(name: str, position: int, starts: dict, ends: dict) -> tuple:
+    side = "end" if name.endswith("end") else "start"
+    table = ends if side == "end" else starts
+    if position not in table:
+        raise _Unfit()
+    return (name, side, table[position])
+
+
+def _token_at(position: int, starts: dict, tokens: list[Token], kind: str) -> int:
+    i = starts.get(position)
+    if i is None or tokens[i][0] != kind:
+        raise _Unfit()
+    return i
+
+
+def _post_order(tree: ast.Node) -> Iterator[ast.Node]:
+    """Nodes, children before parents and in field order, without recursion."""
+    stack: list[tuple[ast.Node, bool]] = [(tree, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
+            continue
+        stack.append((node, True))
+        for child in reversed(_child_nodes(node)):
+            stack.append((child, False))
+
+
+def _child_nodes(node: ast.Node) -> list[ast.Node]:
+    kids: list[ast.Node] = []
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, ast.Node):
+            kids.append(value)
+        elif isinstance(value, tuple):
+            kids.extend(v for v in value if isinstance(v, ast.Node))
+    return kids
+
+
+class ShapeCache:
+    """Parses through ``parse`` (Lark) once per shape, and by plan afterwards."""
+
+    def __init__(self, parse: Callable[[str], Any], lex: Callable, size: int = 2048) -> None:
+        self.parse = parse
+        self.lex = lex
+        self.size = size
+        self.plans: dict[tuple, Plan | None] = {}
+        self.hits = self.misses = 0
+
+    def __call__(self, text: str) -> Any:
+        tokens = [t for t in self.lex(text) if t[0] not in ("newline", "comment")]
+        key = shape_key(text, tokens)
+        plan = self.plans.get(key) if key is not None else None
+        if plan is not None:
+            self.hits += 1
+            return plan.build(text, tokens)
+        self.misses += 1
+        tree = self.parse(text)  # raises ParseError: errors are never memoized
+        if key is not None and tree is not None and key not in self.plans:
+            if len(self.plans) >= self.size:
+                self.plans.clear()
+            self.plans[key] = learn(tree, text, tokens)
+        return tree

@@ -1,0 +1,100 @@
+"""Memoized parsing must give exactly the tree that Lark gives, for every statement."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dezero_repl import ast
+from dezero_repl.parser import ParseError, _lex, _parse_with_lark, parse_statement
+from dezero_repl.shapes import ShapeCache
+
+
+def flatten(tree: ast.Node | None) -> list[tuple]:
+    """Every node with all its fields except children, in walk order: a full comparison."""
+    if tree is None:
+        return []
+    rows = []
+    for node in ast.walk(tree):
+        fields = []
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, ast.Node) or (
+                isinstance(value, tuple) and value and isinstance(value[0], ast.Node)
+            ):
+                continue
+            fields.append((f.name, value))
+        rows.append((type(node).__name__, tuple(fields)))
+    return rows
+
+
+SHAPES = [
+    "{a} = {n} * {b} + {c}",
+    "({a} + {n}) ** 2 / {b}",
+    "sin({a}) * {b} - exp({c} / {n})",
+    "{a}[{i}:{j}] @ {b}.T",
+    "{a}[:, {i}] + [{n}, {m}, -{n}]",
+    "f'({a}) + g''({n})",
+    "-{n}**{m}**-{a}",
+    "grad(h)({n}, {m}) * {a}  # a comment",
+    "[[{n}, {m}], [{a}, {b}]] ^ 2",
+]
+
+names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s != "T")
+numbers = st.sampled_from(["1", "2.5", ".5", "1e-3", "6.02E23", "10", "0.125", "3."])
+spaces = st.sampled_from(["", " ", "  "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shape=st.sampled_from(SHAPES),
+    a=names,
+    b=names,
+    c=names,
+    n=numbers,
+    m=numbers,
+    i=st.integers(0, 99),
+    j=st.integers(0, 99),
+)
+def test_memoized_tree_equals_lark_tree(shape, a, b, c, n, m, i, j):
+    text = shape.format(a=a, b=b, c=c, n=n, m=m, i=i, j=j)
+    assert flatten(parse_statement(text)) == flatten(_parse_with_lark(text))
+
+
+def test_second_statement_of_a_shape_is_not_parsed_by_lark():
+    calls = []
+
+    def counting_parse(text):
+        calls.append(text)
+        return _parse_with_lark(text)
+
+    cache = ShapeCache(counting_parse, _lex)
+    first, second = cache("a3 = 1.25 * a5 + a2"), cache("b7 = 0.5 * q + zz")
+    assert calls == ["a3 = 1.25 * a5 + a2"]
+    assert cache.hits == 1
+    assert flatten(second) == flatten(_parse_with_lark("b7 = 0.5 * q + zz"))
+    assert ast.to_sexpr(first) != ast.to_sexpr(second)
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("x = 1", "__x = 1"),  # reserved names are refused by value
+        ("a.T", "a.U"),  # only .T is an attribute
+        ("f(x) = x", "f(x, x) = x"),  # definitions check their parameters by value
+    ],
+)
+def test_value_checks_still_apply_after_a_shape_is_memoized(first, second):
+    parse_statement(first)
+    with pytest.raises(ParseError):
+        parse_statement(second)
+
+
+def test_errors_are_not_memoized():
+    for _ in range(2):
+        with pytest.raises(ParseError) as info:
+            parse_statement("1 + * 2")
+        assert info.value.column == 5
