@@ -479,15 +479,19 @@ _SCAN = re.compile(
 _COMMAND = re.compile(r"[ \t\f\r]*(:[A-Za-z_][A-Za-z0-9_]*|:)([^\n]*)")
 
 
-def _lex(text: str) -> Iterator[tuple[str, int, int]]:
+def _lex(
+    text: str, position: int = 0, stop: int | None = None, depth: int = 0
+) -> Iterator[tuple[str, int, int]]:
     """Yield (kind, start, end) for every token and newline; blanks are skipped.
 
     A `:` that starts a line outside brackets, or follows a `;` there, begins a
     command: a "command" token for `:name` and an "argument" token for the rest.
+    ``position``, ``stop`` and ``depth`` let a caller scan one line of a script.
     """
-    position, depth, command_allowed = 0, 0, True
-    while position < len(text):
-        command = _COMMAND.match(text, position) if command_allowed and depth == 0 else None
+    stop = len(text) if stop is None else stop
+    command_allowed = True
+    while position < stop:
+        command = _COMMAND.match(text, position, stop) if command_allowed and depth == 0 else None
         if command:
             yield "command", *command.span(1)
             raw, offset = command.group(2), command.start(2)
@@ -496,7 +500,7 @@ def _lex(text: str) -> Iterator[tuple[str, int, int]]:
                 yield "argument", offset + lead, offset + len(raw.rstrip())
             position, command_allowed = command.end(), False
             continue
-        match = _SCAN.match(text, position)
+        match = _SCAN.match(text, position, stop)
         kind, start, position = match.lastgroup, match.start(), match.end()
         if kind == "space":
             continue
@@ -523,9 +527,11 @@ def split_statements(source: str) -> list[Chunk]:
     Statements end at `;` or a newline outside brackets, unless the line ends
     with an operator, `=` or `.`, which continue onto the next line. Blank
     statements and comments are dropped; a command runs to the end of its line.
+    A plain line (one whole statement, nothing to track) is taken as it is; the
+    others go through the tokenizer.
     """
     chunks: list[Chunk] = []
-    depth, line, line_start = 0, 1, 0
+    depth, line = 0, 1
     begin = end = semicolon = None
     position = (1, 1)
     continues = False
@@ -536,27 +542,57 @@ def split_statements(source: str) -> list[Chunk]:
             chunks.append(Chunk(source[begin:end], begin, *position))
         begin = None
 
-    for kind, start, stop in _lex(source):
-        if kind == "newline":
+    line_start = 0
+    while line_start <= len(source):
+        line_end = source.find("\n", line_start)
+        line_end = len(source) if line_end == -1 else line_end
+        if begin is None and depth == 0 and _plain_line(source, line_start, line_end):
+            text = source[line_start:line_end]
+            if text.strip(_BLANKS):
+                lead = len(text) - len(text.lstrip(_BLANKS))
+                chunks.append(Chunk(text.strip(_BLANKS), line_start + lead, line, lead + 1))
+        else:
+            for kind, start, stop in _lex(source, line_start, line_end, depth):
+                if kind == "comment" or kind == "argument":
+                    end = stop if kind == "argument" else end
+                    continue
+                if kind == "command":
+                    flush()
+                    start = start if semicolon is None else semicolon
+                elif kind == "punctuation" and depth == 0 and source[start] == ";":
+                    flush()
+                    semicolon = start
+                    continue
+                elif kind == "paren":
+                    depth = depth + 1 if source[start] in "([" else max(depth - 1, 0)
+                if begin is None:
+                    begin, position = start, (line, start - line_start + 1)
+                end, semicolon = stop, None
+                continues = kind == "operator" or (kind == "punctuation" and source[start] == ".")
             if depth == 0 and not continues:
                 flush()
-            line, line_start, semicolon = line + 1, stop, None
-            continue
-        if kind == "comment" or kind == "argument":
-            end = stop if kind == "argument" else end
-            continue
-        if kind == "command":
-            flush()
-            start = start if semicolon is None else semicolon
-        elif kind == "punctuation" and depth == 0 and source[start] == ";":
-            flush()
-            semicolon = start
-            continue
-        elif kind == "paren":
-            depth = depth + 1 if source[start] in "([" else max(depth - 1, 0)
-        if begin is None:
-            begin, position = start, (line, start - line_start + 1)
-        end, semicolon = stop, None
-        continues = kind == "operator" or (kind == "punctuation" and source[start] == ".")
+        line, line_start, semicolon = line + 1, line_end + 1, None
     flush()
     return chunks
+
+
+_BLANKS = " \t\f\r"  # what the grammar skips between tokens, newlines aside
+_UNPLAIN = re.compile(r"[;#:]")
+_BRACKETS = re.compile(r"[][()]")
+_CONTINUING = frozenset("+-*/@^=.")
+
+
+def _plain_line(source: str, start: int, end: int) -> bool:
+    """Whether a line is complete on its own: no `;`, `#` or `:`, brackets closing in
+    order, and no operator at its end (a blank line is plain too: it holds nothing)."""
+    if _UNPLAIN.search(source, start, end):
+        return False
+    depth = 0
+    for bracket in _BRACKETS.findall(source, start, end):
+        depth += 1 if bracket in "([" else -1
+        if depth < 0:
+            return False
+    if depth:
+        return False
+    text = source[start:end].rstrip(_BLANKS)
+    return not text or text[-1] not in _CONTINUING
