@@ -311,7 +311,18 @@ def parse_statement(text: str) -> ast.Statement | None:
 
 @functools.cache
 def _memo() -> ShapeCache:
-    return ShapeCache(_parse_with_lark, _lex)
+    return ShapeCache(_parse_with_lark, _shape_tokens)
+
+
+def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
+    """The tokens of an ordinary statement; None for commands and reserved names."""
+    if "__" in text or text.lstrip(_BLANKS + "\n").startswith(":"):
+        return None
+    return [
+        (m.lastgroup, m.start(), m.end())
+        for m in _SCAN.finditer(text)
+        if m.lastgroup not in ("space", "newline", "comment")
+    ]
 
 
 def _parse_with_lark(text: str) -> ast.Statement | None:

@@ -44,35 +44,41 @@ def shape_key(text: str, tokens: list[Token]) -> tuple | None:
 
 
 class Plan:
-    """How to rebuild a syntax tree from the tokens of any statement of one shape."""
+    """How to rebuild a syntax tree from the tokens of any statement of one shape.
 
-    def __init__(self, steps: list[tuple[type, list[tuple]]]) -> None:
+    Each step builds one node, children first: ``kids`` lists its child fields in order
+    (with how many nodes a tuple field takes, or None for a single node), ``leaves`` how to
+    compute its other fields from the statement's tokens.
+    """
+
+    def __init__(self, steps: list[tuple[type, list[tuple], list[tuple]]]) -> None:
         self.steps = steps
 
     def build(self, text: str, tokens: list[Token]) -> ast.Statement:
         values: list[Any] = []
-        for cls, fields in self.steps:
-            args = {}
-            for name, op, arg in reversed(fields):  # children were pushed in field order
-                if op == "child":
+        for cls, kids, leaves in self.steps:
+            args: dict[str, Any] = {}
+            for name, count in reversed(kids):  # children were pushed in field order
+                if count is None:
                     args[name] = values.pop()
-                elif op == "children":
-                    args[name] = tuple(values[len(values) - arg :])
-                    del values[len(values) - arg :]
-            for name, op, arg in fields:
+                else:
+                    args[name] = tuple(values[len(values) - count :])
+                    del values[len(values) - count :]
+            for name, op, arg in leaves:
                 if op == "start":
                     args[name] = tokens[arg][1]
                 elif op == "end":
                     args[name] = tokens[arg][2]
-                elif op == "float":
-                    args[name] = float(text[tokens[arg][1] : tokens[arg][2]])
-                elif op == "id":
-                    args[name] = text[tokens[arg][1] : tokens[arg][2]].rstrip("'")
-                elif op == "primes":
-                    word = text[tokens[arg][1] : tokens[arg][2]]
-                    args[name] = len(word) - len(word.rstrip("'"))
                 elif op == "const":
                     args[name] = arg
+                else:
+                    word = text[tokens[arg][1] : tokens[arg][2]]
+                    if op == "float":
+                        args[name] = float(word)
+                    elif op == "id":
+                        args[name] = word.rstrip("'")
+                    else:  # primes
+                        args[name] = len(word) - len(word.rstrip("'"))
             values.append(cls(**args))
         return values[0]
 
@@ -84,7 +90,10 @@ def learn(tree: ast.Statement, text: str, tokens: list[Token]) -> Plan | None:
     steps: list[tuple[type, list[tuple]]] = []
     try:
         for node in _post_order(tree):
-            steps.append((type(node), _fields(node, text, tokens, starts, ends)))
+            fields = _fields(node, text, tokens, starts, ends)
+            kids = [(name, arg) for name, op, arg in fields if op in ("child", "children")]
+            leaves = [f for f in fields if f[1] not in ("child", "children")]
+            steps.append((type(node), kids, leaves))
     except _Unfit:
         return None
     return Plan(steps)
@@ -101,7 +110,7 @@ def _fields(node: ast.Node, text: str, tokens, starts, ends) -> list[tuple]:
         if name in _SPANS:
             out.append(_span(name, value, starts, ends))
         elif isinstance(value, ast.Node):
-            out.append((name, "child", None))
+            out.append((name, "child", None))  # one node
         elif isinstance(value, tuple) and all(isinstance(v, ast.Node) for v in value):
             out.append((name, "children", len(value)))
         elif isinstance(node, ast.Number) and name == "value":
@@ -163,9 +172,15 @@ def _child_nodes(node: ast.Node) -> list[ast.Node]:
 
 
 class ShapeCache:
-    """Parses through ``parse`` (Lark) once per shape, and by plan afterwards."""
+    """Parses through ``parse`` (Lark) once per shape, and by plan afterwards.
 
-    def __init__(self, parse: Callable[[str], Any], lex: Callable, size: int = 2048) -> None:
+    ``lex`` gives a statement's tokens as (kind, start, end), or None for a statement
+    that must go to ``parse`` every time.
+    """
+
+    def __init__(
+        self, parse: Callable[[str], Any], lex: Callable[[str], list | None], size: int = 2048
+    ) -> None:
         self.parse = parse
         self.lex = lex
         self.size = size
@@ -173,8 +188,8 @@ class ShapeCache:
         self.hits = self.misses = 0
 
     def __call__(self, text: str) -> Any:
-        tokens = [t for t in self.lex(text) if t[0] not in ("newline", "comment")]
-        key = shape_key(text, tokens)
+        tokens = self.lex(text)
+        key = shape_key(text, tokens) if tokens is not None else None
         plan = self.plans.get(key) if key is not None else None
         if plan is not None:
             self.hits += 1
