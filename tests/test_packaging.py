@@ -1,0 +1,98 @@
+"""The built wheel works on its own: installed into a fresh virtual environment outside the
+checkout, it imports dezero, finds grammar.lark and runs the calculator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A venv (seeing this interpreter's packages for the dependencies) with the wheel in it."""
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = work.glob("dezero_repl-*.whl")
+    env_dir = work / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return env_dir
+
+
+def run(env_dir: Path, *args: str, stdin: str = "", cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [str(env_dir / "bin" / "python"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_wheel_imports_dezero_from_the_venv(installed, tmp_path):
+    result = run(
+        installed,
+        "-c",
+        "import dezero, numpy as np; from dezero import Variable;"
+        "x = Variable(np.array(2.0)); y = (x + 3) ** 2; y.backward();"
+        "print(dezero.__file__); print(y.data, x.grad.data)",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    location, values = result.stdout.splitlines()
+    assert Path(location).is_relative_to(installed)
+    assert values == "25.0 10.0"
+
+
+def test_installed_calculator_finds_its_grammar_from_another_directory(installed, tmp_path):
+    result = run(installed, "-m", "dezero_repl", stdin="x = 2\n(x + 3) ** 2\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "x = 2\n25\n  ∂/∂x = 10\n"
+    grammar = run(
+        installed,
+        "-c",
+        "import importlib.resources as r;"
+        "print(r.files('dezero_repl').joinpath('grammar.lark').is_file())",
+        cwd=tmp_path,
+    )
+    assert grammar.stdout.strip() == "True"
+
+
+def test_installed_command_is_on_the_path(installed, tmp_path):
+    result = subprocess.run(
+        [str(installed / "bin" / "dezero-repl"), "-e", "2 ** 10"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (0, "1024\n")
