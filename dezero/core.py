@@ -512,11 +512,11 @@ class Pow(Function):
     def backward(self, gy):
         (x,) = self.inputs
         c = self.c
-        return _sum_to(c * x ** (c - 1) * gy, x.shape)
+        return _sum_to(c * x ** _lowered(c) * gy, x.shape)
 
     def backward_array(self, gy):
         x, c = self.inputs[0].data, self.c
-        gx = x * c if np.ndim(c) == 0 and c == 2 else c * x ** (c - 1)
+        gx = x * c if np.ndim(c) == 0 and c == 2 else c * x ** _lowered(c)
         if (
             isinstance(gx, np.ndarray)
             and gx.shape == np.shape(gy)
@@ -526,6 +526,17 @@ class Pow(Function):
         else:
             gx = gx * gy
         return _sum_to(gx, x.shape)
+
+
+def _lowered(c: Any) -> Any:
+    """The exponent c - 1 of d(x**c)/dx = c * x**(c - 1), but 1 where c is 0.
+
+    The factor c makes that term 0 either way; x**1 keeps it 0 at x = 0, where
+    0 * x**-1 would be nan (and higher derivatives of a polynomial would be too).
+    """
+    if np.ndim(c) == 0:
+        return 1 if c == 0 else c - 1
+    return np.where(np.equal(c, 0), 1, np.subtract(c, 1))
 
 
 class PowVar(Function):

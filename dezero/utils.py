@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -147,6 +144,10 @@ class GraphvizNotFound(RuntimeError):
 
 def render_dot(dot_text: str, to_file: str) -> None:
     """Render DOT text into ``to_file``; the format comes from its extension (png, svg, pdf)."""
+    import shutil
+    import subprocess
+    import tempfile
+
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFound(

@@ -221,6 +221,10 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
 
 
 def _start_point(value: Any, form: str) -> np.ndarray:
+    from dezero_repl.evaluator import is_function
+
+    if is_function(value) or value is None or isinstance(value, slice):
+        raise CalcError(f"{form} starts from a number or a list of numbers", kind="TypeError")
     data = np.asarray(value.data if isinstance(value, Variable) else value, dtype=np.float64)
     if not np.all(np.isfinite(data)):
         raise CalcError(f"{form} needs a finite starting point", kind="ValueError")

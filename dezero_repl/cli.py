@@ -77,8 +77,23 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty()
 
 
+def _attach_eval_values(argv: list[str]) -> list[str]:
+    """Spell `-e EXPR` as `--eval=EXPR`, so that an EXPR like `-2**2` is not taken for an option."""
+    out: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            out += [token, *tokens]
+        elif token in ("-e", "--eval"):
+            value = next(tokens, None)
+            out.append(token if value is None else f"--eval={value}")
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _attach_eval_values(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
     try:
         return _run(args, argv)
@@ -100,7 +115,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from dezero_repl import config
     from dezero_repl.evaluator import Session
     from dezero_repl.output import HumanOutput, JsonOutput
-    from dezero_repl.runner import QuitRequested, Runner, decode
+    from dezero_repl.runner import QuitRequested, Runner
 
     session = Session()
     settings = config.Settings() if args.no_config else config.load(warn=_warn)
@@ -122,7 +137,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             if kind == "eval":
                 ok = runner.run_source(item, f"<eval:{number}>")
             elif item == "-":
-                ok = runner.run_source(decode(_read_stdin(), "<stdin>"), "<stdin>")
+                ok = runner.run_stdin(_read_stdin())
             else:
                 ok = runner.run_file(item)
             if not ok and not args.keep_going:
@@ -133,7 +148,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
                 repl.run(runner, settings)
             elif not sources or args.interactive:
-                runner.run_source(decode(_read_stdin(), "<stdin>"), "<stdin>")
+                runner.run_stdin(_read_stdin())
     except QuitRequested:
         pass
     except _StdinError as e:

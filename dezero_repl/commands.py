@@ -98,7 +98,8 @@ def variables(runner: Runner, arg: str) -> Outcome:
     rows, listing = [], []
     width = max(len(n) for n in session.variables)
     for name, v in session.variables.items():
-        shown = format_value(v.data, session.precision or 6).replace("\n", " ")
+        lines = format_value(v.data, session.precision or 6).splitlines()
+        shown = " ".join(line.strip() for line in lines)
         if len(shown) > 50:
             shown = shown[:47] + "..."
         graph = "graph" if v.creator is not None else "leaf"

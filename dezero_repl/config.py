@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 COLOR_SCHEMES = ("default", "mono", "light")
 
 
@@ -72,6 +67,12 @@ def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
     """Read config.toml; any problem is one warning and the defaults for what is wrong."""
     path = path or config_dir() / "config.toml"
     settings = Settings()
+    if not os.path.exists(path):
+        return settings
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)

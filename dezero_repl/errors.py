@@ -7,7 +7,6 @@ and a caret under the offending span.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -32,6 +31,8 @@ class CalcError(Exception):
 
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     """A " (did you mean 'x'?)" hint, or "" when nothing is close."""
+    import difflib  # only errors need it: keep it out of start-up
+
     close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
     return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 

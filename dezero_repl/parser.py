@@ -20,15 +20,15 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-
-import lark
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING
 
 from dezero_repl import ast
 from dezero_repl.shapes import ShapeCache
+
+if TYPE_CHECKING:  # Lark itself is imported only when a statement needs it (see _parser)
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedToken
 
 
 class ParseError(Exception):
@@ -153,13 +153,13 @@ class _Builder:
         parts: list[ast.Expr | None] = [None, None, None]
         slot = 0
         for child in children:
-            if isinstance(child, Token):  # a colon moves on to the next part
+            if isinstance(child, str):  # a colon token moves on to the next part
                 slot += 1
             else:
                 parts[slot] = child
         first, last = children[0], children[-1]
-        start = first.start_pos if isinstance(first, Token) else first.start
-        end = last.end_pos if isinstance(last, Token) else last.end
+        start = first.start_pos if isinstance(first, str) else first.start
+        end = last.end_pos if isinstance(last, str) else last.end
         return ast.Slice(*parts, start=start, end=end)
 
     def attribute(self, children: list) -> ast.Transpose:
@@ -263,29 +263,40 @@ def _cannot_assign(target: ast.Expr) -> str:
 # ---- the parser, built once ---------------------------------------------------------
 
 
+@functools.cache
 def _grammar_text() -> str:
     """grammar.lark from the installed package, else from the top of the repository."""
-    packaged = resources.files("dezero_repl").joinpath("grammar.lark")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parent.parent / "grammar.lark").read_text(encoding="utf-8")
+    here = Path(__file__).resolve().parent
+    packaged = here / "grammar.lark"
+    path = packaged if packaged.is_file() else here.parent / "grammar.lark"
+    return path.read_text(encoding="utf-8")
 
 
-def _cache_file(grammar: str) -> Path | None:
-    """A per-user cache file for the built parser, or None if there is nowhere to write."""
+def _cache_dir() -> Path | None:
+    """The per-user cache directory, or None if there is nowhere to write."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     directory = Path(base if os.path.isabs(base) else "~/.cache").expanduser() / "dezero-repl"
-    key = f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}"
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return directory / f"grammar-{digest}.lark-cache" if os.access(directory, os.W_OK) else None
+    return directory if os.access(directory, os.W_OK) else None
+
+
+def _cache_file(grammar: str) -> Path | None:
+    """A per-user cache file for the built parser."""
+    import lark
+
+    directory = _cache_dir()
+    key = f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return None if directory is None else directory / f"grammar-{digest}.lark-cache"
 
 
 @functools.cache
 def _parser() -> Lark:
+    from lark import Lark
+
     grammar = _grammar_text()
     options = {"parser": "lalr", "lexer": "contextual", "transformer": _Builder()}
     cache = _cache_file(grammar)
@@ -311,7 +322,19 @@ def parse_statement(text: str) -> ast.Statement | None:
 
 @functools.cache
 def _memo() -> ShapeCache:
-    return ShapeCache(_parse_with_lark, _shape_tokens)
+    return ShapeCache(_parse_with_lark, _shape_tokens, store=_shape_store())
+
+
+def _shape_store() -> Path | None:
+    """Where learned shapes persist between runs: keyed by the grammar and the code that
+    builds trees, so that a change to either starts afresh."""
+    directory = _cache_dir()
+    if directory is None:
+        return None
+    key = hashlib.sha256(_grammar_text().encode("utf-8"))
+    for module in ("parser.py", "shapes.py", "ast.py"):
+        key.update((Path(__file__).resolve().parent / module).read_bytes())
+    return directory / f"shapes-{key.hexdigest()[:16]}.json"
 
 
 def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
@@ -326,6 +349,8 @@ def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
 
 
 def _parse_with_lark(text: str) -> ast.Statement | None:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
     try:
         return _parser().parse(text)
     except _SyntaxProblem as e:

@@ -18,6 +18,7 @@ from prompt_toolkit.application import get_app
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
+from prompt_toolkit.enums import DEFAULT_BUFFER
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
@@ -344,7 +345,10 @@ def _toolbar(session: Session, preview: Preview):
             ("class:mode", f" {mode} "),
             ("", f" {count} variable{'s' if count != 1 else ''} "),
         ]
-        shown = preview.text(get_app().current_buffer.text)
+        app = get_app()
+        # The line being typed, not the Ctrl-R search text (which has the focus while searching).
+        line = app.layout.get_buffer_by_name(DEFAULT_BUFFER) or app.current_buffer
+        shown = "" if app.layout.is_searching else preview.text(line.text)
         if shown:
             parts.append(("class:preview", f" {shown}"))
         return FormattedText(parts)
@@ -384,6 +388,7 @@ def run(runner: Runner, settings: Settings) -> None:
     )
     runner.interactive = True
     runner.keep_going = True
+    failed_before = runner.failed  # errors typed at the prompt do not set the exit status
     count = 0
     while True:
         try:
@@ -401,3 +406,5 @@ def run(runner: Runner, settings: Settings) -> None:
             output.notice("interrupted")
         except QuitRequested:
             return
+        finally:
+            runner.failed = failed_before

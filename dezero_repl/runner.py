@@ -54,13 +54,19 @@ class Runner:
         except commands.AlreadyReported:
             self.failed = True
             return False
-        except CalcError as e:
-            return self._fail(name, source, offset, e, text)
+        except CalcError as e:  # an error without a span concerns the whole statement
+            return self._fail(name, source, offset, e.at(0, len(text.rstrip())), text)
         except RecursionError:
             error = CalcError("expression nested too deeply", 0, len(text), kind="RecursionError")
             return self._fail(name, source, offset, error, text)
         except MemoryError:
             error = CalcError("out of memory", 0, len(text), kind="MemoryError")
+            return self._fail(name, source, offset, error, text)
+        except QuitRequested:
+            raise
+        except Exception as e:  # a fault of the calculator itself: one error, no traceback
+            message = f"internal error ({type(e).__name__}: {e})"
+            error = CalcError(message, 0, len(text.rstrip()), kind="InternalError")
             return self._fail(name, source, offset, error, text)
         self.output.result(text, outcome)
         return True
@@ -84,9 +90,19 @@ class Runner:
             source = read_source(path)
         except CalcError as e:
             self.failed = True
-            self.output.error("dezero-repl", "", 0, e, f":load {path}")
+            self.output.error("dezero-repl", "", 0, e, path)
             return False
         return self.run_source(source, path)
+
+    def run_stdin(self, data: bytes) -> bool:
+        """Run a script read from stdin; binary or non-UTF-8 input is one error line."""
+        try:
+            source = decode(data, "<stdin>")
+        except CalcError as e:
+            self.failed = True
+            self.output.error("dezero-repl", "", 0, e, "<stdin>")
+            return False
+        return self.run_source(source, "<stdin>")
 
 
 def read_source(path: str) -> str:

@@ -11,8 +11,12 @@ errors) is simply never memoized and always goes to Lark.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import json
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from dezero_repl import ast
@@ -175,16 +179,23 @@ class ShapeCache:
     """Parses through ``parse`` (Lark) once per shape, and by plan afterwards.
 
     ``lex`` gives a statement's tokens as (kind, start, end), or None for a statement
-    that must go to ``parse`` every time.
+    that must go to ``parse`` every time. With a ``store`` file, plans persist between
+    runs (as JSON), so that a script of known shapes needs no Lark at all.
     """
 
     def __init__(
-        self, parse: Callable[[str], Any], lex: Callable[[str], list | None], size: int = 2048
+        self,
+        parse: Callable[[str], Any],
+        lex: Callable[[str], list | None],
+        size: int = 2048,
+        store: Path | None = None,
     ) -> None:
         self.parse = parse
         self.lex = lex
         self.size = size
-        self.plans: dict[tuple, Plan | None] = {}
+        self.store = store
+        self.plans: dict[tuple, Plan | None] = _load(store) if store else {}
+        self.learned = 0
         self.hits = self.misses = 0
 
     def __call__(self, text: str) -> Any:
@@ -192,12 +203,55 @@ class ShapeCache:
         key = shape_key(text, tokens) if tokens is not None else None
         plan = self.plans.get(key) if key is not None else None
         if plan is not None:
-            self.hits += 1
-            return plan.build(text, tokens)
+            try:
+                tree = plan.build(text, tokens)
+                self.hits += 1
+                return tree
+            except (IndexError, TypeError, ValueError):  # a damaged stored plan
+                del self.plans[key]
         self.misses += 1
         tree = self.parse(text)  # raises ParseError: errors are never memoized
         if key is not None and tree is not None and key not in self.plans:
             if len(self.plans) >= self.size:
                 self.plans.clear()
-            self.plans[key] = learn(tree, text, tokens)
+            self.plans[key] = plan = learn(tree, text, tokens)
+            if plan is not None and self.store is not None:
+                if not self.learned:
+                    atexit.register(self.save)
+                self.learned += 1
         return tree
+
+    def save(self) -> None:
+        """Write the plans to the store (atomically); a failure only loses the memo."""
+        rows = [[list(k), _encode(p)] for k, p in self.plans.items() if p is not None]
+        try:
+            temporary = self.store.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(rows), encoding="utf-8")
+            os.replace(temporary, self.store)
+        except OSError:
+            pass
+
+
+_NODES = {cls.__name__: cls for cls in vars(ast).values() if isinstance(cls, type)}
+
+
+def _encode(plan: Plan) -> list:
+    return [[cls.__name__, kids, leaves] for cls, kids, leaves in plan.steps]
+
+
+def _load(store: Path) -> dict[tuple, Plan | None]:
+    """Plans saved by an earlier run; anything unreadable counts as nothing saved."""
+    try:
+        rows = json.loads(store.read_text(encoding="utf-8"))
+        plans = {}
+        for key, steps in rows:
+            decoded = []
+            for name, kids, leaves in steps:
+                cls = _NODES[name]
+                if not issubclass(cls, ast.Node):
+                    raise ValueError(name)
+                decoded.append((cls, [tuple(k) for k in kids], [tuple(f) for f in leaves]))
+            plans[tuple(key)] = Plan(decoded)
+        return plans
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}

@@ -46,6 +46,8 @@ def _bytes(n: float) -> str:
 def integer(value: Any, what: str) -> int:
     """A whole number given as a scalar Variable, e.g. an axis or a count."""
     data = np.asarray(value.data if isinstance(value, Variable) else value)
+    if data.dtype.kind not in "biuf":  # a function, not a number
+        raise CalcError(f"{what} must be a whole number", kind="TypeError")
     if data.ndim != 0 or not np.isfinite(data) or float(data) != int(data):
         raise CalcError(f"{what} must be a whole number, got {_show(data)}", kind="TypeError")
     if abs(float(data)) > 2**62:
@@ -175,9 +177,12 @@ def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None
     delta = 1.0 if step is None else float(as_variable(step).data)
     if delta == 0 or not math.isfinite(delta):
         raise CalcError("the step of arange cannot be zero", kind="ValueError")
-    count = max(0, math.ceil((stop - start) / delta)) if math.isfinite(stop - start) else -1
-    if count < 0:
+    if not math.isfinite(stop - start):
         raise CalcError("arange needs finite ends", kind="ValueError")
+    steps = (stop - start) / delta
+    if not math.isfinite(steps):
+        raise CalcError("arange: too many elements for so small a step", kind="MemoryError")
+    count = max(0, math.ceil(steps))
     check_size((count,), "arange")
     return Variable(np.arange(start, stop, delta, dtype=np.float64))
 
