@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nograd", action="store_true", help="start in no-gradient mode")
     p.add_argument("--keep-going", action="store_true", help="continue after errors")
     p.add_argument(
+        "--array-limit",
+        metavar="SIZE",
+        help="refuse arrays larger than SIZE (default 1GiB; e.g. 512MiB, 4GiB)",
+    )
+    p.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
     )
     p.add_argument("--no-config", action="store_true", help="skip config.toml and init.calc")
@@ -119,6 +124,12 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
     session = Session()
     settings = config.Settings() if args.no_config else config.load(warn=_warn)
+    if args.array_limit is not None:
+        try:
+            config.parse_size(args.array_limit)
+        except ValueError as e:
+            _parser().error(f"--array-limit: {e}")
+        settings.array_limit = args.array_limit
     settings.apply(session)
     if args.nograd:
         session.grad_enabled = False

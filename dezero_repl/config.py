@@ -42,8 +42,12 @@ class Settings:
     precision: int | None = None
     mode: str = "grad"
     history_size: int = 10000
+    array_limit: str = "1GiB"
 
     def apply(self, session: Any) -> None:
+        from dezero_repl.vocabulary import ARRAY_LIMIT
+
+        ARRAY_LIMIT[0] = parse_size(self.array_limit)
         session.precision = self.precision
         session.grad_enabled = self.mode != "nograd"
 
@@ -53,6 +57,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "precision": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 17,
     "mode": lambda v: v in ("grad", "nograd"),
     "history_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "array_limit": lambda v: isinstance(v, str) and parse_size(v, None) is not None,
 }
 
 _HINTS = {
@@ -60,7 +65,27 @@ _HINTS = {
     "precision": "a whole number from 1 to 17",
     "mode": "'grad' or 'nograd'",
     "history_size": "a whole number ≥ 0",
+    "array_limit": 'a size such as "1GiB" or "512MiB"',
 }
+
+
+_UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_size(text: str, default: Any = ...) -> int:
+    """Bytes in a size such as "1GiB", "512M", "2e9" (binary units); ValueError if not one."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9.eE+]+)\s*([kmgtKMGT]?)(?:i?[bB])?\s*", text)
+    try:
+        value = float(match.group(1)) * _UNITS[match.group(2).lower()] if match else -1.0
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        if default is ...:
+            raise ValueError(f"not a size: {text!r} (try 1GiB or 512MiB)")
+        return default
+    return int(value)
 
 
 def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
