@@ -21,6 +21,9 @@ from typing import Any
 
 from dezero_repl import ast
 
+#: Longer statements are rarely repeated: they go to Lark and are not memoized.
+MAX_TOKENS = 200
+
 _SPANS = ("start", "end", "op_start", "op_end", "name_start", "name_end")
 
 Token = tuple[str, int, int]  # kind, start, end
@@ -200,7 +203,9 @@ class ShapeCache:
 
     def __call__(self, text: str) -> Any:
         tokens = self.lex(text)
-        key = shape_key(text, tokens) if tokens is not None else None
+        if tokens is None or len(tokens) > MAX_TOKENS:
+            return self.parse(text)
+        key = shape_key(text, tokens)
         plan = self.plans.get(key) if key is not None else None
         if plan is not None:
             try:
