@@ -11,6 +11,7 @@ the value depends on.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,8 +202,14 @@ class Session:
         with (
             using_config("enable_backprop", needs_graph),
             np.errstate(all="call", under="ignore", call=self._fp),
+            warnings.catch_warnings(record=True) as caught,
         ):
+            warnings.simplefilter("always")
             value = self.evaluate(expr, {})
+        for warning in caught:  # NumPy's other complaints, e.g. about an empty slice
+            message = str(warning.message).splitlines()[0] if str(warning.message) else ""
+            if message and message not in self._fp.warnings:
+                self._fp.warnings.append(message)
         if not is_function(value):
             value = as_variable(np.asarray(value) if not isinstance(value, Variable) else value)
             if not self.grad_enabled and value.creator is not None:
