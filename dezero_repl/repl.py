@@ -8,6 +8,7 @@ live preview of the line being typed.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Iterable
@@ -333,6 +334,10 @@ SCHEMES = {
 }
 
 
+#: prompt_toolkit asks whether the line is multi-line many times per redraw; parse it once.
+_is_incomplete = functools.lru_cache(maxsize=16)(is_incomplete)
+
+
 def _prompt(session: Session) -> str:
     return ">>> " if session.grad_enabled else "nograd>>> "
 
@@ -373,8 +378,8 @@ def run(runner: Runner, settings: Settings) -> None:
     preview = Preview(session)
     prompt: PromptSession = PromptSession(
         history=open_history(output.notice, settings.history_size),
-        multiline=Condition(lambda: is_incomplete(prompt.default_buffer.text)),
-        prompt_continuation=lambda width, line, soft: "... ".rjust(width),
+        multiline=Condition(lambda: _is_incomplete(prompt.default_buffer.text)),
+        prompt_continuation=lambda width, line, soft: "" if soft else "... ".rjust(width),
         completer=CalcCompleter(session),
         complete_while_typing=False,
         lexer=CalcLexer(session),

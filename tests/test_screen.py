@@ -1,0 +1,149 @@
+"""What a person sees: the calculator in an emulated 80×24 terminal (pyte).
+
+The terminal answers cursor-position requests, as real terminals do, so prompt_toolkit
+draws its bottom toolbar: the mode, the number of variables and a live preview of the
+line being typed. Assertions are on the screen's text, row by row.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pty_helpers import ROWS, Repl, Spawner, make_env
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+
+
+@pytest.fixture(scope="session")
+def grammar_cache(tmp_path_factory) -> Path:
+    """One parser cache for the whole run, so start-up stays fast."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def spawn(tmp_path, grammar_cache):
+    """Start the calculator in the emulated terminal; stopped after the test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    spawner = Spawner(make_env(home, grammar_cache), cpr=True)
+    yield spawner
+    spawner.close_all()
+
+
+def toolbar(repl: Repl) -> str:
+    return repl.lines()[-1]
+
+
+def wait_for_toolbar(repl: Repl, *parts: str) -> str:
+    repl.wait_for(lambda: all(p in toolbar(repl) for p in parts), f"{parts} in the toolbar")
+    return toolbar(repl)
+
+
+def run(repl: Repl, line: str) -> None:
+    """Enter ``line`` and wait until the next prompt is drawn with its toolbar."""
+    repl.run(line)
+    wait_for_toolbar(repl, "variable")
+
+
+def test_prompt_and_toolbar_show_the_mode_and_variable_count(spawn):
+    repl = spawn()
+    assert repl.cursor_line() == ">>>"
+    assert wait_for_toolbar(repl, "variables").split() == ["grad", "0", "variables"]
+    run(repl, "x = 2")
+    assert toolbar(repl).split() == ["grad", "1", "variable"]
+    run(repl, "y = 3")
+    assert toolbar(repl).split() == ["grad", "2", "variables"]
+    run(repl, ":nograd")
+    assert toolbar(repl).split() == ["nograd", "2", "variables"]
+    assert repl.cursor_line() == "nograd>>>"
+
+
+def test_live_preview_shows_value_and_gradient_before_enter(spawn):
+    repl = spawn()
+    repl.run("x = 2")
+    repl.send("(x + 3)")
+    wait_for_toolbar(repl, "= 5", "∂/∂x = 1")
+    repl.send(" ** 2")
+    line = wait_for_toolbar(repl, "= 25", "∂/∂x = 10")
+    assert line.split()[:3] == ["grad", "1", "variable"]
+    assert repl.cursor_line() == ">>> (x + 3) ** 2"
+    above = repl.lines()[:-1]
+    assert not any("25" in row or "∂/∂x" in row for row in above)  # nothing printed yet
+    repl.send("\r")
+    repl.expect_prompt()
+    rows = repl.lines()
+    at = rows.index(">>> (x + 3) ** 2")
+    assert rows[at + 1 : at + 3] == ["25", "  ∂/∂x = 10"]
+    assert rows[at + 3] == ">>>"
+    wait_for_toolbar(repl, "1 variable")
+    assert "= 25" not in toolbar(repl)
+
+
+def test_reverse_search_does_not_preview_the_search_text(spawn):
+    repl = spawn()
+    repl.run("x = 2")
+    repl.run("x * 10")
+    repl.send("\x12x")  # Ctrl-R, then search for "x"
+    repl.wait_for(lambda: "reverse-i-search)`x': x * 10" in repl.text(), "the search")
+    repl.pump(0.3)
+    # "x" alone would preview as "= 2"; the line that Enter would take is "x * 10".
+    assert toolbar(repl).split() == ["grad", "1", "variable"]
+    repl.send("\r")  # take the found line
+    wait_for_toolbar(repl, "= 20", "∂/∂x = 10")
+
+
+def test_completion_menu_shows_function_signatures(spawn):
+    repl = spawn()
+    repl.send("si\t")
+    repl.wait_for_text("sigmoid(x)")
+    rows = repl.lines()
+    assert any(row.split() == ["sin", "sin(x)"] for row in rows)
+    assert any(row.split() == ["sigmoid", "sigmoid(x)"] for row in rows)
+
+
+def test_plot_fits_the_terminal_with_frame_and_legend(spawn):
+    repl = spawn()
+    run(repl, ":plot sin(x) for x in -3..3")
+    rows = repl.lines()
+    frame = [i for i, row in enumerate(rows) if "┌" in row or "└" in row]
+    top, bottom = frame[0], frame[-1]  # the legend's own box lies between
+    assert rows[top].strip().startswith("┌") and rows[top].endswith("┐")
+    assert rows[bottom].strip().startswith("└") and rows[bottom].endswith("┘")
+    assert bottom - top > 10
+    assert "sin(x), ∂/∂x" in rows[top - 1]  # the title, just above the frame
+    inside = rows[top + 1 : bottom]
+    assert all(row.endswith("│") for row in inside)  # the right side is not cut off
+    legend = [row for row in inside if "sin(x)" in row or "∂/∂x" in row]
+    assert len(legend) == 2 and "sin(x)" in legend[0] and "∂/∂x" in legend[1]
+    assert repl.cursor_line() == ">>>"
+    assert repl.screen.cursor.y == ROWS - 2  # the prompt, then the toolbar
+
+
+def test_ctrl_l_clears_the_screen_leaving_the_prompt_at_the_top(spawn):
+    repl = spawn()
+    repl.run("x = 2")
+    repl.run("(x + 3) ** 2")
+    repl.send("x * 5")
+    wait_for_toolbar(repl, "= 10")
+    repl.send("\x0c")  # Ctrl-L
+    repl.wait_for(lambda: repl.lines()[0] == ">>> x * 5", "the prompt at the top")
+    assert all(row == "" for row in repl.lines()[1:-1])
+    wait_for_toolbar(repl, "= 10", "∂/∂x = 5")
+    repl.send("\r")
+    repl.expect_prompt()
+    assert repl.lines()[:4] == [">>> x * 5", "10", "  ∂/∂x = 5", ">>>"]
+
+
+def test_a_wrapped_long_line_is_not_shown_as_a_continuation(spawn):
+    repl = spawn()
+    line = "1 + " * 25 + "1"  # wider than the terminal
+    repl.send(line)
+    wait_for_toolbar(repl, "= 26")
+    row = repl.screen.cursor.y
+    assert repl.lines()[row - 1] == (">>> " + line[: 80 - 4]).rstrip()
+    assert repl.lines()[row] == line[80 - 4 :]  # no "..." in front
+    repl.send("\r")
+    repl.expect_prompt()
+    assert "26" in repl.output_lines()
