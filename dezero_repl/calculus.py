@@ -237,12 +237,18 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
         values = at(x, order)
         g, dg = values[order - 1], values[order]
         if not (math.isfinite(g) and math.isfinite(dg)):
-            raise CalcError(f"{form} diverged: the function is not finite at x = {x!r}")
+            raise CalcError(
+                f"{form} diverged: the function is not finite at x = {x!r}",
+                kind="ConvergenceError",
+            )
         if g == 0:
             return x, iteration - 1
         if dg == 0:
             what = "derivative" if order == 1 else "second derivative"
-            raise CalcError(f"{form}: the {what} is zero at x = {x!r}; try another start")
+            raise CalcError(
+                f"{form}: the {what} is zero at x = {x!r}; try another start",
+                kind="ConvergenceError",
+            )
         step = g / dg
         x_new = x - step
         if abs(step) <= TOLERANCE * max(1.0, abs(x_new)):
@@ -315,15 +321,17 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
     for iteration in range(1, MAX_ITERATIONS + 1):
         fx, g, h = _value_gradient_hessian(session, f, x, depth)
         if not (math.isfinite(fx) and np.all(np.isfinite(g))):
-            raise CalcError(f"minimize diverged: the function is not finite at {x.tolist()}")
+            raise CalcError(
+                f"minimize diverged: the function is not finite at {x.tolist()}",
+                kind="ConvergenceError",
+            )
         if np.all(g == 0):
             return x, iteration - 1
         try:
             step = -np.linalg.solve(h, g)
-            descends = float(step @ g) < 0
-        except np.linalg.LinAlgError:
-            descends = False
-        if not descends:
+        except np.linalg.LinAlgError:  # singular: a parameter is flat, so take the least step
+            step = -np.linalg.lstsq(h, g, rcond=None)[0]
+        if not float(step @ g) < 0:
             step = -g
         t = 1.0
         while t > 1e-12 and not value(x + t * step) <= fx:

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from dezero_repl import __version__
 
@@ -74,12 +75,16 @@ def _ordered_sources(argv: Sequence[str], files: list[str], evals: list[str]) ->
     return [(kind, value) for _, kind, value in sorted(placed)]
 
 
-def _use_color(choice: str) -> bool:
+def _use_color(choice: str, stream: TextIO) -> bool:
+    """Whether to colour what goes to ``stream`` (stdout or stderr, each decided alone)."""
     if choice == "always":
         return True
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
-    return sys.stdout.isatty()
+    try:
+        return stream.isatty()
+    except (ValueError, OSError):
+        return False
 
 
 def _attach_eval_values(argv: list[str]) -> list[str]:
@@ -100,6 +105,9 @@ def _attach_eval_values(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = _attach_eval_values(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # ∂ on a terminal that cannot show it: \u2202
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         return _run(args, argv)
     except BrokenPipeError:
@@ -136,8 +144,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.json:
         output = JsonOutput()
     else:
-        color = _use_color(args.color)
-        output = HumanOutput(color=color, precision=lambda: session.precision)
+        output = HumanOutput(
+            color=_use_color(args.color, sys.stdout),
+            error_color=_use_color(args.color, sys.stderr),
+            precision=lambda: session.precision,
+        )
     runner = Runner(session, output, keep_going=args.keep_going)
     terminal = _is_terminal()
     try:

@@ -161,6 +161,7 @@ class Session:
         self._fp = _FloatingPointLog()
         self._extra: dict[str, Any] = {}
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews
+        self._callees: set[str] = set()  # every name a definition has called (a superset)
 
     # -- statements -----------------------------------------------------------
 
@@ -301,6 +302,7 @@ class Session:
         self.functions[name] = UserFunction(
             name, statement.params, statement.body, text.strip(), frozenset(calls)
         )
+        self._callees |= calls
         self.log.append(text.strip())
         params = ", ".join(statement.params)
         return Outcome(
@@ -330,17 +332,27 @@ class Session:
 
     def _cycle(self, name: str, calls: set[str]) -> list[str] | None:
         """A path name → ... → name through the calls, if defining ``name`` makes one."""
-        stack = [(callee, [name, callee]) for callee in sorted(calls)]
+        if name not in calls and name not in self._callees:
+            return None  # nothing calls ``name``, so no path can come back to it
+        # Depth-first with a parent link per function (not a copied path per step), so that
+        # a chain of 10,000 definitions costs linear time, not cubic.
+        parent: dict[str, str] = {}
+        stack = [(callee, name) for callee in sorted(calls)]
         visited: set[str] = set()
         while stack:
-            current, path = stack.pop()
+            current, caller = stack.pop()
             if current == name:
-                return path
+                path = [name]
+                while caller != name:
+                    path.append(caller)
+                    caller = parent[caller]
+                return [name, *reversed(path)]
             if current in visited or current not in self.functions:
                 continue
             visited.add(current)
+            parent[current] = caller
             for callee in sorted(self.functions[current].calls):
-                stack.append((callee, [*path, callee]))
+                stack.append((callee, current))
         return None
 
     def describe_function(self, f: Any) -> str:

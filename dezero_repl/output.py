@@ -31,14 +31,16 @@ class HumanOutput:
         stderr: TextIO | None = None,
         color: bool = False,
         precision: Any = None,
+        error_color: bool | None = None,
     ) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.color = color
+        self.error_color = color if error_color is None else error_color  # for stderr
         self.precision = precision  # a callable returning the session's precision
 
-    def _paint(self, text: str, style: str) -> str:
-        if not self.color:
+    def _paint(self, text: str, style: str, color: bool | None = None) -> str:
+        if not (self.color if color is None else color):
             return text
         return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
 
@@ -84,12 +86,13 @@ class HumanOutput:
     ) -> None:
         text = render(source_name, source, error, offset)
         first, _, rest = text.partition("\n")
-        first = first.replace(": error: ", ": " + self._paint("error:", "error") + " ", 1)
+        painted = self._paint("error:", "error", self.error_color)
+        first = first.replace(": error: ", ": " + painted + " ", 1)
         self.stderr.write(first + ("\n" + rest if rest else "") + "\n")
         self.stderr.flush()
 
     def warning(self, message: str) -> None:
-        self.stderr.write(self._paint("warning:", "warning") + f" {message}\n")
+        self.stderr.write(self._paint("warning:", "warning", self.error_color) + f" {message}\n")
         self.stderr.flush()
 
     def notice(self, message: str) -> None:

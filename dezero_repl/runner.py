@@ -122,11 +122,14 @@ def read_source(path: str) -> str:
 
 
 def decode(data: bytes, name: str) -> str:
-    """Bytes of a script as text: binary or non-UTF-8 input is refused in one line."""
+    """Bytes of a script as text: binary or non-UTF-8 input is refused in one line.
+
+    A byte-order mark, as some editors write at the start of UTF-8 files, is dropped.
+    """
     if b"\x00" in data:
         raise CalcError(f"cannot read '{name}': it is a binary file", kind="FileError")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         raise CalcError(
             f"cannot read '{name}': not valid UTF-8 (byte 0x{data[e.start]:02x} "

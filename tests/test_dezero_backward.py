@@ -86,11 +86,12 @@ def test_wide_sum_gradient_is_sum_of_coefficients():
     assert x.grad.data == 20100.0
 
 
-def test_generations_order_backward_pass():
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "recorded"])
+def test_generations_order_backward_pass(create_graph):
     x = var(2.0)
     a = square(x)
     y = square(a) + square(a)
-    y.backward()
+    y.backward(create_graph=create_graph)
     assert y.data == 32.0
     assert x.grad.data == 64.0
 
@@ -104,6 +105,52 @@ def test_branches_of_different_depth():
     y.backward()
     assert y.data == 6.0
     assert x.grad.data == 5.0
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "recorded"])
+@pytest.mark.parametrize("deep_first", [False, True], ids=["shallow_first", "deep_first"])
+def test_shared_intermediate_waits_for_every_branch(deep_first, create_graph):
+    x = var(0.7)
+    a = F.sin(x)
+    deep = a
+    for _ in range(5):
+        deep = deep * 1.0
+    shallow = a * 2
+    y = deep + shallow if deep_first else shallow + deep
+    y.backward(create_graph=create_graph)
+    assert x.grad.data == pytest.approx(3 * math.cos(0.7))
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "recorded"])
+def test_shared_intermediates_at_several_depths(create_graph):
+    x = var(1.5)
+    a = x * 2
+    b = a * a
+    c = b + a
+    y = c * b + a
+    y.backward(create_graph=create_graph)
+    # y = (4x^2 + 2x) * 4x^2 + 2x = 16x^4 + 8x^3 + 2x
+    assert y.data == pytest.approx(16 * 1.5**4 + 8 * 1.5**3 + 3)
+    assert x.grad.data == pytest.approx(64 * 1.5**3 + 24 * 1.5**2 + 2)
+
+
+@pytest.mark.parametrize(
+    "make, expected_grad",
+    [
+        (lambda x: x**2 + x**3, lambda v: 2 * v + 3 * v**2),
+        (lambda x: x**2 + x * 3, lambda v: 2 * v + 3),
+        (lambda x: x * 3 + x**2, lambda v: 3 + 2 * v),
+        (lambda x: F.sin(x) + x**2, lambda v: np.cos(v) + 2 * v),
+        (lambda x: F.exp(x) + F.sum(x**2, keepdims=True), lambda v: np.exp(v) + 6 * v),
+        (lambda x: x / 2 + 2 / x + x**2, lambda v: 0.5 - 2 / v**2 + 2 * v),
+    ],
+    ids=["pow_pow", "pow_mul", "mul_pow", "sin_pow", "exp_sum", "div_rdiv_pow"],
+)
+def test_sibling_branches_get_independent_gradients(make, expected_grad):
+    v = np.array([0.5, 1.5, 3.0])
+    x = Variable(v.copy())
+    make(x).backward()
+    np.testing.assert_allclose(x.grad.data, expected_grad(v))
 
 
 def test_long_chain_backward_is_iterative():
@@ -178,6 +225,79 @@ def test_reusing_variable_in_new_graph_after_cleargrad():
     z = x**3
     z.backward()
     assert x.grad.data == 12.0
+
+
+SEEDED = [
+    lambda x: x**2,
+    lambda x: x**3,
+    lambda x: x * x,
+    lambda x: x * 2,
+    lambda x: x + x,
+    lambda x: x / 2,
+    lambda x: 2 / x,
+    lambda x: 2**x,
+    lambda x: -x,
+    lambda x: F.sin(x),
+    lambda x: F.exp(x),
+    lambda x: F.tanh(x),
+    lambda x: F.sqrt(x),
+    lambda x: F.reshape(x, (3, 1)),
+    lambda x: F.get_item(x, np.array([0, 0, 2])),
+    lambda x: F.sum(x, keepdims=True) * 1.0,
+]
+SEEDED_IDS = [
+    "pow2", "pow3", "mul_self", "mul_const", "add_self", "div_const", "rdiv", "rpow", "neg",
+    "sin", "exp", "tanh", "sqrt", "reshape", "get_item", "sum",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make", SEEDED, ids=SEEDED_IDS)
+def test_backward_does_not_modify_user_seeded_gradient(make):
+    x = Variable(np.array([0.5, 1.5, 3.0]))
+    y = make(x)
+    seed = np.linspace(1.5, 2.5, y.size).reshape(y.shape)
+    held = seed.copy()
+    y.grad = Variable(seed)
+    y.backward()
+    np.testing.assert_array_equal(seed, held)
+    reference = Variable(np.array([0.5, 1.5, 3.0]))
+    (make(reference) * held).backward()
+    np.testing.assert_allclose(x.grad.data, reference.grad.data)
+
+
+@pytest.mark.parametrize("make", SEEDED, ids=SEEDED_IDS)
+@pytest.mark.parametrize("create_graph", [False, True], ids=["plain", "recorded"])
+def test_retained_output_gradient_stays_ones(make, create_graph):
+    x = Variable(np.array([0.5, 1.5, 3.0]))
+    y = make(x)
+    y.backward(retain_grad=True, create_graph=create_graph)
+    np.testing.assert_array_equal(y.grad.data, np.ones(y.shape))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: F.sum(x),
+        lambda x: F.average(x),
+        lambda x: F.broadcast_to(x, (2, 3)),
+        lambda x: F.get_item(x, 1),
+        lambda x: F.max(x),
+        lambda x: x * 2,
+        lambda x: x + 1,
+        lambda x: x**2,
+        lambda x: F.reshape(x, (3, 1)),
+    ],
+    ids=["sum", "average", "broadcast_to", "get_item", "max", "mul", "add", "pow", "reshape"],
+)
+def test_leaf_gradients_are_writable_and_independent(make):
+    x = Variable(np.array([0.5, 1.5, 3.0]))
+    make(x).backward()
+    g = x.grad.data
+    before = g.copy()
+    assert g.flags.writeable
+    g[0] += 10.0
+    np.testing.assert_array_equal(g[1:], before[1:])
+    assert g[0] == before[0] + 10.0
 
 
 # --------------------------------------------------------------------------- retain_grad

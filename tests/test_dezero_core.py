@@ -497,6 +497,25 @@ def test_ndarray_times_scalar_variable_returns_variable():
     assert x.grad.data == 3.0
 
 
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda x: np.float64(3.0) * x, [3.0, 6.0]),
+        (lambda x: x * np.float64(3.0), [3.0, 6.0]),
+        (lambda x: np.float64(3.0) - x, [2.0, 1.0]),
+        (lambda x: x / np.float32(2.0), [0.5, 1.0]),
+        (lambda x: np.int64(2) ** x, [2.0, 4.0]),
+        (lambda x: x ** np.int64(2), [1.0, 4.0]),
+    ],
+    ids=["rmul", "mul", "rsub", "div", "rpow", "pow"],
+)
+def test_numpy_scalar_operands(make, expected):
+    y = make(Variable(np.array([1.0, 2.0])))
+    assert isinstance(y, Variable)
+    assert type(y.data) is np.ndarray
+    np.testing.assert_allclose(y.data, expected)
+
+
 def test_negation():
     x = Variable(np.array([1.0, -2.0]))
     y = -x

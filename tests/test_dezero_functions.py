@@ -70,6 +70,24 @@ GRADIENT_TABLE = [
     ("pow_square", lambda x: F.pow(x, 2), lambda x: x**2, arrays()),
     ("pow_fractional", lambda x: F.pow(x, 2.5), lambda x: x**2.5, arrays(POSITIVE)),
     ("pow_negative", lambda x: F.pow(x, -2), lambda x: x**-2.0, arrays(POSITIVE)),
+    # the other operand as a Variable, broadcast against x from either side
+    ("add_var", lambda x: F.add(x, Variable(A)), lambda x: x + A, arrays(shape=(3,))),
+    ("add_var_rhs", lambda x: F.add(Variable(ROW), x), lambda x: ROW + x, arrays()),
+    ("sub_var", lambda x: F.sub(x, Variable(A)), lambda x: x - A, arrays(shape=(3,))),
+    ("sub_var_rhs", lambda x: F.sub(Variable(A), x), lambda x: A - x, arrays(shape=(2, 1))),
+    ("rsub_var", lambda x: F.rsub(x, Variable(A)), lambda x: A - x, arrays(shape=(3,))),
+    ("mul_var", lambda x: F.mul(x, Variable(A)), lambda x: x * A, arrays(shape=(3,))),
+    ("mul_var_rhs", lambda x: F.mul(Variable(ROW), x), lambda x: ROW * x, arrays()),
+    ("div_var", lambda x: F.div(x, Variable(B)), lambda x: x / B, arrays(shape=(3,))),
+    ("div_var_rhs", lambda x: F.div(Variable(A), x), lambda x: A / x, arrays(POSITIVE, (2, 1))),
+    ("pow_var_base", lambda x: F.pow(x, Variable(B)), lambda x: x**B, arrays(POSITIVE, (3,))),
+    (
+        "pow_var_exponent",
+        lambda x: F.pow(Variable(ROW**2 + 0.5), x),
+        lambda x: (ROW**2 + 0.5) ** x,
+        arrays(),
+    ),
+    ("rpow_scalar", lambda x: 2.0**x, lambda x: 2.0**x, arrays()),
     ("sin", F.sin, np.sin, arrays(WIDE)),
     ("cos", F.cos, np.cos, arrays(WIDE)),
     ("tan", F.tan, np.tan, arrays(NEAR_ZERO_TAN)),
@@ -225,6 +243,58 @@ def test_function_matches_reference_and_gradient_check(fn, reference, strategy, 
     np.testing.assert_allclose(y.data, reference(original), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(x, original)
     assert gradient_check(weighted(fn), original.copy())
+
+
+@pytest.mark.parametrize(
+    "fn, strategy",
+    [pytest.param(fn, strat, id=name) for name, fn, _, strat in GRADIENT_TABLE],
+)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_recorded_backward_matches_plain_backward(fn, strategy, data):
+    x = data.draw(strategy)
+    plain, recorded = Variable(x.copy()), Variable(x.copy())
+    weighted(fn)(plain).backward()
+    weighted(fn)(recorded).backward(create_graph=True)
+    assert isinstance(recorded.grad, Variable)
+    assert recorded.grad.shape == plain.grad.shape == x.shape
+    np.testing.assert_allclose(recorded.grad.data, plain.grad.data, rtol=1e-12, atol=1e-12)
+
+
+def derivative(fn):
+    """The gradient of weighted(fn) as a differentiable function of x."""
+
+    def g(x):
+        x = x if isinstance(x, Variable) else Variable(np.asarray(x))
+        weighted(fn)(x).backward(create_graph=True)
+        gx = x.grad
+        x.cleargrad()
+        return gx
+
+    return g
+
+
+SECOND_ORDER = {
+    "mul_self", "div_rhs", "div_broadcast", "div_var_rhs", "pow_cube", "pow_square",
+    "pow_fractional", "pow_negative", "pow_var_base", "pow_var_exponent", "rpow_scalar",
+    "sin", "cos", "tan", "tanh", "exp", "log", "sqrt", "sigmoid", "softmax", "softmax_axis0",
+    "log_softmax", "log_softmax_axis0", "composite",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fn, strategy",
+    [
+        pytest.param(fn, strat, id=name)
+        for name, fn, _, strat in GRADIENT_TABLE
+        if name in SECOND_ORDER
+    ],
+)
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_second_derivative_gradient_check(fn, strategy, data):
+    x = data.draw(strategy)
+    assert gradient_check(derivative(fn), x, rtol=1e-3, atol=1e-4)
 
 
 # --------------------------------------------------------------------------- closed forms

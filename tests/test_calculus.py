@@ -1,0 +1,665 @@
+"""The mathematics: built-in functions, array operations, derivatives of every order,
+gradients and Hessians, Taylor coefficients, Newton's method, and the graph.
+
+Values and gradients are checked against closed forms and against central differences
+computed from the calculator's own values.
+"""
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+# ---- elementwise functions: value and gradient at several points -----------------------
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _relu(x):
+    return max(x, 0.0)
+
+
+# name, value, derivative, points (both sides of every kink)
+ELEMENTWISE = [
+    ("sin",     np.sin,     np.cos,                                 [-2.0, 0.0, 0.5, 3.0]),
+    ("cos",     np.cos,     lambda x: -np.sin(x),                   [-2.0, 0.0, 0.5, 3.0]),
+    ("tan",     np.tan,     lambda x: 1 / np.cos(x) ** 2,           [-1.0, 0.0, 0.5, 1.2]),
+    ("tanh",    np.tanh,    lambda x: 1 - np.tanh(x) ** 2,          [-3.0, 0.0, 0.5, 2.0]),
+    ("exp",     np.exp,     np.exp,                                 [-2.0, 0.0, 1.0, 3.0]),
+    ("log",     np.log,     lambda x: 1 / x,                        [0.1, 1.0, 2.5, 100.0]),
+    ("ln",      np.log,     lambda x: 1 / x,                        [0.1, 1.0, 2.5, 100.0]),
+    ("log2",    np.log2,    lambda x: 1 / (x * np.log(2)),          [0.1, 1.0, 8.0]),
+    ("log10",   np.log10,   lambda x: 1 / (x * np.log(10)),         [0.1, 1.0, 1000.0]),
+    ("sqrt",    np.sqrt,    lambda x: 0.5 / np.sqrt(x),             [0.01, 1.0, 4.0, 10.0]),
+    ("abs",     np.abs,     np.sign,                                [-2.0, -1e-3, 1e-3, 2.0]),
+    ("sigmoid", _sigmoid,   lambda x: _sigmoid(x) * _sigmoid(-x),   [-5.0, 0.0, 0.5, 5.0]),
+    ("relu",    _relu,      lambda x: float(x > 0),                 [-2.0, -1e-3, 1e-3, 2.0]),
+]  # fmt: skip
+
+ELEMENTWISE_CASES = [
+    pytest.param(name, f, df, x, id=f"{name}({x})") for name, f, df, xs in ELEMENTWISE for x in xs
+]
+
+
+@pytest.mark.parametrize(("name", "f", "df", "x"), ELEMENTWISE_CASES)
+def test_elementwise_value_and_gradient_match_closed_forms(jcalc, name, f, df, x):
+    value, prime = jcalc.json(f"x = {x!r}\n{name}(x)\n{name}'(x)")[1:]
+    assert value["value"] == pytest.approx(f(x), rel=1e-14, abs=1e-300)
+    assert value["grad"]["x"] == pytest.approx(df(x), rel=1e-13, abs=1e-300)
+    assert prime["value"] == value["grad"]["x"]
+
+
+@pytest.mark.parametrize(("name", "f", "df", "x"), ELEMENTWISE_CASES)
+def test_elementwise_gradient_matches_central_differences(jcalc, name, f, df, x):
+    h = 1e-6 * max(1.0, abs(x))
+    at, ahead, behind = jcalc.json(f"x = {x!r}; {name}(x); {name}({x + h!r}); {name}({x - h!r})")[
+        1:
+    ]
+    central = (ahead["value"] - behind["value"]) / (2 * h)
+    assert at["grad"]["x"] == pytest.approx(central, rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize(("name", "slope"), [("abs", 0.0), ("relu", 0.0)])
+def test_kinks_take_slope_zero_exactly_at_zero(jcalc, name, slope):
+    assert jcalc.last(f"x = 0\n{name}(x)")["grad"] == {"x": slope}
+
+
+def test_elementwise_functions_apply_to_each_element_of_an_array(jcalc):
+    result = jcalc.last("a = [0, 1, 2]\nexp(a)")
+    assert result["value"] == pytest.approx(np.exp([0.0, 1.0, 2.0]), rel=1e-15)
+    assert result["grad"]["a"] == pytest.approx(np.exp([0.0, 1.0, 2.0]), rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "warning"),
+    [
+        ("log(-1)", "nan", "invalid value in log() (result contains nan)"),
+        ("sqrt(-1)", "nan", "invalid value in sqrt() (result contains nan)"),
+        ("log10(-2)", "nan", "invalid value in log10() (result contains nan)"),
+        ("log(0)", "-inf", "division by zero in log() (result contains inf)"),
+    ],
+)
+def test_domain_errors_give_nan_and_a_warning_naming_the_function(calc, text, value, warning):
+    assert calc.run(text) == (value + "\n", f"warning: {warning}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sin(1, 2)", "sin takes 1 argument (sin(x)), got 2"),
+        ("exp()", "exp takes 1 argument (exp(x)), got 0"),
+        ("sum()", "sum takes 1 to 2 arguments (sum(a, [axis])), got 0"),
+        ("linspace(0, 1)", "linspace takes 3 arguments (linspace(a, b, n)), got 2"),
+        ("[1, 2] @ [1, 2, 3]",
+         "shapes (2,) and (3,) do not fit a matrix product (inner sizes 2 and 3 differ)"),
+        ("dot([1, 2], [1, 2, 3])",
+         "shapes (2,) and (3,) do not fit a matrix product (inner sizes 2 and 3 differ)"),
+        ("[[1, 2]] @ [[1, 2]]",
+         "shapes (1, 2) and (1, 2) do not fit a matrix product (inner sizes 2 and 1 differ)"),
+        ("[1, 2] @ 2", "a matrix product needs arrays, not scalars: use '*'"),
+        ("reshape([1, 2, 3], [2, 2])",
+         "cannot reshape an array of shape (3,) (3 elements) into [2, 2]"),
+        ("sum([[1, 2]], 2)", "axis 2 is out of range for an array of 2 dimensions"),
+        ("sum([1, 2], 0.5)", "the axis must be a whole number, got 0.5"),
+        ("zeros(1.5)", "the shape must be a whole number, got 1.5"),
+        ("zeros(10**12)", "this array would need 7.3 TiB for an array of shape (1000000000000,), "
+                          "over the limit of 1.0 GiB"),
+        ("linspace(0, 1, -1)", "the number of points cannot be negative"),
+        ("arange(0, 1, 0)", "the step of arange cannot be zero"),
+        ("arange(0, 1/0)", "arange needs finite ends"),
+        ("[1, 2, 3][3]", "index 3 is out of range for axis 0 with size 3"),
+        ("[[1, 2]][0, 0, 0]", "too many indices: 3 for an array of 2 dimension(s)"),
+    ],
+)  # fmt: skip
+def test_wrong_arity_and_wrong_shapes_are_clear_errors(jcalc, text, message):
+    assert jcalc.last(text)["error"]["message"] == message
+
+
+# ---- reductions, shapes, products and indexing, with gradients of the right shape ---------
+
+A = "a = [[1, 2, 3], [4, 5, 6]]"
+ONES = [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+
+ARRAY_CASES = [
+    # expression,            value,                                   ∂(sum of value)/∂a
+    ("sum(a)",               21.0,                                    ONES),
+    ("sum(a, 0)",            [5.0, 7.0, 9.0],                         ONES),
+    ("sum(a, 1)",            [6.0, 15.0],                             ONES),
+    ("sum(a, -1)",           [6.0, 15.0],                             ONES),
+    ("mean(a)",              3.5,                                     [[1 / 6] * 3] * 2),
+    ("mean(a, 0)",           [2.5, 3.5, 4.5],                         [[0.5] * 3] * 2),
+    ("max(a)",               6.0,                                     [[0, 0, 0], [0, 0, 1]]),
+    ("max(a, 0)",            [4.0, 5.0, 6.0],                         [[0, 0, 0], [1, 1, 1]]),
+    ("min(a)",               1.0,                                     [[1, 0, 0], [0, 0, 0]]),
+    ("min(a, 1)",            [1.0, 4.0],                              [[1, 0, 0], [1, 0, 0]]),
+    ("transpose(a)",         [[1, 4], [2, 5], [3, 6]],                ONES),
+    ("a.T",                  [[1, 4], [2, 5], [3, 6]],                ONES),
+    ("reshape(a, [3, 2])",   [[1, 2], [3, 4], [5, 6]],                ONES),
+    ("reshape(a, [6])",      [1, 2, 3, 4, 5, 6],                      ONES),
+    ("reshape(a, [-1])",     [1, 2, 3, 4, 5, 6],                      ONES),
+    ("a @ [1, 0, 2]",        [7.0, 16.0],                             [[1, 0, 2], [1, 0, 2]]),
+    ("dot(a, [1, 0, 2])",    [7.0, 16.0],                             [[1, 0, 2], [1, 0, 2]]),
+    ("[1, 1] @ a",           [5.0, 7.0, 9.0],                         ONES),
+    ("a @ a.T",              [[14, 32], [32, 77]],                    [[10, 14, 18], [10, 14, 18]]),
+    ("a * a",                [[1, 4, 9], [16, 25, 36]],               [[2, 4, 6], [8, 10, 12]]),
+    ("a * [10, 0, 1]",       [[10, 0, 3], [40, 0, 6]],                [[10, 0, 1], [10, 0, 1]]),
+    ("a[0]",                 [1.0, 2.0, 3.0],                         [[1, 1, 1], [0, 0, 0]]),
+    ("a[-1]",                [4.0, 5.0, 6.0],                         [[0, 0, 0], [1, 1, 1]]),
+    ("a[0, 1]",              2.0,                                     [[0, 1, 0], [0, 0, 0]]),
+    ("a[1, -1]",             6.0,                                     [[0, 0, 0], [0, 0, 1]]),
+    ("a[:, 1]",              [2.0, 5.0],                              [[0, 1, 0], [0, 1, 0]]),
+    ("a[0, 1:3]",            [2.0, 3.0],                              [[0, 1, 1], [0, 0, 0]]),
+    ("a[:, ::2]",            [[1, 3], [4, 6]],                        [[1, 0, 1], [1, 0, 1]]),
+    ("a[[0, 0], 0]",         [1.0, 1.0],                              [[2, 0, 0], [0, 0, 0]]),
+    ("a.T[2, 1]",            6.0,                                     [[0, 0, 0], [0, 0, 1]]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "value", "grad"), ARRAY_CASES)
+def test_array_operation_value_and_gradient(jcalc, text, value, grad):
+    result = jcalc.last(f"{A}\n{text}")
+    np.testing.assert_allclose(result["value"], value, rtol=1e-15)
+    grad_a = np.array(result["grad"]["a"])
+    assert grad_a.shape == (2, 3)
+    np.testing.assert_allclose(grad_a, grad, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "grad"),
+    [
+        ("v[0]", 1.0, [1, 0, 0, 0]),
+        ("v[-1]", 4.0, [0, 0, 0, 1]),
+        ("v[1:3]", [2.0, 3.0], [0, 1, 1, 0]),
+        ("v[::2]", [1.0, 3.0], [1, 0, 1, 0]),
+        ("v[::-1]", [4.0, 3.0, 2.0, 1.0], [1, 1, 1, 1]),
+        ("v @ v", 30.0, [2, 4, 6, 8]),
+        ("sum(v ** 3)", 100.0, [3, 12, 27, 48]),
+        ("max(v * [1, -1, 1, -1])", 3.0, [0, 0, 1, 0]),
+    ],
+)
+def test_vector_indexing_and_products_with_gradients(jcalc, text, value, grad):
+    result = jcalc.last(f"v = [1, 2, 3, 4]\n{text}")
+    assert result["value"] == value
+    assert result["grad"] == {"v": [float(g) for g in grad]}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("zeros(3)", [0.0, 0.0, 0.0]),
+        ("zeros([2, 3])", [[0.0] * 3] * 2),
+        ("ones(2)", [1.0, 1.0]),
+        ("ones([2, 1])", [[1.0], [1.0]]),
+        ("zeros(0)", []),
+        ("linspace(0, 1, 5)", [0.0, 0.25, 0.5, 0.75, 1.0]),
+        ("linspace(-1, 1, 3)", [-1.0, 0.0, 1.0]),
+        ("linspace(2, 3, 1)", [2.0]),
+        ("arange(0, 1, 0.25)", [0.0, 0.25, 0.5, 0.75]),
+        ("arange(3)", [0.0, 1.0, 2.0]),
+        ("arange(1, 3)", [1.0, 2.0]),
+        ("arange(3, 0, -1)", [3.0, 2.0, 1.0]),
+        ("arange(1, 0)", []),
+    ],
+)
+def test_array_constructors(jcalc, text, value):
+    assert jcalc.last(text)["value"] == value
+
+
+def test_linspace_is_differentiable_in_both_ends(jcalc):
+    result = jcalc.last("lo = 0\nhi = 1\nlinspace(lo, hi, 5)")
+    assert result["grad"] == {"lo": 2.5, "hi": 2.5}
+
+
+def test_matrix_vector_gradient_flows_to_both_operands(jcalc):
+    result = jcalc.last("m = [[1, 2], [3, 4]]\nw = [1, -1]\nm @ w")
+    assert result["value"] == [-1.0, -1.0]
+    assert result["grad"] == {"m": [[1.0, -1.0], [1.0, -1.0]], "w": [4.0, 6.0]}
+
+
+# ---- derivatives by primes --------------------------------------------------------------
+
+QUARTIC = "f(x) = x**4 - 2*x**2"
+
+
+@pytest.mark.parametrize(
+    ("primes", "value"),
+    [("", 8.0), ("'", 24.0), ("''", 44.0), ("'''", 48.0), ("''''", 24.0), ("'''''", 0.0)],
+)
+def test_primes_of_a_polynomial_are_exact(jcalc, primes, value):
+    assert jcalc.last(f"{QUARTIC}\nf{primes}(2)")["value"] == value
+
+
+def test_fourth_derivative_of_sin_is_sin_within_one_ulp(jcalc):
+    value = jcalc.last("sin''''(1)")["value"]
+    assert abs(value - math.sin(1)) <= math.ulp(math.sin(1))
+
+
+def test_derivative_of_sin_at_zero_is_one(jcalc):
+    assert jcalc.last("sin'(0)")["value"] == 1.0
+
+
+def test_prime_of_an_array_is_elementwise(jcalc):
+    result = jcalc.last(f"{QUARTIC}\nf'(linspace(0, 1, 5))")
+    xs = np.linspace(0, 1, 5)
+    assert result["value"] == pytest.approx(4 * xs**3 - 4 * xs, abs=1e-15)
+
+
+def test_prime_at_a_variable_reports_its_gradient(jcalc):
+    result = jcalc.last(f"{QUARTIC}\nx = 2\nf'(x)")
+    assert (result["value"], result["grad"]) == (24.0, {"x": 44.0})
+
+
+def test_prime_on_a_function_of_two_parameters_suggests_diff(jcalc):
+    error = jcalc.last("g(x, y) = x*y + sin(y)\ng'(1)")["error"]
+    assert error["message"] == (
+        "the derivative g' needs a function of one variable, but g takes 2 arguments; "
+        "for a partial derivative use diff(g(x1, x2), x1)"
+    )
+
+
+def test_prime_on_a_variable_is_an_error(jcalc):
+    error = jcalc.last("x = 1\nx'(2)")["error"]
+    assert error["message"] == "'x' is not a function: primes (') mark derivatives of functions"
+
+
+def test_derivative_order_is_limited(jcalc):
+    error = jcalc.last(f"{QUARTIC}\nf{chr(39) * 33}(1)")["error"]
+    assert error["message"] == "derivative order 33 is too high (limit 32)"
+
+
+def _log_derivative(n):
+    return lambda x: (-1) ** (n - 1) * math.factorial(n - 1) / x**n
+
+
+def _tanh_derivatives(x):
+    t = math.tanh(x)
+    s = 1 - t * t
+    return [t, s, -2 * t * s, s * (6 * t * t - 2), 8 * s * t * (2 - 3 * t * t),
+            8 * s * (15 * t**4 - 15 * t * t + 2)]  # fmt: skip
+
+
+# The n-th derivative, n = 0..5, of each function.
+HIGHER_ORDER = {
+    "p": lambda x: [x**5 - 3 * x**3 + 2 * x, 5 * x**4 - 9 * x**2 + 2, 20 * x**3 - 18 * x,
+                    60 * x**2 - 18, 120 * x, 120.0],
+    "sin": lambda x: [math.sin(x), math.cos(x), -math.sin(x), -math.cos(x), math.sin(x),
+                      math.cos(x)],
+    "exp": lambda x: [math.exp(x)] * 6,
+    "log": lambda x: [math.log(x)] + [_log_derivative(n)(x) for n in range(1, 6)],
+    "tanh": _tanh_derivatives,
+}  # fmt: skip
+
+HIGHER_ORDER_CASES = [
+    pytest.param(name, x, n, id=f"{name}{chr(39) * n}({x})")
+    for name, points in [
+        ("p", [-1.5, 0.0, 2.0]),
+        ("sin", [0.0, 1.0, -2.5]),
+        ("exp", [-1.0, 0.0, 2.0]),
+        ("log", [0.5, 1.0, 3.0]),
+        ("tanh", [-0.7, 0.0, 1.3]),
+    ]
+    for x in points
+    for n in range(1, 6)
+]
+
+
+@pytest.mark.parametrize(("name", "x", "order"), HIGHER_ORDER_CASES)
+def test_derivatives_up_to_fifth_order_match_closed_forms(jcalc, name, x, order):
+    expected = HIGHER_ORDER[name](x)[order]
+    results = jcalc.json(
+        f"p(t) = t**5 - 3*t**3 + 2*t\n{name}{chr(39) * order}({x!r})\n"
+        f"x = {x!r}\ndiff({name}(x), x, {order})"
+    )
+    prime, by_diff = results[1]["value"], results[3]["value"]
+    assert prime == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    assert by_diff == pytest.approx(prime, rel=1e-14, abs=1e-14)
+
+
+# ---- diff ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "grad"),
+    [
+        ("diff(x**3, x)", 12.0, {"x": 12.0}),
+        ("diff(x**3, x, 2)", 12.0, {"x": 6.0}),
+        ("diff(x**3, x, 3)", 6.0, {"x": 0.0}),
+        ("diff(x**3, x, 0)", 8.0, {"x": 12.0}),
+        ("diff(x**3 * y, y)", 8.0, {"x": 12.0}),
+        ("diff(x**3 * y, x)", 36.0, {"x": 36.0, "y": 12.0}),
+        ("diff(diff(x**2 * y, x), y)", 4.0, {"x": 2.0}),
+        ("diff(diff(x**2 * y, y), x)", 4.0, {"x": 2.0}),
+        ("diff(sin(x) * y, x, 4)", 3 * math.sin(2), {"x": 3 * math.cos(2), "y": math.sin(2)}),
+        ("diff(5, x)", 0.0, {}),
+        ("diff(y ** 2, x)", 0.0, {}),
+    ],
+)
+def test_diff_of_an_expression(jcalc, text, value, grad):
+    result = jcalc.last(f"x = 2\ny = 3\n{text}")
+    assert result["value"] == pytest.approx(value, rel=1e-15)
+    assert result["grad"] == pytest.approx(grad, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("x ** 0", (1.0, 0.0)), ("x ** 1", (0.0, 1.0)), ("diff(x ** 3, x, 4)", (0.0, 0.0))],
+)
+def test_powers_at_zero_have_finite_derivatives(jcalc, text, expected):
+    result = jcalc.last(f"x = 0\n{text}")
+    assert (result["value"], result["grad"]["x"]) == expected
+    assert "warnings" not in result
+
+
+def test_power_with_a_variable_exponent_at_base_zero_has_finite_gradients(jcalc):
+    result = jcalc.last("x = 0\nn = 2\nx ** n")
+    assert result == {"input": "x ** n", "value": 0.0, "grad": {"x": 0.0, "n": 0.0}}
+
+
+def test_diff_of_an_array_expression_is_elementwise(jcalc):
+    assert jcalc.last("v = [1, 2, 3]\ndiff(v ** 2, v)")["value"] == [2.0, 4.0, 6.0]
+
+
+def test_diff_with_a_user_function(jcalc):
+    assert jcalc.last(f"{QUARTIC}\nx = 2\ndiff(f(x), x, 2)")["value"] == 44.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("diff(x**2, 3)", "the second argument of diff must be a variable, as in diff(x**2, x)"),
+        ("diff(sin, x)", "diff takes an expression, e.g. diff(f(x), x); for a function use f'"),
+        ("diff(x**2, x, -1)", "the order of diff cannot be negative"),
+        ("diff(x**2, x, 1.5)", "the order of diff must be a whole number, got 1.5"),
+        ("diff(x**2, x, sin)", "the order of diff must be a whole number"),
+        ("diff(x**2)", "diff takes 2 or 3 arguments (diff(expr, x, n)), got 1"),
+    ],
+)
+def test_diff_misuse_is_a_clear_error(jcalc, text, message):
+    assert jcalc.last(f"x = 2\n{text}")["error"]["message"] == message
+
+
+# ---- grad and hessian --------------------------------------------------------------------
+
+G = "g(x, y) = x*y + sin(y)"
+
+
+def test_grad_is_the_vector_of_partials(jcalc):
+    assert jcalc.last(f"{G}\ngrad(g)(1, 2)")["value"] == [2.0, 1 + math.cos(2)]
+
+
+def test_hessian_is_the_matrix_of_second_partials(jcalc):
+    assert jcalc.last(f"{G}\nhessian(g)(1, 2)")["value"] == [[0.0, 1.0], [1.0, -math.sin(2)]]
+
+
+def test_hessian_of_three_variables_is_symmetric(jcalc):
+    result = jcalc.last("q(x, y, z) = x*y*z + x**2\nhessian(q)(1, 2, 3)")
+    assert result["value"] == [[2.0, 3.0, 2.0], [3.0, 0.0, 1.0], [2.0, 1.0, 0.0]]
+
+
+def test_grad_of_a_builtin(jcalc):
+    assert jcalc.last("grad(sin)(0)")["value"] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("grad(g)(1)", "grad(g) takes 2 argument(s), got 1"),
+        ("hessian(g)(1, 2, 3)", "hessian(g) takes 2 argument(s), got 3"),
+        ("grad(g)([1, 2], [3, 4])", "grad(g) needs numbers as arguments"),
+        ("grad(5)", "grad takes a function, as in grad(f)"),
+        ("grad(diff)", "grad takes a function, as in grad(f)"),
+        ("grad(h)(1)", "h must return a number"),
+    ],
+)
+def test_grad_misuse_is_a_clear_error(jcalc, text, message):
+    assert jcalc.last(f"{G}\nh(t) = [t, t]\n{text}")["error"]["message"] == message
+
+
+# ---- taylor --------------------------------------------------------------------------
+
+
+def test_taylor_coefficients_of_sin_around_zero(calc):
+    assert calc.run("taylor(sin, 0, 5)") == (
+        "[                   0                    1                    0 -0.16666666666666666\n"
+        "                    0 0.008333333333333333]\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "coefficients"),
+    [
+        ("taylor(sin, 0, 5)", [0.0, 1.0, 0.0, -1 / 6, 0.0, 1 / 120]),
+        ("taylor(exp, 0, 4)", [1.0, 1.0, 1 / 2, 1 / 6, 1 / 24]),
+        (f"{QUARTIC}\ntaylor(f, 2, 4)", [8.0, 24.0, 22.0, 8.0, 1.0]),
+        (f"{QUARTIC}\ntaylor(f, 2, 6)", [8.0, 24.0, 22.0, 8.0, 1.0, 0.0, 0.0]),
+        ("taylor(cos, 1, 0)", [math.cos(1)]),
+        ("taylor(log, 1, 3)", [0.0, 1.0, -1 / 2, 1 / 3]),
+    ],
+)
+def test_taylor_coefficients_are_derivatives_over_factorials(jcalc, source, coefficients):
+    assert jcalc.last(source)["value"] == pytest.approx(coefficients, rel=1e-15, abs=1e-300)
+
+
+def test_taylor_json_names_centre_and_order(jcalc):
+    result = jcalc.last("taylor(exp, 0, 2)")
+    assert result["taylor"] == {"around": 0.0, "order": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("taylor(g, 0, 2)", "taylor needs a function of one variable, but g takes 2 arguments; "
+                            "for a partial derivative use diff(g(x1, x2), x1)"),
+        ("taylor(sin, 0, 33)", "the order of taylor must be between 0 and 32"),
+        ("taylor(sin, [0, 1], 3)", "taylor expands around a number"),
+        ("taylor(1, 0, 3)", "taylor takes a function, as in taylor(f)"),
+    ],
+)  # fmt: skip
+def test_taylor_misuse_is_a_clear_error(jcalc, text, message):
+    assert jcalc.last(f"{G}\n{text}")["error"]["message"] == message
+
+
+# ---- solve and minimize: Newton's method ---------------------------------------------------
+
+
+def test_solve_finds_a_root_and_reports_iterations(calc):
+    assert calc.run("h(x) = x**2 - 2\nsolve(h, 1)") == (
+        "defined h(x)\n1.414213562373095  (Newton, 6 iterations)\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "root"),
+    [
+        ("h(x) = x**2 - 2\nsolve(h, 1)", math.sqrt(2)),
+        ("h(x) = x**2 - 2\nsolve(h, -3)", -math.sqrt(2)),
+        ("solve(sin, 3)", math.pi),
+        ("solve(cos, 1)", math.pi / 2),
+        ("h(x) = exp(x) - 2\nsolve(h, 0)", math.log(2)),
+        ("h(x) = x**3 - x - 1\nsolve(h, 1.5)", 1.324717957244746),
+        ("h(x) = x - 5\nsolve(h, 5)", 5.0),
+    ],
+)
+def test_solve_converges_to_the_root(jcalc, source, root):
+    result = jcalc.last(source)
+    assert result["value"] == pytest.approx(root, rel=1e-12)
+    assert isinstance(result["iterations"], int) and result["iterations"] <= 100
+    assert result["method"] == "Newton"
+
+
+def test_solve_already_at_a_root_takes_no_iterations(jcalc):
+    result = jcalc.last("h(x) = x - 5\nsolve(h, 5)")
+    assert (result["value"], result["iterations"]) == (5.0, 0)
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "message"),
+    [
+        ("solve(h, 0)", "ConvergenceError",
+         "solve: the derivative is zero at x = 0.0; try another start"),
+        ("solve(exp, 0)", "ConvergenceError",
+         "solve did not converge in 100 iterations (last x = -100.0)"),
+        ("solve(h, 1/0)", "ValueError", "solve needs a finite starting point"),
+        ("solve(h, [1, 2])", "TypeError", "solve starts from a number"),
+        ("solve(h, sin)", "TypeError", "solve starts from a number or a list of numbers"),
+        ("solve(inverse, 0)", "ConvergenceError",
+         "solve diverged: the function is not finite at x = 0.0"),
+        ("solve(pair, 1)", "TypeError", "the function must return a number"),
+    ],
+)  # fmt: skip
+def test_solve_failure_is_an_error_not_a_wrong_number(jcalc, source, kind, message):
+    error = jcalc.last(f"h(x) = x**2 - 2\ninverse(x) = 1 / x\npair(x) = [x, x]\n{source}")["error"]
+    assert (error["type"], error["message"]) == (kind, message)
+
+
+def test_solve_without_a_root_does_not_converge(jcalc):
+    error = jcalc.last("h(x) = x**2 + 1\nsolve(h, 0.5)")["error"]
+    assert error["type"] == "ConvergenceError"
+    assert error["message"].startswith("solve did not converge in 100 iterations (last x = ")
+
+
+@pytest.mark.parametrize(
+    ("source", "point"),
+    [
+        ("k(x) = (x - 3)**2\nminimize(k, 0)", 3.0),
+        ("k(x) = x**4 - 2*x**2\nminimize(k, 2)", 1.0),
+        ("k(x) = x**4 - 2*x**2\nminimize(k, -2)", -1.0),
+        ("minimize(cos, 3)", math.pi),
+        ("k(x) = exp(x) - 2*x\nminimize(k, 0)", math.log(2)),
+    ],
+)
+def test_minimize_finds_a_stationary_point(jcalc, source, point):
+    result = jcalc.last(source)
+    assert result["value"] == pytest.approx(point, rel=1e-12)
+    assert result["method"] == "Newton"
+
+
+def test_minimize_reports_point_and_iteration_count(calc):
+    assert calc.run("k(x) = (x - 3)**2\nminimize(k, 0)") == (
+        "defined k(x)\n3  (Newton, 1 iteration)\n",
+        "",
+    )
+
+
+def test_minimize_with_zero_second_derivative_is_an_error(jcalc):
+    error = jcalc.last("k(x) = 2*x + 1\nminimize(k, 0)")["error"]
+    assert error["type"] == "ConvergenceError"
+    assert (
+        error["message"] == "minimize: the second derivative is zero at x = 0.0; try another start"
+    )
+
+
+def test_minimize_rosenbrock_from_zero_two(jcalc):
+    result = jcalc.last("r(x, y) = (1 - x)**2 + 100*(y - x**2)**2\nminimize(r, [0, 2])")
+    assert np.allclose(result["value"], [1.0, 1.0], rtol=0, atol=1e-6)
+    assert isinstance(result["iterations"], int) and 0 < result["iterations"] <= 100
+    assert result["method"] == "Newton (damped, with Hessian)"
+
+
+def test_minimize_quadratic_of_two_variables(jcalc):
+    result = jcalc.last("q(x, y) = (x - 1)**2 + (y + 2)**2 + x*y\nminimize(q, [0, 0])")
+    assert result["value"] == pytest.approx([8 / 3, -10 / 3], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("source", "point"),
+    [
+        ("s(x, y) = x**2\nminimize(s, [1, 1])", [0.0, 1.0]),
+        ("s(x, y, z) = (x - 1)**2 + (z + 1)**2\nminimize(s, [0, 5, 0])", [1.0, 5.0, -1.0]),
+    ],
+)
+def test_minimize_over_a_parameter_the_function_ignores_keeps_it(jcalc, source, point):
+    # The Hessian is singular there; the step must still reach the valley, not bounce over it.
+    result = jcalc.last(source)
+    assert result["value"] == pytest.approx(point, abs=1e-12)
+    assert result["iterations"] == 1
+
+
+def test_minimize_reaches_a_flat_minimum_to_full_precision(jcalc):
+    result = jcalc.last("c(x, y) = cos(x) + cos(y)\nminimize(c, [0.5, 0.5])")
+    assert result["value"] == pytest.approx([math.pi, math.pi], rel=1e-15)
+
+
+@pytest.mark.parametrize("start", ["0", "[0, 1, 2]", "[[0, 1]]"])
+def test_minimize_needs_one_start_number_per_parameter(jcalc, start):
+    error = jcalc.last(f"r(x, y) = x**2 + y**2\nminimize(r, {start})")["error"]
+    assert error["message"] == (
+        "minimize needs a starting point with one number per parameter (2), "
+        "e.g. minimize(f, [0, 2])"
+    )
+
+
+def test_minimize_of_an_unbounded_function_is_an_error(jcalc):
+    error = jcalc.last("u(x, y) = x + y\nminimize(u, [0, 0])")["error"]
+    assert error == {
+        "type": "ConvergenceError",
+        "message": "minimize did not converge in 100 iterations (last point [-100.0, -100.0])",
+        "line": 2,
+        "column": 1,
+        "source": "<stdin>",
+    }
+
+
+# ---- :graph ---------------------------------------------------------------------------
+
+
+def test_graph_prints_graphviz_dot(jcalc):
+    result = jcalc.last("x = 2\n:graph x * sin(x)")
+    dot = result["dot"]
+    assert dot.startswith("digraph g {\n") and dot.endswith("\n}")
+    for label in ('label="result"', 'label="x"', 'label="Mul"', 'label="Sin"'):
+        assert label in dot
+    assert result["command"] == "graph"
+
+
+def test_graph_leaves_the_session_as_it_was(jcalc):
+    results = jcalc.json("x = 2\n7\n:nograd on\n:graph x * sin(x)\nans\nx * 3")
+    assert "Sin" in results[3]["dot"]
+    assert results[4]["value"] == 7.0
+    assert "grad" not in results[5]
+
+
+def test_graph_writes_a_dot_file(calc, tmp_path):
+    target = tmp_path / "g.dot"
+    out, err = calc.run(f"x = 2\n:graph x ** 2 > {target}")
+    assert out == f"x = 2\nwrote the graph to {target}\n"
+    assert err == ""
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("digraph g {\n") and 'label="Pow"' in text
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed")
+def test_graph_to_png_without_graphviz_is_a_clear_error(jcalc, tmp_path):
+    error = jcalc.last(f"x = 2\n:graph x * 2 > {tmp_path / 'g.png'}")["error"]
+    assert (error["type"], error["message"]) == (
+        "GraphvizError",
+        "the Graphviz 'dot' program is not installed; install Graphviz "
+        "(e.g. 'apt-get install graphviz' or 'brew install graphviz') to render graphs",
+    )
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_graph_to_png_renders_with_graphviz(calc, tmp_path):
+    target = tmp_path / "g.png"
+    calc.run(f"x = 2\n:graph x * 2 > {target}")
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (":graph", "':graph' needs an expression, e.g. :graph sin(x) * x"),
+        (":graph x > g.txt", "':graph' writes .dot, .png, .svg or .pdf files"),
+        (":graph y = 2", "':graph' takes an expression"),
+        (":graph sin", "':graph' needs an expression with a value, not a function"),
+        (":graph (x", "in ':graph': expected ')' after 'x', found end of input"),
+    ],
+)
+def test_graph_misuse_is_a_clear_error(jcalc, command, message):
+    assert jcalc.last(f"x = 2\n{command}")["error"]["message"] == message
