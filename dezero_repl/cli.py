@@ -155,9 +155,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         if not args.no_config:
             config.run_init(runner)
         sources = _ordered_sources(argv, args.files, args.eval)
-        for number, (kind, item) in enumerate(sources, start=1):
+        evals = 0
+        for kind, item in sources:
             if kind == "eval":
-                ok = runner.run_source(item, f"<eval:{number}>")
+                evals += 1
+                ok = runner.run_source(item, f"<eval:{evals}>")
             elif item == "-":
                 ok = runner.run_stdin(_read_stdin())
             else:
