@@ -299,24 +299,25 @@ class _Frontier:
         return heapq.heappop(self.heap)[2]
 
 
-def backprop(y: Variable, keep: Any, create_graph: bool) -> None:
+def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()) -> None:
     """Propagate ``y.grad`` to every Variable upstream of ``y``.
 
     ``keep`` says whose gradients survive on intermediate Variables: ``None`` keeps all of
-    them, otherwise only those whose ids are in ``keep``. Leaves always get theirs.
+    them, otherwise only those whose ids are in ``keep``. Leaves always get theirs, and so
+    do the Variables whose ids are in ``stop``: the pass treats them as leaves.
     """
     old_mode = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
         if create_graph:
-            _backprop_graph(y, keep)
+            _backprop_graph(y, keep, stop)
         else:
-            _backprop_arrays(y, keep)
+            _backprop_arrays(y, keep, stop)
     finally:
         Config.enable_backprop = old_mode
 
 
-def _backprop_graph(y: Variable, keep: Any) -> None:
+def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
     """Backpropagation whose every step is recorded, so it can be differentiated again."""
     frontier = _Frontier(y.creator)
     while frontier.heap:
@@ -331,7 +332,7 @@ def _backprop_graph(y: Variable, keep: Any) -> None:
         for x, gx in zip(f.inputs, gxs):
             if gx is not None:
                 x.grad = gx if x.grad is None else x.grad + gx
-                if x.creator is not None:
+                if x.creator is not None and id(x) not in stop:
                     frontier.push(x.creator)
         if keep is not None:
             for out in outputs:
@@ -339,7 +340,7 @@ def _backprop_graph(y: Variable, keep: Any) -> None:
                     out.grad = None
 
 
-def _backprop_arrays(y: Variable, keep: Any) -> None:
+def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     """First-order backpropagation on plain arrays; only kept gradients become Variables.
 
     ``flowing`` holds the gradient of each intermediate Variable until its creator is
@@ -370,7 +371,7 @@ def _backprop_arrays(y: Variable, keep: Any) -> None:
         for x, gx in zip(f.inputs, gxs):
             if gx is None:
                 continue
-            if x.creator is None:
+            if x.creator is None or id(x) in stop:
                 x.grad = Variable(_own(gx if x.grad is None else x.grad.data + gx))
                 continue
             old = flowing.get(id(x))
@@ -397,10 +398,13 @@ def _variable_rule(f: Function, gys: list[np.ndarray | None]) -> tuple[Any, ...]
     return tuple(None if gx is None else as_variable(gx).data for gx in gxs)
 
 
-def gradients(y: Variable, xs: list[Variable], create_graph: bool = False) -> list[Variable | None]:
+def gradients(
+    y: Variable, xs: list[Variable], create_graph: bool = False, stop: Any = frozenset()
+) -> list[Variable | None]:
     """Return dy/dx for each x in ``xs``, leaving every ``.grad`` on the graph as it was.
 
-    A Variable that ``y`` does not depend on gets ``None``.
+    A Variable that ``y`` does not depend on gets ``None``. Backpropagation goes no further
+    up than the Variables whose ids are in ``stop``.
     """
     saved = [x.grad for x in xs]
     for x in xs:
@@ -409,7 +413,7 @@ def gradients(y: Variable, xs: list[Variable], create_graph: bool = False) -> li
     y.grad = Variable(np.ones(y.shape, dtype=y.dtype))
     try:
         if y.creator is not None:
-            backprop(y, {id(x) for x in xs}, create_graph)
+            backprop(y, {id(x) for x in xs}, create_graph, stop)
         return [x.grad for x in xs]
     finally:
         if not any(x is y for x in xs):

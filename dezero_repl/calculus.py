@@ -52,7 +52,9 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
         raise CalcError(f"derivative order {order} is too high (limit {MAX_ORDER})")
     with using_config("enable_backprop", True):
         for _ in range(order):
-            (g,) = gradients(as_variable(y), [x], create_graph=True)
+            # Nothing upstream of x matters to d/dx: stopping there keeps the cost of a
+            # derivative independent of the history behind x.
+            (g,) = gradients(as_variable(y), [x], create_graph=True, stop={id(x)})
             y = g if g is not None else Variable(np.zeros_like(x.data))
     return as_variable(y)
 
@@ -76,10 +78,18 @@ def derivative(session: Session, f: Derivative, args: list[Any], depth: int) -> 
     _one_parameter(session, f.base, f"the derivative {_prime_name(f)}")
     if len(args) != 1:
         raise CalcError(f"{_prime_name(f)} takes 1 argument, got {len(args)}", kind="TypeError")
-    x = as_variable(args[0])
+    x = _argument(args[0], f"{_prime_name(f)}()")
     with using_config("enable_backprop", True):
         y = session.apply(f.base, [x], depth + 1)
         return nth_derivative(y, x, f.order)
+
+
+def _argument(value: Any, operation: str) -> Variable:
+    """A number or array argument as a Variable; a function value is refused."""
+    from dezero_repl.evaluator import _require_array
+
+    _require_array(value, operation)
+    return as_variable(value)
 
 
 def _prime_name(f: Derivative) -> str:
@@ -97,7 +107,7 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
         raise CalcError(
             f"{callable_name(f)} takes {n} argument(s), got {len(args)}", kind="TypeError"
         )
-    xs = [as_variable(a) for a in args]
+    xs = [_argument(a, f"{callable_name(f)}()") for a in args]
     if any(x.ndim != 0 for x in xs):
         raise CalcError(f"{callable_name(f)} needs numbers as arguments", kind="TypeError")
     with using_config("enable_backprop", True):
@@ -111,7 +121,8 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
 
 
 def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:
-    grads = gradients(y, xs, create_graph=True)
+    # Partial derivatives: each parameter on its own, not through the others' histories.
+    grads = gradients(y, xs, create_graph=True, stop={id(x) for x in xs})
     return [Variable(np.zeros(())) if g is None else g for g in grads]
 
 
@@ -189,11 +200,13 @@ def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Va
     n = integer(args[2], "the order of taylor")
     if not 0 <= n <= MAX_ORDER:
         raise CalcError(f"the order of taylor must be between 0 and {MAX_ORDER}")
-    a = as_variable(args[1])
+    a = _argument(args[1], "taylor()")
     if a.ndim != 0:
         raise CalcError("taylor expands around a number", kind="TypeError")
     with using_config("enable_backprop", True):
         y = as_variable(session.apply(f, [a], depth + 1))
+        if y.ndim != 0:
+            raise CalcError("taylor needs a function that returns a number", kind="TypeError")
         coefficients = [y]
         for k in range(1, n + 1):
             y = nth_derivative(y, a, 1)

@@ -141,6 +141,7 @@ def reset(runner: Runner, arg: str) -> Outcome:
     session.variables.clear()
     session.functions.clear()
     session.last = None
+    session.ledger.clear()
     session.log.clear()
     return _done("session reset")
 

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 import dezero.functions as F
-from dezero import Variable, as_variable, gradients, using_config
+from dezero import Variable, as_variable, using_config
 from dezero_repl import ast, calculus
 from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.ledger import Ledger, prune
 from dezero_repl.vocabulary import (
     BUILTINS,
     CONSTANTS,
@@ -161,6 +162,7 @@ class Session:
         self._fp = _FloatingPointLog()
         self._extra: dict[str, Any] = {}
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews
+        self.ledger = Ledger()
         self._callees: set[str] = set()  # every name a definition has called (a superset)
 
     # -- statements -----------------------------------------------------------
@@ -187,9 +189,12 @@ class Session:
                     kind="TypeError",
                 )
             return Outcome("function", message=self.describe_function(value), warnings=warnings)
-        grads = self._gradient_report(value) if self.grad_enabled else None
+        report = self._report(value) if self.grad_enabled else None
+        grads = None if report is None else {n: g for n, _, g in report}
         if name is not None:
             value = self._bind(name, value)
+            if report is not None:
+                self.ledger.remember(value, report)
         self.last = value
         self.log.append(text.strip())
         kind = "assign" if name is not None else "value"
@@ -217,38 +222,16 @@ class Session:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
 
-    def _gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
+    def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
-        upstream = self._named_upstream(value)
-        if not upstream:
-            return {}
         with np.errstate(all="call", under="ignore", call=self._fp):
-            grads = gradients(value, [v for _, v in upstream])
+            report = self.ledger.report(value, self.variables)
         self._fp.name("the gradient")
-        report = {}
-        for (name, v), g in zip(upstream, grads):
-            report[name] = np.zeros_like(v.data) if g is None else g.data
         return report
 
-    def _named_upstream(self, value: Variable) -> list[tuple[str, Variable]]:
-        """The named variables that ``value`` depends on through the graph, in session order."""
-        names_by_id: dict[int, list[str]] = {}
-        for name, v in self.variables.items():
-            names_by_id.setdefault(id(v), []).append(name)
-        found: set[int] = set()
-        if id(value) in names_by_id:
-            found.add(id(value))
-        funcs = [] if value.creator is None else [value.creator]
-        seen = {id(f) for f in funcs}
-        while funcs:
-            f = funcs.pop()
-            for x in f.inputs:
-                if id(x) in names_by_id:
-                    found.add(id(x))
-                if x.creator is not None and id(x.creator) not in seen:
-                    seen.add(id(x.creator))
-                    funcs.append(x.creator)
-        return [(n, v) for n, v in self.variables.items() if id(v) in found]
+    def _gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
+        """The report as name → gradient."""
+        return {name: g for name, _, g in self._report(value)}
 
     def _check_assignable(self, name: str, start: int, end: int) -> None:
         reason = None
@@ -276,7 +259,7 @@ class Session:
         if value.name is None:
             value.name = name
         if old is not None:
-            prune(value, {id(v) for v in self.variables.values()})
+            prune(value, {id(v) for v in self.variables.values()}, self.ledger)
         return value
 
     # -- function definitions -------------------------------------------------
@@ -687,31 +670,3 @@ def _uses_calculus(expr: ast.Expr) -> bool:
         if isinstance(node, ast.Name) and (node.primes or node.id in SPECIAL_FORMS):
             return True
     return False
-
-
-def prune(value: Variable, named: set[int]) -> None:
-    """Cut the parts of ``value``'s graph that lead to no named variable.
-
-    Old values that nothing names any more can never receive a reported gradient, so the
-    graph that leads only to them is dropped and its memory freed. Named variables are
-    boundaries: their own graphs were pruned when they were assigned.
-    """
-    reaches: dict[int, bool] = {}
-    stack: list[tuple[Variable, bool]] = [(value, False)]
-    while stack:
-        v, expanded = stack.pop()
-        if id(v) in reaches:
-            continue
-        if v is not value and id(v) in named:
-            reaches[id(v)] = True
-            continue
-        if v.creator is None:
-            reaches[id(v)] = False
-            continue
-        if not expanded:
-            stack.append((v, True))
-            stack.extend((x, False) for x in v.creator.inputs if id(x) not in reaches)
-            continue
-        reaches[id(v)] = any(reaches.get(id(x), False) for x in v.creator.inputs)
-        if not reaches[id(v)]:
-            v.unchain()
