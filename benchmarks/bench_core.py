@@ -28,6 +28,7 @@ import argparse
 import gc
 import os
 import platform
+import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
@@ -35,11 +36,12 @@ from time import perf_counter
 
 import numpy as np
 
+import dezero
 import dezero.functions as F
 from dezero import Variable
 
 FULL = {
-    "repeats": 7,
+    "repeats": 9,
     "chain_ops": 10_000,
     "wide_terms": (10_000, 20_000),
     "long_ops": 1_000_000,
@@ -99,6 +101,11 @@ class Report:
         """Print a yes/no check, such as 'no RecursionError'."""
         (self.passed if ok else self.failed).append(f"{self.section} {label}")
         print(f"    {label:<38} {detail:<39} {'PASS' if ok else 'FAIL'}")
+
+    def error(self, where: str, exc: BaseException) -> None:
+        """A measurement that could not finish counts as a failed target."""
+        self.failed.append(f"{where} ({type(exc).__name__})")
+        print(f"    ERROR in {where}: {type(exc).__name__}: {exc}")
 
     def summary(self) -> None:
         total = len(self.passed) + len(self.failed)
@@ -191,21 +198,24 @@ def time_chain_numpy(build: Callable, n: int) -> tuple[float]:
     return ((perf_counter() - t0) * 1e6 / n,)
 
 
-def chain_figures(build: Callable, n: int, repeats: int) -> tuple[float, float, float]:
-    """Best forward, backward and create_graph backward, in microseconds per operation."""
+def chain_figures(build: Callable, build_np: Callable, n: int, repeats: int) -> tuple[float, ...]:
+    """Best NumPy baseline, forward, backward and create_graph backward, in us per operation.
 
-    def run() -> tuple[float, float, float]:
+    Each repeat runs all four, so that a busy spell of the machine hits them alike.
+    """
+
+    def run() -> tuple[float, float, float, float]:
+        (base,) = time_chain_numpy(build_np, n)
         forward_1, backward = time_chain(build, n, create_graph=False)
         forward_2, backward_graph = time_chain(build, n, create_graph=True)
-        return min(forward_1, forward_2), backward, backward_graph
+        return base, min(forward_1, forward_2), backward, backward_graph
 
     return best_of(repeats, run)
 
 
 def report_chain(report: Report, name: str, build: Callable, build_np: Callable, cfg) -> None:
     n, repeats = cfg["chain_ops"], cfg["repeats"]
-    (base,) = best_of(repeats, lambda: time_chain_numpy(build_np, n))
-    forward, backward, backward_graph = chain_figures(build, n, repeats)
+    base, forward, backward, backward_graph = chain_figures(build, build_np, n, repeats)
     report.line(f"{name}: NumPy 0-d baseline", base, "us/op")
     report.line(f"{name}: forward", forward, "us/op", ratio(forward, base, "NumPy"), 2.5)
     report.line(f"{name}: backward", backward, "us/op", ratio(backward, base, "NumPy"), 2.5)
@@ -248,8 +258,9 @@ def time_wide(n: int) -> tuple[float, float]:
 def bench_wide(report: Report, cfg: dict) -> None:
     small, large = cfg["wide_terms"]
     report.title(f"[2] wide graph x*1 + x*2 + ... + x*N (best of {cfg['repeats']})")
-    build_s, back_s = best_of(cfg["repeats"], lambda: time_wide(small))
-    build_l, back_l = best_of(cfg["repeats"], lambda: time_wide(large))
+    # Both sizes in each repeat, so that a busy spell of the machine hits both alike.
+    timings = best_of(cfg["repeats"], lambda: time_wide(small) + time_wide(large))
+    build_s, back_s, build_l, back_l = timings
     report.line(f"N = {small:,}: forward", build_s, "s")
     report.line(f"N = {large:,}: forward", build_l, "s", ratio(build_l, build_s, f"N = {small:,}"))
     report.line(f"N = {small:,}: backward", back_s, "s")
@@ -294,9 +305,9 @@ def bench_long_chain(report: Report, cfg: dict) -> None:
     target = LONG_TARGET_S * n / LONG_TARGET_OPS
     scaled = "" if n == LONG_TARGET_OPS else f", target scaled from {LONG_TARGET_S:g} s at 1M"
     report.title(f"[3] chain of {n:,} operations y = y + 1 (best of {repeats}{scaled})")
-    (base,) = best_of(repeats, lambda: time_long_chain_numpy(n))
     try:
-        forward, backward, total, teardown = best_of(repeats, lambda: time_long_chain(n))
+        timings = best_of(repeats, lambda: time_long_chain_numpy(n) + time_long_chain(n))
+        base, forward, backward, total, teardown = timings
     except RecursionError as exc:
         report.flag("no RecursionError", False, f"RecursionError: {exc}")
         return
@@ -359,8 +370,8 @@ def bench_arrays(report: Report, cfg: dict) -> None:
     report.title(f"[4] F.sum((x + 3) ** 2), forward + backward, x of {size:,} float64")
     x = np.random.default_rng(0).standard_normal(size)
     check_same(x)
-    (base,) = best_of(repeats, lambda: timed(square_sum_numpy, x))
-    (took,) = best_of(repeats, lambda: timed(square_sum_dezero, x))
+    # Both in each repeat: the cost of fresh pages drifts with the state of the machine.
+    base, took = best_of(repeats, lambda: timed(square_sum_numpy, x) + timed(square_sum_dezero, x))
     report.line("NumPy by hand: time", base, "s")
     report.line("dezero: time", took, "s")
     report.line("dezero / NumPy time", took / base, "x", target=2.0)
@@ -410,11 +421,31 @@ def bench_rss(report: Report, cfg: dict) -> None:
 # ---------------------------------------------------------------------------
 
 
+def revision() -> str:
+    """The git commit of the dezero being measured, marked when its files have local changes."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(dezero.__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "dezero"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        head, changed = "", ""
+    if not head:
+        return f"{root} (not a git checkout)"
+    return head + (" with local changes" if changed else "")
+
+
 def header(quick: bool) -> None:
     mode = "quick" if quick else "full"
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"dezero benchmarks, {mode} mode: Python {platform.python_version()}, ", end="")
-    print(f"NumPy {np.__version__}, gc enabled, {os.cpu_count()} CPUs, load average {load}")
+    print(f"dezero benchmarks, {mode} mode, dezero at {revision()}")
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, gc enabled, ", end="")
+    print(f"{os.cpu_count()} CPUs, load average {load}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -426,9 +457,13 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     t0 = perf_counter()
     for bench in (bench_scalar_chain, bench_wide, bench_long_chain, bench_arrays, bench_rss):
-        bench(report, cfg)
+        try:
+            bench(report, cfg)
+        except Exception as exc:  # a wrong result or a crash: report it and go on
+            report.error(bench.__name__, exc)
         sys.stdout.flush()
-    print(f"\ntotal run time {perf_counter() - t0:.1f} s")
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"\ntotal run time {perf_counter() - t0:.1f} s, load average at the end {load}")
     report.summary()
     return 0
 

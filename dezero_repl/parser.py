@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import os
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,6 +285,8 @@ def _cache_dir() -> Path | None:
 
 def _cache_file(grammar: str) -> Path | None:
     """A per-user cache file for the built parser."""
+    import hashlib
+
     import lark
 
     directory = _cache_dir()
@@ -331,10 +333,10 @@ def _shape_store() -> Path | None:
     directory = _cache_dir()
     if directory is None:
         return None
-    key = hashlib.sha256(_grammar_text().encode("utf-8"))
+    key = zlib.crc32(_grammar_text().encode("utf-8"))
     for module in ("parser.py", "shapes.py", "ast.py"):
-        key.update((Path(__file__).resolve().parent / module).read_bytes())
-    return directory / f"shapes-{key.hexdigest()[:16]}.json"
+        key = zlib.crc32((Path(__file__).resolve().parent / module).read_bytes(), key)
+    return directory / f"shapes-{key:08x}.json"
 
 
 def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:

@@ -23,6 +23,8 @@ from dezero_repl import ast
 
 #: Longer statements are rarely repeated: they go to Lark and are not memoized.
 MAX_TOKENS = 200
+#: How many plans persist between runs: those used most recently.
+MAX_STORED = 256
 
 _SPANS = ("start", "end", "op_start", "op_end", "name_start", "name_end")
 
@@ -198,6 +200,7 @@ class ShapeCache:
         self.size = size
         self.store = store
         self.plans: dict[tuple, Plan | None] = _load(store) if store else {}
+        self.used: dict[tuple, None] = {}  # shapes met in this run, oldest first
         self.learned = 0
         self.hits = self.misses = 0
 
@@ -211,6 +214,7 @@ class ShapeCache:
             try:
                 tree = plan.build(text, tokens)
                 self.hits += 1
+                self.used[key] = None
                 return tree
             except (IndexError, TypeError, ValueError):  # a damaged stored plan
                 del self.plans[key]
@@ -220,6 +224,7 @@ class ShapeCache:
             if len(self.plans) >= self.size:
                 self.plans.clear()
             self.plans[key] = plan = learn(tree, text, tokens)
+            self.used[key] = None
             if plan is not None and self.store is not None:
                 if not self.learned:
                     atexit.register(self.save)
@@ -227,12 +232,20 @@ class ShapeCache:
         return tree
 
     def save(self) -> None:
-        """Write the plans to the store (atomically); a failure only loses the memo."""
-        rows = [[list(k), _encode(p)] for k, p in self.plans.items() if p is not None]
+        """Write the plans to the store (atomically); a failure only loses the memo.
+
+        The shapes used in this run come first, then those loaded, up to MAX_STORED;
+        stores left by other versions of the grammar or code are removed.
+        """
+        keys = list(dict.fromkeys([*reversed(self.used), *self.plans]))
+        rows = [[list(k), _encode(self.plans[k])] for k in keys if self.plans.get(k) is not None]
         try:
             temporary = self.store.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(rows), encoding="utf-8")
+            temporary.write_text(json.dumps(rows[:MAX_STORED]), encoding="utf-8")
             os.replace(temporary, self.store)
+            for old in self.store.parent.glob("shapes-*.json"):
+                if old != self.store:
+                    old.unlink(missing_ok=True)
         except OSError:
             pass
 
