@@ -18,6 +18,7 @@ machine are noisy, so read the output).
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import subprocess
 import sys
@@ -40,13 +41,11 @@ def verdict(label: str, ok: bool, text: str) -> None:
     print(f"{text}  {'PASS' if ok else 'FAIL'}")
 
 
-def median_wall(cmd: list[str], runs: int, stdin: str | None = None) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def wall(cmd: list[str], stdin: str | None = None) -> float:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    start = time.perf_counter()
+    subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=True, env=env)
+    return time.perf_counter() - start
 
 
 # ---------------------------------------------------------------------------
@@ -55,12 +54,22 @@ def median_wall(cmd: list[str], runs: int, stdin: str | None = None) -> float:
 
 
 def startup() -> None:
+    """Median wall times, the three commands interleaved so that load drifts hit all alike.
+    Bytecode caching is on, as on a user's machine (PYTHONDONTWRITEBYTECODE is dropped)."""
     runs = 5 if QUICK else 10
     repl = [sys.executable, "-m", "dezero_repl"]
-    median_wall(repl, 1, "1 + 1\n")  # warm the grammar cache and the file system
-    numpy = median_wall([sys.executable, "-c", "import numpy"], runs)
-    piped = median_wall(repl, runs, "1 + 1\n")
-    flag = median_wall([*repl, "-e", "1+1"], runs)
+    commands = {
+        "numpy": ([sys.executable, "-c", "import numpy"], None),
+        "pipe": (repl, "1 + 1\n"),
+        "eval": ([*repl, "-e", "1+1"], None),
+    }
+    for cmd, stdin in commands.values():  # warm the caches: bytecode, grammar, shapes
+        wall(cmd, stdin)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (cmd, stdin) in commands.items():
+            times[name].append(wall(cmd, stdin))
+    numpy, piped, flag = (statistics.median(times[n]) for n in ("numpy", "pipe", "eval"))
     print(f"1. start-up: python -c 'import numpy' {numpy * 1e3:.0f} ms (baseline)")
     ratio = piped / numpy
     verdict(
@@ -78,18 +87,14 @@ def startup() -> None:
         [*repl, "-e", "1+1"],
         capture_output=True,
         text=True,
-        env={"PYTHONPROFILEIMPORTTIME": "1", **_env()},
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
     ).stderr
     imported = "prompt_toolkit" in loaded
     verdict(
         "no-prompt-toolkit", not imported, f"   prompt_toolkit imported off a terminal: {imported}"
     )
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
+    lark = " lark" in loaded
+    print(f"   lark imported for a statement of a known shape: {lark}")
 
 
 # ---------------------------------------------------------------------------
