@@ -248,20 +248,28 @@ class Function:
     """
 
     def __call__(self, *inputs: Any) -> Variable | list[Variable]:
-        if len(inputs) == 1:  # the common case, spelled out: it is the hot path
-            (x,) = inputs
-            inputs = [x if isinstance(x, Variable) else as_variable(x)]
-            ys = self.forward(inputs[0].data)
-            generation = inputs[0].generation
+        if len(inputs) == 1:  # the common cases, spelled out: they are the hot path
+            x = inputs[0]
+            if not isinstance(x, Variable):
+                x = as_variable(x)
+            inputs = [x]
+            ys = self.forward(x.data)
+            generation = x.generation
         else:
             inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
             ys = self.forward(*[x.data for x in inputs])
             generation = max([x.generation for x in inputs])
-        if isinstance(ys, tuple):
-            outputs = [Variable(as_array(y)) for y in ys]
-        else:
-            outputs = [Variable(ys if type(ys) is np.ndarray else np.asarray(ys))]
+        if type(ys) is not tuple:
+            y = Variable(ys if type(ys) is np.ndarray else np.asarray(ys))
+            if Config.enable_backprop:
+                self.generation = generation
+                y.creator = self
+                y.generation = generation + 1
+                self.inputs = inputs
+                self.outputs = [weakref.ref(y)]
+            return y
 
+        outputs = [Variable(as_array(y)) for y in ys]
         if Config.enable_backprop:
             self.generation = generation
             for output in outputs:
@@ -269,7 +277,7 @@ class Function:
                 output.generation = generation + 1
             self.inputs = inputs
             self.outputs = [weakref.ref(output) for output in outputs]
-        return outputs[0] if len(outputs) == 1 else outputs
+        return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         raise NotImplementedError()
@@ -344,26 +352,32 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     """First-order backpropagation on plain arrays; only kept gradients become Variables.
 
     ``flowing`` holds the gradient of each intermediate Variable until its creator is
-    visited. Sums always allocate, so no array that a caller holds is ever modified.
+    visited, ``leaves`` those of the leaves until the end. Sums always allocate, so no array
+    that a caller holds is ever modified.
     This loop is the hot path of every backward pass, so the frontier's heap is inlined.
     """
     flowing = {id(y): y.grad.data}
+    leaves: dict[int, tuple[Variable, Any]] = {}
     heap = [(-y.creator.generation, id(y.creator), y.creator)]
     seen = {id(y.creator)}
     while heap:
         f = heapq.heappop(heap)[2]
-        outputs = [ref() for ref in f.outputs]
-        gys = [None if out is None else flowing.pop(id(out), None) for out in outputs]
-        if gys[0] is None and all(gy is None for gy in gys):
-            continue
-        for out, gy in zip(outputs, gys):
-            if out is None:
+        if len(f.outputs) == 1:  # the common case, spelled out: it is the hot path
+            out = f.outputs[0]()
+            gy = None if out is None else flowing.pop(id(out), None)
+            if gy is None:
                 continue
-            if keep is None or id(out) in keep:
-                if out is not y:
-                    out.grad = None if gy is None else Variable(_own(gy))
-            elif out.grad is not None:
-                out.grad = None
+            if keep is None or out.grad is not None or id(out) in keep:
+                _settle(out, gy, y, keep)
+            gys = [gy]
+        else:
+            outputs = [ref() for ref in f.outputs]
+            gys = [None if out is None else flowing.pop(id(out), None) for out in outputs]
+            if all(gy is None for gy in gys):
+                continue
+            for out, gy in zip(outputs, gys):
+                if out is not None:
+                    _settle(out, gy, y, keep)
         rule = getattr(f, "backward_array", None)
         gxs = rule(*gys) if rule is not None else _variable_rule(f, gys)
         if type(gxs) is not tuple:
@@ -371,8 +385,12 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
         for x, gx in zip(f.inputs, gxs):
             if gx is None:
                 continue
-            if x.creator is None or id(x) in stop:
-                x.grad = Variable(_own(gx if x.grad is None else x.grad.data + gx))
+            if x.creator is None or id(x) in stop:  # a leaf: its gradient is final at the end
+                old = leaves.get(id(x))
+                if old is None:
+                    leaves[id(x)] = (x, gx if x.grad is None else x.grad.data + gx)
+                else:
+                    leaves[id(x)] = (x, old[1] + gx)
                 continue
             old = flowing.get(id(x))
             if old is None and x.grad is not None:
@@ -381,6 +399,17 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
             if id(x.creator) not in seen:
                 seen.add(id(x.creator))
                 heapq.heappush(heap, (-x.creator.generation, id(x.creator), x.creator))
+    for x, g in leaves.values():
+        x.grad = Variable(_own(g))
+
+
+def _settle(out: Variable, gy: Any, y: Variable, keep: Any) -> None:
+    """Keep an output's gradient as a Variable if asked to; otherwise make sure it has none."""
+    if keep is None or id(out) in keep:
+        if out is not y:
+            out.grad = None if gy is None else Variable(_own(gy))
+    elif out.grad is not None:
+        out.grad = None
 
 
 def _own(g: Any) -> np.ndarray:
