@@ -1,4 +1,4 @@
-"""The syntax tree of the calculator language: plain, immutable data.
+"""The syntax tree of the calculator language: plain data, never changed once built.
 
 Every node records `start` and `end`, the character offsets of its source text
 within the parsed statement. Operations also record `op_start` and `op_end`, the
@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
-_NODE = dataclass(frozen=True, slots=True, eq=False, repr=False)
+# Not frozen: nothing changes a node after it is built, and a frozen dataclass costs time at
+# start-up and on every node built (its __init__ goes through object.__setattr__).
+_NODE = dataclass(slots=True, eq=False, repr=False)
 
 
 @_NODE
