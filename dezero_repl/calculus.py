@@ -22,8 +22,10 @@ from dezero_repl.vocabulary import integer
 if TYPE_CHECKING:
     from dezero_repl.evaluator import Session
 
-#: The highest derivative order the calculator computes.
+#: The highest derivative order the calculator computes ...
 MAX_ORDER = 32
+#: ... and the largest graph a derivative may grow to, in operations.
+MAX_GRAPH = 300_000
 #: Newton's method stops when a step is this small relative to max(1, |x|) ...
 TOLERANCE = 1e-12
 #: ... or gives up after this many iterations.
@@ -50,13 +52,46 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
     """d^n y / dx^n, elementwise for arrays (the gradient of the sum of y)."""
     if order > MAX_ORDER:
         raise CalcError(f"derivative order {order} is too high (limit {MAX_ORDER})")
+    sizes = [_graph_size(as_variable(y), x)]
     with using_config("enable_backprop", True):
-        for _ in range(order):
+        for k in range(1, order + 1):
+            _check_growth(sizes, k)
             # Nothing upstream of x matters to d/dx: stopping there keeps the cost of a
             # derivative independent of the history behind x.
             (g,) = gradients(as_variable(y), [x], create_graph=True, stop={id(x)})
             y = g if g is not None else Variable(np.zeros_like(x.data))
+            sizes.append(_graph_size(y, x))
     return as_variable(y)
+
+
+def _check_growth(sizes: list[int], order: int) -> None:
+    """Refuse, before computing it, a derivative whose graph would pass MAX_GRAPH operations.
+
+    Each order differentiates the whole graph of the one before, so for a product of
+    several functions the graph grows about threefold with each order: the next size is
+    foreseen from the last two.
+    """
+    growth = sizes[-1] / sizes[-2] if len(sizes) > 1 and sizes[-2] else 1.0
+    foreseen = sizes[-1] * max(growth, 1.0)
+    if foreseen > MAX_GRAPH:
+        raise CalcError(
+            f"the derivative of order {order} is too large to compute: its graph would have "
+            f"about {foreseen:,.0f} operations (limit {MAX_GRAPH:,})",
+            kind="ResourceError",
+        )
+
+
+def _graph_size(y: Variable, x: Variable) -> int:
+    """How many operations lead from x (or constants) to y."""
+    funcs = [] if y.creator is None else [y.creator]
+    seen = {id(f) for f in funcs}
+    while funcs:
+        f = funcs.pop()
+        for v in f.inputs:
+            if v is not x and v.creator is not None and id(v.creator) not in seen:
+                seen.add(id(v.creator))
+                funcs.append(v.creator)
+    return len(seen)
 
 
 def _one_parameter(session: Session, f: Any, what: str) -> None:

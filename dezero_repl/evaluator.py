@@ -10,9 +10,11 @@ the value depends on.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,8 @@ from dezero_repl.vocabulary import (
 
 #: How deeply user functions may call one another.
 MAX_CALL_DEPTH = 100
+#: The most dimensions an array literal may have (NumPy 1.x allows 32, NumPy 2 allows 64).
+MAX_DIMENSIONS = 32
 
 
 # ---------------------------------------------------------------------------
@@ -169,6 +173,10 @@ class Session:
 
     def execute(self, statement: ast.Statement | None, text: str) -> Outcome:
         """Run one statement. On error, raise CalcError and leave the session unchanged."""
+        with _collector_paused():
+            return self._execute(statement, text)
+
+    def _execute(self, statement: ast.Statement | None, text: str) -> Outcome:
         if statement is None:
             return Outcome("empty")
         if isinstance(statement, ast.FuncDef):
@@ -254,12 +262,11 @@ class Session:
                     value = value + 0.0  # a node of its own, with gradient 1 to the original
             else:
                 value = Variable(value.data)
-        old = self.variables.get(name)
         self.variables[name] = value
         if value.name is None:
             value.name = name
-        if old is not None:
-            prune(value, {id(v) for v in self.variables.values()}, self.ledger)
+        # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph alive.
+        prune(value, {id(v) for v in self.variables.values()}, self.ledger)
         return value
 
     # -- function definitions -------------------------------------------------
@@ -460,7 +467,10 @@ class Session:
         if kind is ast.Index:
             return self._index(node, args[0], args[1:])
         if kind is ast.Slice:
-            return slice(*[None if a is None else _whole(a, "a slice bound") for a in args])
+            bounds = [None if a is None else _whole(a, "a slice bound") for a in args]
+            if bounds[2] == 0:
+                raise CalcError("a slice step cannot be zero", node.start, node.end, "ValueError")
+            return slice(*bounds)
         if kind is ast.Transpose:
             (x,) = args
             _require_array(x, ".T", node.op_start, node.op_end)
@@ -510,6 +520,10 @@ class Session:
                 node.op_end,
                 kind="IndexError",
             )
+        try:
+            _check_index_size(target.shape, key)
+        except CalcError as e:
+            raise e.at(node.op_start, node.op_end) from None
         try:
             return F.get_item(target, key if len(key) != 1 else key[0])
         except IndexError as e:
@@ -586,6 +600,24 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a statement runs.
+
+    dezero's graphs hold no reference cycles (a Function holds its outputs weakly), so the
+    collector finds nothing in them, yet it traverses them again and again as they grow: for
+    a large graph that is most of the time spent. Anything cyclic a statement leaves behind is
+    collected once the collector runs again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 #: The states of a node on the evaluation stack (a negative state counts children: ~n).
 _VISIT, _VISIT_CALLEE = 0, 1
 #: Values that are certainly arrays, so operators need not check them.
@@ -624,6 +656,19 @@ def _index_item(value: Any) -> Any:
     return data.astype(np.intp)
 
 
+def _check_index_size(shape: tuple[int, ...], key: tuple) -> None:
+    """Refuse, before allocating, a result of index arrays that broadcast too large."""
+    arrays = [k.shape for k in key if isinstance(k, np.ndarray)]
+    if not arrays:
+        return  # integers and slices never make an array larger than the target
+    try:
+        broadcast = np.broadcast_shapes(*arrays)
+    except ValueError:
+        return  # NumPy reports the mismatch itself
+    rest = [d for d, k in zip(shape, key) if not isinstance(k, np.ndarray)]
+    check_size((*broadcast, *rest, *shape[len(key) :]), "this index")
+
+
 def _index_message(text: str) -> str:
     # NumPy: "index 5 is out of bounds for axis 0 with size 3"
     return text.replace("is out of bounds", "is out of range")
@@ -658,6 +703,13 @@ def _array_literal(node: ast.ArrayLit, elements: list[Any]) -> Any:
                 element.end,
                 kind="ValueError",
             )
+    if len(shapes[0]) >= MAX_DIMENSIONS:
+        raise CalcError(
+            f"array nested too deeply (limit {MAX_DIMENSIONS} dimensions)",
+            node.start,
+            node.end,
+            kind="ValueError",
+        )
     check_size((len(elements), *shapes[0]), "this array")
     if not any(isinstance(e, Variable) for e in elements):
         return np.array([np.asarray(e, dtype=np.float64) for e in elements])
