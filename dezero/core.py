@@ -354,14 +354,20 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     ``flowing`` holds the gradient of each intermediate Variable until its creator is
     visited, ``leaves`` those of the leaves until the end. Sums always allocate, so no array
     that a caller holds is ever modified.
-    This loop is the hot path of every backward pass, so the frontier's heap is inlined.
+    This loop is the hot path of every backward pass, so its frontier is written inline.
     """
     flowing = {id(y): y.grad.data}
     leaves: dict[int, tuple[Variable, Any]] = {}
-    heap = [(-y.creator.generation, id(y.creator), y.creator)]
+    # The frontier: functions bucketed by generation, and a heap of the generations present.
+    # Functions of one generation share a bucket, so a wide graph costs no heap work each.
+    buckets = {y.creator.generation: [y.creator]}
+    generations = [-y.creator.generation]
     seen = {id(y.creator)}
-    while heap:
-        f = heapq.heappop(heap)[2]
+    while generations:
+        bucket = buckets[-generations[0]]
+        f = bucket.pop()
+        if not bucket:
+            del buckets[-heapq.heappop(generations)]
         if len(f.outputs) == 1:  # the common case, spelled out: it is the hot path
             out = f.outputs[0]()
             gy = None if out is None else flowing.pop(id(out), None)
@@ -398,7 +404,12 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
             flowing[id(x)] = gx if old is None else old + gx
             if id(x.creator) not in seen:
                 seen.add(id(x.creator))
-                heapq.heappush(heap, (-x.creator.generation, id(x.creator), x.creator))
+                bucket = buckets.get(x.creator.generation)
+                if bucket is None:
+                    buckets[x.creator.generation] = [x.creator]
+                    heapq.heappush(generations, -x.creator.generation)
+                else:
+                    bucket.append(x.creator)
     for x, g in leaves.values():
         x.grad = Variable(_own(g))
 
