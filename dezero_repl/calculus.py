@@ -115,8 +115,21 @@ def derivative(session: Session, f: Derivative, args: list[Any], depth: int) -> 
         raise CalcError(f"{_prime_name(f)} takes 1 argument, got {len(args)}", kind="TypeError")
     x = _argument(args[0], f"{_prime_name(f)}()")
     with using_config("enable_backprop", True):
-        y = session.apply(f.base, [x], depth + 1)
+        y = applied(session, f.base, [x], depth + 1)
         return nth_derivative(y, x, f.order)
+
+
+def applied(session: Session, f: Any, args: list[Any], depth: int = 0) -> Variable:
+    """``f(*args)`` as a Variable; a function whose value is itself a function is refused."""
+    from dezero_repl.evaluator import callable_name, is_function
+
+    value = session.apply(f, args, depth)
+    if is_function(value):
+        raise CalcError(
+            f"{callable_name(f)} returns the function {callable_name(value)}, not a number",
+            kind="TypeError",
+        )
+    return as_variable(value)
 
 
 def _argument(value: Any, operation: str) -> Variable:
@@ -146,7 +159,7 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
     if any(x.ndim != 0 for x in xs):
         raise CalcError(f"{callable_name(f)} needs numbers as arguments", kind="TypeError")
     with using_config("enable_backprop", True):
-        y = as_variable(session.apply(f.base, xs, depth + 1))
+        y = applied(session, f.base, xs, depth + 1)
         if y.ndim != 0:
             raise CalcError(f"{callable_name(f.base)} must return a number", kind="TypeError")
         first = _partials(y, xs)
@@ -239,7 +252,7 @@ def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Va
     if a.ndim != 0:
         raise CalcError("taylor expands around a number", kind="TypeError")
     with using_config("enable_backprop", True):
-        y = as_variable(session.apply(f, [a], depth + 1))
+        y = applied(session, f, [a], depth + 1)
         if y.ndim != 0:
             raise CalcError("taylor needs a function that returns a number", kind="TypeError")
         coefficients = [y]
@@ -256,7 +269,7 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
     def at(x: float, order: int) -> list[float]:
         v = Variable(np.array(x))
         with using_config("enable_backprop", True):
-            y = as_variable(session.apply(f, [v], depth + 1))
+            y = applied(session, f, [v], depth + 1)
             if y.ndim != 0:
                 raise CalcError("the function must return a number", kind="TypeError")
             values = [float(y.data)]
@@ -346,7 +359,7 @@ def _minimize(session: Session, node: ast.Call, args: list[Any], depth: int) -> 
 def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int):
     xs = [Variable(np.array(v)) for v in x]
     with using_config("enable_backprop", True):
-        y = as_variable(session.apply(f, xs, depth + 1))
+        y = applied(session, f, xs, depth + 1)
         if y.ndim != 0:
             raise CalcError("the function must return a number", kind="TypeError")
         first = _partials(y, xs)
@@ -360,11 +373,8 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
 
     def value(point: np.ndarray) -> float:
         with no_grad():
-            return float(
-                as_variable(
-                    session.apply(f, [Variable(np.array(v)) for v in point], depth + 1)
-                ).data
-            )
+            xs = [Variable(np.array(v)) for v in point]
+            return float(applied(session, f, xs, depth + 1).data)
 
     for iteration in range(1, MAX_ITERATIONS + 1):
         fx, g, h = _value_gradient_hessian(session, f, x, depth)

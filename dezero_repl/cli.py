@@ -103,6 +103,9 @@ def _attach_eval_values(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for name in ("stdout", "stderr"):  # closed before we started (>&- or 2>&-): write nowhere
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
     argv = _attach_eval_values(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # ∂ on a terminal that cannot show it: \u2202
@@ -113,6 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
+    except OSError as e:  # stdout cannot take more: a full disk, a vanished terminal
+        _silence_stdout()
+        try:
+            _warn(f"error: output failed: {e.strerror or e}")
+        except OSError:
+            pass
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
@@ -190,7 +200,9 @@ def _read_stdin() -> bytes:
     if sys.stdin is None:
         return b""
     try:
-        return sys.stdin.buffer.read()
+        from dezero_repl.runner import read_all
+
+        return read_all(sys.stdin.buffer)
     except (OSError, ValueError):
         return b""
 

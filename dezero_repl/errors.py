@@ -16,6 +16,7 @@ class CalcError(Exception):
     def __init__(
         self, message: str, start: int | None = None, end: int | None = None, kind: str = "Error"
     ) -> None:
+        message = _one_line(message)
         super().__init__(message)
         self.message = message
         self.start = start
@@ -27,6 +28,14 @@ class CalcError(Exception):
         if self.start is None:
             self.start, self.end = start, end
         return self
+
+
+def _one_line(message: str) -> str:
+    """A message as one printable line: a newline or an escape in a file name or a command's
+    argument is shown escaped (``\\n``, ``\\x1b``), never written to the terminal as is."""
+    if message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
 
 
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
@@ -43,6 +52,10 @@ def line_column(source: str, offset: int) -> tuple[int, int]:
     return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
 
 
+#: The most characters of a source line shown under an error.
+SHOWN_WIDTH = 160
+
+
 def render(source_name: str, source: str, error: CalcError, offset: int = 0) -> str:
     """The error as a person reads it: ``name:LINE:COL: error: msg``, the line, a caret.
 
@@ -57,11 +70,17 @@ def render(source_name: str, source: str, error: CalcError, offset: int = 0) -> 
     line_start = start - (column - 1)
     line_end = source.find("\n", start)
     line_end = len(source) if line_end == -1 else line_end
-    width = max(1, min(end, line_end) - start)
+    # A long line is shown as a window around the error, so that each error costs the same
+    # however long its line: a pasted megabyte line of failing statements stays fast.
+    shown_start = max(line_start, min(start - SHOWN_WIDTH // 4, line_end - SHOWN_WIDTH))
+    shown_end = min(line_end, shown_start + SHOWN_WIDTH)
+    head = "…" if shown_start > line_start else ""
+    tail = "…" if shown_end < line_end else ""
+    width = max(1, min(end, shown_end) - start)
     return (
         f"{source_name}:{line}:{column}: error: {error.message}\n"
-        f"  {_printable(source[line_start:line_end])}\n"
-        f"  {' ' * (column - 1)}{'^' + '~' * (width - 1)}"
+        f"  {head}{_printable(source[shown_start:shown_end])}{tail}\n"
+        f"  {' ' * (len(head) + start - shown_start)}{'^' + '~' * (width - 1)}"
     )
 
 

@@ -156,10 +156,18 @@ class JsonOutput:
 
 
 def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in extra.items():
-        out[key] = to_json(value) if isinstance(value, np.ndarray) else value
-    return out
+    return {key: _json_value(value) for key, value in extra.items()}
+
+
+def _json_value(value: Any) -> Any:
+    """Numbers anywhere inside as JSON allows them: inf and nan become strings."""
+    if isinstance(value, (np.ndarray, np.floating, float)):
+        return to_json(value)
+    if isinstance(value, dict):
+        return {key: _json_value(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return value
 
 
 class QuietOutput(HumanOutput):

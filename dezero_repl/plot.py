@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dezero import Variable, as_variable, gradients, using_config
-from dezero_repl import ast
+from dezero_repl import ast, calculus
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Outcome, callable_name, is_function
 from dezero_repl.format import format_number
@@ -104,6 +104,8 @@ def _range(session: Any, items: list, match: re.Match | None) -> tuple[str | Non
         )
         if not low < high:
             raise CalcError(f"':plot' range {low!r}..{high!r} is empty", kind="CommandError")
+        if not np.isfinite(high - low):  # np.linspace would overflow between the ends
+            raise CalcError(f"':plot' range {low!r}..{high!r} is too wide", kind="CommandError")
         return name, low, high
     names = [n for _, e in items for n in _free_variables(session, e)]
     names = list(dict.fromkeys(names))
@@ -138,7 +140,7 @@ def _curves(
         value = session.evaluate(expr, {variable: x} if variable else {})
         if is_function(value):
             f = value
-            y = as_variable(session.apply(f, [x]))
+            y = calculus.applied(session, f, [x])
             label = callable_name(f)
             derivative_label = label + "'"
         else:

@@ -92,7 +92,11 @@ class Runner:
             self.failed = True
             self.output.error("dezero-repl", "", 0, e, path)
             return False
-        return self.run_source(source, path)
+        self.loading.append(Path(path).resolve())  # so that a :load of itself is a cycle
+        try:
+            return self.run_source(source, path)
+        finally:
+            self.loading.pop()
 
     def run_stdin(self, data: bytes) -> bool:
         """Run a script read from stdin; binary or non-UTF-8 input is one error line."""
@@ -111,7 +115,7 @@ def read_source(path: str) -> str:
         if os.path.isdir(path):
             raise CalcError(f"cannot read '{path}': it is a directory", kind="FileError")
         with open(path, "rb") as f:
-            data = f.read()
+            data = read_all(f)
     except FileNotFoundError:
         raise CalcError(f"cannot read '{path}': no such file", kind="FileError") from None
     except PermissionError:
@@ -119,6 +123,17 @@ def read_source(path: str) -> str:
     except OSError as e:
         raise CalcError(f"cannot read '{path}': {e.strerror or e}", kind="FileError") from None
     return decode(data, path)
+
+
+def read_all(stream: Any) -> bytes:
+    """Everything in a binary stream, but no further than a NUL byte: that makes it binary
+    (see ``decode``), and it keeps an endless device like /dev/zero from filling memory."""
+    chunks = []
+    while chunk := stream.read(1 << 16):
+        chunks.append(chunk)
+        if b"\x00" in chunk:
+            break
+    return b"".join(chunks)
 
 
 def decode(data: bytes, name: str) -> str:

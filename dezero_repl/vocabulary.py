@@ -72,7 +72,7 @@ def shape_of(value: Any, what: str = "the shape") -> tuple[int, ...]:
 def _show(data: np.ndarray) -> str:
     from dezero_repl.format import format_value
 
-    return format_value(data)
+    return " ".join(line.strip() for line in format_value(data).splitlines())  # one line
 
 
 # ---------------------------------------------------------------------------
@@ -166,7 +166,14 @@ def _linspace(a: Variable, b: Variable, n: Variable) -> Variable:
     count = integer(n, "the number of points")
     if count < 0:
         raise CalcError("the number of points cannot be negative", kind="ValueError")
-    check_size((count,), "linspace")
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape, (count,))
+    except ValueError:
+        raise CalcError(
+            f"linspace: ends of shapes {a.shape} and {b.shape} do not fit {count} points",
+            kind="ValueError",
+        ) from None
+    check_size(shape, "linspace")
     steps = Variable(np.linspace(0.0, 1.0, count))
     return a + (b - a) * steps  # differentiable in both ends
 

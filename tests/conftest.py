@@ -7,15 +7,20 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dezero_repl.evaluator import Session
-from dezero_repl.output import HumanOutput, JsonOutput
-from dezero_repl.runner import Runner
+# The suite keeps its grammar and statement-shape caches to itself, not in the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="dezero-repl-test-cache-")
+
+from dezero_repl.evaluator import Session  # noqa: E402
+from dezero_repl.output import HumanOutput, JsonOutput  # noqa: E402
+from dezero_repl.runner import Runner  # noqa: E402
 
 # ---- in memory: the evaluation path of every front door, without a process ---------------
 
@@ -108,3 +113,21 @@ def run_cli(cli_env: dict[str, str]):
         return Completed(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
 
     return run
+
+
+# ---- fuzzing: how many examples ran, shown at the end of the run -------------------------
+
+_FUZZ_EXAMPLES = pytest.StashKey[Counter]()
+
+
+@pytest.fixture(scope="session")
+def fuzz_examples(request: pytest.FixtureRequest) -> Counter:
+    """A counter of fuzz examples run, by kind; its total is shown in the summary."""
+    return request.config.stash.setdefault(_FUZZ_EXAMPLES, Counter())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    counts = config.stash.get(_FUZZ_EXAMPLES, None)
+    if counts:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in counts.items())
+        terminalreporter.write_line(f"fuzz: {sum(counts.values())} examples ({kinds})")

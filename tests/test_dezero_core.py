@@ -4,6 +4,7 @@ import operator
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,8 +33,7 @@ def var(value):
 def test_public_names_are_exported():
     assert isinstance(Variable, type)
     assert isinstance(Function, type)
-    for obj in (Config, using_config, no_grad, as_array, as_variable, setup_variable):
-        assert obj is not None
+    assert hasattr(Config, "enable_backprop")
     for fn in (using_config, no_grad, as_array, as_variable, setup_variable):
         assert callable(fn)
 
@@ -50,8 +50,9 @@ def test_importing_dezero_alone_enables_operators():
         print(" ".join(repr(float(r.data)) for r in results))
         """
     )
+    package_root = Path(dezero.__file__).resolve().parent.parent
     proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=package_root
     )
     assert proc.returncode == 0, proc.stderr
     names, values = proc.stdout.strip().splitlines()

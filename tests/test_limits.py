@@ -1,0 +1,346 @@
+"""Limits: deep and long input, huge arrays, overflow, and Ctrl-C during an evaluation.
+
+Deep and long input goes through the real command, on stdin, as a user would pipe it: each
+case is evaluated (or refused with a clear error), never a RecursionError, a crash or a
+traceback. Arrays over the size limit are refused before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import pytest
+
+from dezero_repl import vocabulary
+
+DEEP = 10_000
+LONG = 100_000
+#: Generous: the machine may be busy, and a 100,000-line script takes seconds.
+PROCESS_SECONDS = 300
+
+
+def run_stdin(env: dict[str, str], source: str, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dezero_repl", *args],
+        input=source.encode("utf-8"),
+        capture_output=True,
+        env=env,
+        timeout=PROCESS_SECONDS,
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    )
+
+
+# ---------------------------------------------------------------------------
+# Deep and long input, through the real command
+# ---------------------------------------------------------------------------
+
+OVERFLOW = "warning: overflow in '**' (result contains inf)\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "stdout", "stderr"),
+    [
+        (" + ".join(["1"] * LONG), "100000\n", ""),
+        ("(" * DEEP + "1" + ")" * DEEP, "1\n", ""),
+        ("(" * DEEP + "1" + "+1)" * DEEP, "10001\n", ""),
+        ("-" * DEEP + "1", "1\n", ""),
+        ("-" * (DEEP + 1) + "1", "-1\n", ""),
+        (" ** ".join(["2"] * DEEP), "inf\n", OVERFLOW),
+        ("^".join(["1"] * DEEP), "1\n", ""),
+        ("sin(" * DEEP + "0" + ")" * DEEP, "0\n", ""),
+        ("1\n" * LONG, "1\n" * LONG, ""),
+        ("x = 0\n" + "x = x + 1; " * LONG + "x", None, ""),
+    ],
+    ids=[
+        "sum-of-100000-terms",
+        "10000-parentheses",
+        "10000-deep-left-nested-sum",
+        "10000-unary-minus",
+        "10001-unary-minus",
+        "10000-deep-power-tower",
+        "10000-deep-caret-tower",
+        "10000-nested-calls",
+        "100000-line-script",
+        "100000-statements-on-one-line",
+    ],
+)
+def test_deep_or_long_input_is_evaluated(cli_env, source, stdout, stderr):
+    result = run_stdin(cli_env, source)
+    assert (result.returncode, result.stderr) == (0, stderr)
+    if stdout is not None:
+        assert result.stdout == stdout
+    else:
+        assert result.stdout.endswith("x = 100000\n  ∂/∂x = 1\n100000\n  ∂/∂x = 1\n")
+
+
+@pytest.mark.parametrize(
+    ("expression", "value", "gradient"),
+    [
+        (" + ".join(["x"] * LONG), "100000", "100000"),
+        ("(" * DEEP + "x" + ")" * DEEP, "1", "1"),
+        ("(" * DEEP + "x" + "+x)" * DEEP, "10001", "10001"),
+        ("-" * DEEP + "x", "1", "1"),
+        (" ** ".join(["x"] * DEEP), "1", "1"),
+        ("f(" * DEEP + "x" + ")" * DEEP, "10001", "1"),
+    ],
+    ids=[
+        "sum-of-100000-terms",
+        "10000-parentheses",
+        "10000-deep-left-nested-sum",
+        "10000-unary-minus",
+        "10000-deep-power-tower",
+        "10000-nested-calls-of-a-user-function",
+    ],
+)
+def test_deep_or_long_input_has_exact_gradients(cli_env, expression, value, gradient):
+    result = run_stdin(cli_env, f"x = 1\nf(t) = t + 1\n{expression}\n")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"x = 1\ndefined f(t)\n{value}\n  ∂/∂x = {gradient}\n"
+
+
+def test_script_of_100000_lines_keeps_exact_gradients(cli_env):
+    result = run_stdin(cli_env, "a = 1\nx = 0\n" + "x = x + a\n" * LONG)
+    assert (result.returncode, result.stderr) == (0, "")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 + 3 * LONG
+    assert lines[-3:] == ["x = 100000", "  ∂/∂a = 100000", "  ∂/∂x = 1"]
+
+
+def test_chain_of_10000_user_functions_is_refused_past_the_call_depth(cli_env):
+    definitions = "f0(t) = t + 1\n" + "".join(
+        f"f{i}(t) = f{i - 1}(t) + 1\n" for i in range(1, DEEP)
+    )
+    result = run_stdin(cli_env, definitions + "f99(0)\n" + f"f{DEEP - 1}(0)\n")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-2:] == [f"defined f{DEEP - 1}(t)", "100"]  # 100 deep
+    assert result.stderr == (
+        f"<stdin>:{DEEP + 2}:1: error: function calls nested too deeply (limit 100)\n"
+        f"  f{DEEP - 1}(0)\n"
+        f"  ^{'~' * (len(f'f{DEEP - 1}(0)') - 1)}\n"
+    )
+
+
+def test_array_literal_nested_10000_deep_is_a_clear_error(cli_env):
+    result = run_stdin(cli_env, "[" * DEEP + "7" + "]" * DEEP)
+    assert (result.returncode, result.stdout) == (1, "")
+    first, source_line, caret = result.stderr.splitlines()
+    column = DEEP - 33 + 1  # where the literal of 33 dimensions begins
+    assert first == f"<stdin>:1:{column}: error: array nested too deeply (limit 32 dimensions)"
+    assert source_line.startswith("  …[[[") and source_line.endswith("]]]…")  # a window
+    assert source_line[caret.index("^") :].startswith("[" * 33 + "7" + "]")
+
+
+def test_error_on_a_long_line_shows_a_window_around_it(calc):
+    source = "1 + " * 25_000 + "zz + 1" + " + 1" * 25_000
+    _, err = calc.run(source)
+    first, shown, caret = err.splitlines()
+    assert first == "<stdin>:1:100001: error: unknown name 'zz'"
+    assert len(shown) < 200 and shown.startswith("  …") and shown.endswith("…")
+    assert shown[caret.index("^") :].startswith("zz + 1")
+    assert caret.strip() == "^~"
+
+
+def test_many_failing_statements_on_one_long_line_each_cost_the_same(calc):
+    calc.runner.keep_going = True
+    started = time.perf_counter()
+    _, err = calc.run("nope;" * 20_000)
+    elapsed = time.perf_counter() - started
+    assert err.count("error: unknown name 'nope'") == 20_000
+    assert elapsed < 30.0  # showing the whole 100 KB line under each error took minutes
+
+
+def test_recursion_through_10000_definitions_is_refused_naming_the_cycle(cli_env):
+    definitions = "".join(f"f{i}(t) = t\n" for i in range(DEEP))
+    chain = "".join(f"f{i}(t) = f{i + 1}(t)\n" for i in range(DEEP - 1))
+    result = run_stdin(cli_env, definitions + chain + f"f{DEEP - 1}(t) = f0(t)\n")
+    assert result.returncode == 1
+    first_line = result.stderr.splitlines()[0]
+    assert first_line.startswith(f"<stdin>:{2 * DEEP}:1: error: recursive definition: f9999 → f0")
+    assert first_line.endswith("f9998 → f9999 (recursion is not supported)")
+    assert len(result.stderr.splitlines()) == 3
+
+
+# ---------------------------------------------------------------------------
+# Arrays over the limit, refused before allocating
+# ---------------------------------------------------------------------------
+
+ONES_COLUMN = "reshape(ones(10**5), [10**5, 1])"
+
+
+@pytest.fixture
+def default_limit():
+    saved = vocabulary.ARRAY_LIMIT[0]
+    vocabulary.ARRAY_LIMIT[0] = 1 << 30
+    yield
+    vocabulary.ARRAY_LIMIT[0] = saved
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("zeros(10**12)", "this array would need 7.3 TiB for an array of shape (1000000000000,)"),
+        ("ones([10**6, 10**6])", "this array would need 7.3 TiB for an array of shape"),
+        (
+            f"{ONES_COLUMN} @ reshape(ones(10**5), [1, 10**5])",
+            "this matrix product would need 74.5 GiB for an array of shape (100000, 100000)",
+        ),
+        (
+            f"ones(10**5) * {ONES_COLUMN}",
+            "'*' would need 74.5 GiB for an array of shape (100000, 100000)",
+        ),
+        (f"{ONES_COLUMN} ** ones(10**5)", "'**' would need 74.5 GiB"),
+        (f"linspace({ONES_COLUMN}, 1, 10**5)", "linspace would need 74.5 GiB"),
+        (
+            "[1, 2][zeros([10**5, 1]), zeros([1, 10**5])]",
+            "this index would need 74.5 GiB",
+        ),
+        ("arange(0, 10**12)", "arange would need 7.3 TiB"),
+    ],
+    ids=[
+        "zeros",
+        "ones-of-a-shape",
+        "matmul",
+        "broadcast",
+        "broadcast-power",
+        "linspace",
+        "index-arrays",
+        "arange",
+    ],
+)
+def test_array_over_the_limit_is_refused_before_allocating(jcalc, default_limit, source, message):
+    jcalc.run("x = 2")
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        error = jcalc.last(source)["error"]
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error["type"] == "MemoryError"
+    assert error["message"].startswith(message)
+    assert error["message"].endswith("over the limit of 1.0 GiB")
+    assert peak < 64 << 20  # at most the operands: the refused array would be gigabytes
+    assert elapsed < 5.0
+    assert jcalc.last("x")["value"] == 2.0
+
+
+def test_array_limit_option_lowers_the_limit(cli_env):
+    result = run_stdin(
+        cli_env, "v = zeros(10**5)\nsum(v)\nw = zeros(10**6)\n", "--array-limit", "1MiB"
+    )
+    assert result.returncode == 1
+    assert result.stdout == "v = [0 0 0 ... 0 0 0]\n0\n  ∂/∂v = [1 1 1 ... 1 1 1]\n"
+    assert result.stderr == (
+        "<stdin>:3:5: error: this array would need 7.6 MiB for an array of shape (1000000,), "
+        "over the limit of 1.0 MiB\n"
+        "  w = zeros(10**6)\n"
+        "      ^~~~~~~~~~~~\n"
+    )
+
+
+def test_default_limit_through_the_command(cli_env):
+    result = run_stdin(cli_env, "zeros(10**12)\n")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "over the limit of 1.0 GiB" in result.stderr
+    assert len(result.stderr.splitlines()) == 3
+
+
+def test_overflow_answers_inf_at_once_with_a_warning(calc):
+    started = time.perf_counter()
+    out, err = calc.run("10 ** 10 ** 10")
+    assert time.perf_counter() - started < 1.0
+    assert (out, err) == ("inf\n", "warning: overflow in '**' (result contains inf)\n")
+
+
+def test_overflow_in_a_variable_gives_inf_and_a_warning(calc):
+    out, err = calc.run("x = 10\ny = x ** 10 ** 10")
+    assert out == "x = 10\ny = inf\n  ∂/∂x = inf\n"
+    assert err.startswith("warning: overflow in '**' (result contains inf)\n")
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C during an evaluation, in a real pseudo-terminal
+# ---------------------------------------------------------------------------
+
+#: A statement of many operations, none long: about 5 ms each, 400 of them.
+MANY = "x = " + " + ".join(["sum(ones(10**6) ** 2)"] * 400)
+#: A statement of few operations, each long: ones(10**8) alone is 800 MB to fill.
+HUGE = "x = sum(ones(10**8) ** 2)"
+
+
+@pytest.fixture
+def repl(tmp_path):
+    pytest.importorskip("pexpect")
+    from pty_helpers import Repl, make_env
+
+    home = tmp_path / "home"
+    home.mkdir()
+    session = Repl(make_env(home), ("--color", "never"))  # PROMPT_TOOLKIT_NO_CPR=1, TERM=xterm
+    session.start()
+    yield session
+    session.close()
+
+
+def interrupt_after_start(repl, line: str) -> float:
+    """Type ``line``, let it run for half a second, press Ctrl-C; return when it was pressed."""
+    from pty_helpers import PASTE_OFF
+
+    repl.send(line + "\r")
+    repl.wait_for(lambda: PASTE_OFF in repl.transcript[repl.mark :], "the prompt to hand over")
+    time.sleep(0.5)  # evaluating now; the terminal is out of raw mode, so Ctrl-C is SIGINT
+    pressed = time.monotonic()
+    repl.child.send("\x03")
+    return pressed
+
+
+def prompt_delay(repl, pressed: float) -> float:
+    repl.expect_prompt()
+    return time.monotonic() - pressed
+
+
+pty = pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
+
+
+@pty
+def test_ctrl_c_returns_to_the_prompt_within_a_second_and_changes_nothing(repl):
+    assert repl.run("x = 7") == ["x = 7"]
+    pressed = interrupt_after_start(repl, MANY)
+    delay = prompt_delay(repl, pressed)
+    assert delay < 1.0, f"the prompt came back {delay:.2f} s after Ctrl-C"
+    assert repl.output_lines()[-1].endswith("interrupted")  # after the echoed ^C
+    assert repl.run("x") == ["7", "  ∂/∂x = 1"]
+
+
+@pty
+def test_ctrl_c_in_one_huge_operation_returns_when_that_operation_ends(repl):
+    # A single NumPy operation on 10**8 elements cannot be interrupted midway; on a busy
+    # machine filling or squaring 800 MB takes one to two seconds.
+    assert repl.run("x = 7") == ["x = 7"]
+    pressed = interrupt_after_start(repl, HUGE)
+    delay = prompt_delay(repl, pressed)
+    assert delay < 5.0, f"the prompt came back {delay:.2f} s after Ctrl-C"
+    assert repl.output_lines()[-1].endswith("interrupted")
+    assert repl.run("x") == ["7", "  ∂/∂x = 1"]
+
+
+@pty
+def test_ctrl_c_stops_a_long_load_between_statements(repl, tmp_path):
+    script = tmp_path / "long.calc"
+    script.write_text("y = 1\n" + "z = sum(ones(10**7) ** 2)\n" * 1000, encoding="utf-8")
+    assert repl.run("x = 7") == ["x = 7"]
+    pressed = interrupt_after_start(repl, f":load {script}")
+    delay = prompt_delay(repl, pressed)
+    assert delay < 1.0, f"the prompt came back {delay:.2f} s after Ctrl-C"
+    assert repl.output_lines()[-1].endswith("interrupted")
+    assert "Traceback" not in repl.transcript
+    assert repl.run("x") == ["7", "  ∂/∂x = 1"]
+    assert repl.run("y") == ["1", "  ∂/∂y = 1"]  # it ran before Ctrl-C, as in any script
+    z = repl.run("z")  # only whole statements: z is complete, or not there at all
+    assert z == ["10000000", "  ∂/∂z = 1"] or "unknown name 'z'" in z[0], z

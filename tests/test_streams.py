@@ -1,0 +1,300 @@
+"""Files and streams: whatever is wrong with them, one error line and a clear exit status.
+
+Script files that cannot be used (missing, a directory, unreadable, binary, not UTF-8,
+ending mid-statement, loading themselves) give one error line, never a traceback. Standard
+streams that are closed, at end of file, or whose reader goes away end the run quietly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROGRAM = f"{shlex.quote(sys.executable)} -m dezero_repl"
+
+
+def run(env, *args: str, cwd: Path | None = None, stdin: bytes = b"") -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dezero_repl", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+
+def shell(env, command: str, cwd: Path) -> tuple[int, str, str]:
+    """Run a bash command line in which $DEZERO stands for the calculator."""
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        env={**env, "DEZERO": PROGRAM},
+        cwd=cwd,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Files that cannot be used
+# ---------------------------------------------------------------------------
+
+
+def _unix_socket(directory: Path) -> str:
+    path = directory / "socket.calc"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.close()  # the socket file stays; opening it fails with ENXIO
+    return path.name
+
+
+UNUSABLE = {
+    "missing": (lambda d: "missing.calc", "cannot read 'missing.calc': no such file"),
+    "directory": (
+        lambda d: (d / "folder.calc").mkdir() or "folder.calc",
+        "cannot read 'folder.calc': it is a directory",
+    ),
+    "binary": (
+        lambda d: (d / "bin.calc").write_bytes(b"x = 1\n\x00\x01\x02") and "bin.calc",
+        "cannot read 'bin.calc': it is a binary file",
+    ),
+    "not-utf8": (
+        lambda d: (
+            (d / "latin.calc").write_bytes("x = 1 # café\n".encode("latin-1")) and "latin.calc"
+        ),
+        "cannot read 'latin.calc': not valid UTF-8 (byte 0xe9 at offset 11)",
+    ),
+    "unpaired-surrogate": (
+        lambda d: (
+            (d / "cesu.calc").write_bytes("1 # \ud800\n".encode("utf-8", "surrogatepass"))
+            and "cesu.calc"
+        ),
+        "cannot read 'cesu.calc': not valid UTF-8 (byte 0xed at offset 4)",
+    ),
+    "device-that-fails": (
+        lambda d: _unix_socket(d),
+        "cannot read 'socket.calc': No such device or address",
+    ),
+    "name-with-a-newline": (
+        lambda d: "two\nlines\x1b[2J.calc",
+        "cannot read 'two\\nlines\\x1b[2J.calc': no such file",
+    ),
+}
+
+
+@pytest.mark.parametrize(("make", "message"), UNUSABLE.values(), ids=UNUSABLE.keys())
+def test_unusable_file_is_one_error_line_and_exit_1(cli_env, tmp_path, make, message):
+    name = make(tmp_path)
+    assert run(cli_env, name, cwd=tmp_path) == (1, "", f"dezero-repl: error: {message}\n")
+
+
+@pytest.mark.parametrize(("make", "message"), UNUSABLE.values(), ids=UNUSABLE.keys())
+def test_load_of_an_unusable_file_is_one_error_and_exit_1(cli_env, tmp_path, make, message):
+    name = make(tmp_path).replace("\n", "")  # a :load argument is one line
+    message = message.replace("\\n", "")
+    code, out, err = run(cli_env, "-e", "x = 1", "-e", f":load {name}", "-e", "x", cwd=tmp_path)
+    assert (code, out) == (1, "x = 1\n")
+    first, source, caret = err.splitlines()
+    assert first == f"<eval:2>:1:1: error: {message}"
+    assert source.startswith("  :load ") and caret.startswith("  ^~~~")
+
+
+def test_unreadable_file_is_one_error_line_even_for_root(cli_env, tmp_path):
+    # Root reads any file whatever its mode, but reading /proc/self/mem at address 0 fails.
+    code, out, err = run(cli_env, "/proc/self/mem")
+    assert (code, out) == (1, "")
+    assert err == "dezero-repl: error: cannot read '/proc/self/mem': Input/output error\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_file_without_read_permission_is_one_error_line(cli_env, tmp_path):
+    secret = tmp_path / "secret.calc"
+    secret.write_text("1\n", encoding="utf-8")
+    secret.chmod(0)
+    assert run(cli_env, "secret.calc", cwd=tmp_path) == (
+        1,
+        "",
+        "dezero-repl: error: cannot read 'secret.calc': permission denied\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("x = (1 +", "script.calc:1:9: error: expected an expression after '+', found end of "
+         "input"),
+        ("y = 2\nx = (1 +\n", "script.calc:2:9: error: expected an expression after '+', found "
+         "end of input"),
+        ("x = sin(", "script.calc:1:9: error: expected an expression or ')' after '(', found end "
+         "of input"),
+        ("m = [[1, 2],\n     [3, 4]", "script.calc:2:12: error: unclosed '[' opened at line 1, "
+         "column 5"),
+        ("x = 1 +", "script.calc:1:8: error: expected an expression after '+', found end of input"),
+    ],
+    ids=["open-parenthesis", "second-line", "open-call", "open-bracket", "trailing-operator"],
+)  # fmt: skip
+def test_file_ending_mid_statement_names_file_line_and_column(cli_env, tmp_path, text, error):
+    (tmp_path / "script.calc").write_text(text, encoding="utf-8")
+    code, out, err = run(cli_env, "script.calc", cwd=tmp_path)
+    assert code == 1
+    assert out == ("y = 2\n" if text.startswith("y = 2") else "")
+    assert err.splitlines()[0] == error
+    assert len(err.splitlines()) == 3
+
+
+def test_load_of_a_file_that_loads_itself_is_a_cycle(cli_env, tmp_path):
+    (tmp_path / "self.calc").write_text("x = 1\n:load self.calc\nx = 2\n", encoding="utf-8")
+    code, out, err = run(cli_env, "self.calc", cwd=tmp_path)
+    assert (code, out) == (1, "x = 1\n")
+    assert err.splitlines()[0] == ("self.calc:2:1: error: ':load' cycle: self.calc → self.calc")
+    assert len(err.splitlines()) == 3
+    assert "Traceback" not in err and "RecursionError" not in err
+
+
+def test_two_files_loading_each_other_are_a_cycle(cli_env, tmp_path):
+    (tmp_path / "a.calc").write_text("a = 1\n:load b.calc\n", encoding="utf-8")
+    (tmp_path / "b.calc").write_text("b = 2\n:load a.calc\n", encoding="utf-8")
+    code, out, err = run(cli_env, "-e", ":load a.calc", cwd=tmp_path)
+    assert (code, out) == (1, "a = 1\nb = 2\n")
+    assert err.splitlines()[0] == "b.calc:2:1: error: ':load' cycle: a.calc → b.calc → a.calc"
+    assert "Traceback" not in err
+
+
+def test_the_same_file_may_be_loaded_twice_in_a_row(cli_env, tmp_path):
+    (tmp_path / "lib.calc").write_text("n = 3\n", encoding="utf-8")
+    code, out, err = run(cli_env, "-e", ":load lib.calc", "-e", ":load lib.calc", cwd=tmp_path)
+    assert (code, out, err) == (0, "n = 3\nloaded lib.calc\nn = 3\nloaded lib.calc\n", "")
+
+
+def test_process_substitution_is_read_as_a_script(cli_env, tmp_path):
+    assert shell(cli_env, "$DEZERO <(echo 'x = 2'; echo '(x + 3) ** 2')", tmp_path) == (
+        0,
+        "x = 2\n25\n  ∂/∂x = 10\n",
+        "",
+    )
+
+
+# ---------------------------------------------------------------------------
+# Standard streams
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def big_script(tmp_path) -> Path:
+    path = tmp_path / "big.calc"
+    path.write_text("x = 1\n" + "x = x + 1\n" * 50_000, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("options", ["", "--json", "--nograd"])
+def test_output_cut_short_by_head_ends_quietly(cli_env, tmp_path, big_script, options):
+    code, out, err = shell(
+        cli_env,
+        f'$DEZERO {options} big.calc 2>stderr.txt | head -1; echo "status ${{PIPESTATUS[0]}}"',
+        tmp_path,
+    )
+    assert (code, err) == (0, "")
+    first, status = out.splitlines()
+    assert first in ("x = 1", '{"input": "x = 1", "name": "x", "value": 1.0, "grad": {}}',
+                     '{"input": "x = 1", "name": "x", "value": 1.0}')  # fmt: skip
+    assert status == "status 0"
+    assert (tmp_path / "stderr.txt").read_text(encoding="utf-8") == ""
+
+
+def test_errors_cut_short_by_head_end_quietly(cli_env, tmp_path):
+    (tmp_path / "bad.calc").write_text("nope\n" * 20_000, encoding="utf-8")
+    code, out, err = shell(
+        cli_env,
+        '$DEZERO --keep-going bad.calc 2>&1 >/dev/null | head -1; echo "status ${PIPESTATUS[0]}"',
+        tmp_path,
+    )
+    assert err == ""
+    first, status = out.splitlines()
+    assert first == "bad.calc:1:1: error: unknown name 'nope'"
+    assert status in ("status 0", "status 1")
+
+
+@pytest.mark.parametrize("redirect", ["<&-", "</dev/null"], ids=["closed", "dev-null"])
+def test_stdin_closed_or_empty_is_an_empty_run(cli_env, tmp_path, redirect):
+    assert shell(cli_env, f"$DEZERO {redirect}", tmp_path) == (0, "", "")
+
+
+def test_stdout_closed_at_start_still_runs_and_reports_errors(cli_env, tmp_path):
+    code, out, err = shell(cli_env, "$DEZERO -e 'x = 2' -e 'x + y' >&-", tmp_path)
+    assert code == 1
+    assert err.splitlines()[0] == "<eval:2>:1:5: error: unknown name 'y'"
+    assert "Traceback" not in err
+
+
+def test_stderr_closed_at_start_keeps_the_exit_status(cli_env, tmp_path):
+    assert shell(cli_env, "$DEZERO -e 'x = 2' -e 'x + y' 2>&-", tmp_path) == (1, "x = 2\n", "")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_output_device_is_one_error_line(cli_env, tmp_path):
+    code, out, err = shell(cli_env, "$DEZERO -e '1 + 1' >/dev/full", tmp_path)
+    assert (code, out) == (1, "")
+    assert err == "dezero-repl: error: output failed: No space left on device\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+@pytest.mark.parametrize(
+    ("command", "error"),
+    [
+        ("$DEZERO /dev/zero", "dezero-repl: error: cannot read '/dev/zero': it is a binary file"),
+        ("$DEZERO </dev/zero", "dezero-repl: error: cannot read '<stdin>': it is a binary file"),
+        (
+            "$DEZERO -e ':load /dev/zero'",
+            "<eval:1>:1:1: error: cannot read '/dev/zero': it is a binary file",
+        ),
+    ],
+    ids=["file", "stdin", "load"],
+)
+def test_endless_device_is_refused_at_once_as_binary(cli_env, tmp_path, command, error):
+    code, out, err = shell(cli_env, command, tmp_path)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == error
+
+
+def test_arguments_that_are_not_utf8_are_one_error_line(cli_env, tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable.encode(),
+            b"-m",
+            b"dezero_repl",
+            b"--keep-going",
+            b"-e",
+            b"1 + \xff",
+            b"x\xff.calc",
+        ],  # fmt: skip
+        capture_output=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    lines = proc.stderr.decode("utf-8").splitlines()
+    assert lines[0] == "<eval:1>:1:5: error: unexpected character '\\udcff'"
+    assert lines[3:] == ["dezero-repl: error: cannot read 'x\\udcff.calc': no such file"]
+
+
+def test_json_output_of_arguments_that_are_not_utf8_is_still_json(cli_env, tmp_path):
+    proc = subprocess.run(
+        [sys.executable.encode(), b"-m", b"dezero_repl", b"--json", b"-e", b"1 + \xff"],
+        capture_output=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stderr) == (1, b"")
+    (line,) = proc.stdout.decode("utf-8").splitlines()
+    assert json.loads(line)["error"]["message"] == "unexpected character '\\udcff'"
