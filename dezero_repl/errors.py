@@ -86,4 +86,6 @@ def render(source_name: str, source: str, error: CalcError, offset: int = 0) -> 
 
 def _printable(line: str) -> str:
     """Replace control characters so that a source line cannot disturb the terminal."""
+    if line.isprintable():
+        return line
     return "".join(ch if ch.isprintable() else " " if ch == "\t" else "\ufffd" for ch in line)

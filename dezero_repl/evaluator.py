@@ -280,7 +280,8 @@ class Session:
                 *span,
                 kind="NameError",
             )
-        self._check_assignable(name, *span) if name not in self.functions else None
+        if name not in self.functions:  # redefining a function is allowed
+            self._check_assignable(name, *span)
         calls = self._check_body(statement)
         cycle = self._cycle(name, calls)
         if cycle:

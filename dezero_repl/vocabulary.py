@@ -36,11 +36,13 @@ def check_size(shape: tuple[int, ...], what: str) -> None:
 
 
 def _bytes(n: float) -> str:
+    """A size in bytes as people read it: 7.3 TiB."""
+    unit = "bytes"
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            break
         n /= 1024
-    return f"{n} bytes"  # pragma: no cover
+    return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
 
 
 def integer(value: Any, what: str) -> int:
