@@ -48,8 +48,18 @@ def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
 
 def line_column(source: str, offset: int) -> tuple[int, int]:
     """The 1-based line and column of a character offset."""
-    line = source.count("\n", 0, offset) + 1
-    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+    known, at, line, line_start = _LAST_PLACE
+    if known is not source or at > offset:  # errors come in order: go on from the last one
+        at, line, line_start = 0, 1, 0
+    line += source.count("\n", at, offset)
+    line_start = max(line_start, source.rfind("\n", at, offset) + 1)
+    _LAST_PLACE[:] = [source, offset, line, line_start]
+    return line, offset - line_start + 1
+
+
+#: The source, offset, line and line start of the last place found: with it, a thousand
+#: errors in a long script cost a thousand short scans, not a thousand scans from the top.
+_LAST_PLACE: list = [None, 0, 1, 0]
 
 
 #: The most characters of a source line shown under an error.
@@ -68,14 +78,14 @@ def render(source_name: str, source: str, error: CalcError, offset: int = 0) -> 
     end = min(offset + max(error.end or 0, error.start), len(source))
     line, column = line_column(source, start)
     line_start = start - (column - 1)
-    line_end = source.find("\n", start)
-    line_end = len(source) if line_end == -1 else line_end
-    # A long line is shown as a window around the error, so that each error costs the same
-    # however long its line: a pasted megabyte line of failing statements stays fast.
+    # A long line is shown as a window around the error, and only the window is looked at,
+    # so that each error costs the same however long its line.
+    line_end = source.find("\n", start, start + SHOWN_WIDTH)
+    line_end = min(len(source), start + SHOWN_WIDTH) if line_end == -1 else line_end
     shown_start = max(line_start, min(start - SHOWN_WIDTH // 4, line_end - SHOWN_WIDTH))
     shown_end = min(line_end, shown_start + SHOWN_WIDTH)
     head = "…" if shown_start > line_start else ""
-    tail = "…" if shown_end < line_end else ""
+    tail = "…" if shown_end < len(source) and source[shown_end] != "\n" else ""
     width = max(1, min(end, shown_end) - start)
     return (
         f"{source_name}:{line}:{column}: error: {error.message}\n"

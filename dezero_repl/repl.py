@@ -231,6 +231,8 @@ class Preview:
             return ""
         if statement is None or isinstance(statement, (ast.Command, ast.FuncDef)):
             return ""
+        if _costly(statement.expr):
+            return "(no preview for higher derivatives and solvers: press Enter)"
         started = time.perf_counter()
         try:
             value, grads = evaluate_quietly(self.session, statement.expr, started + PREVIEW_BUDGET)
@@ -242,6 +244,15 @@ class Preview:
         if time.perf_counter() - started > PREVIEW_BUDGET:
             self._slow = source
         return _preview_line(value, grads, self.session.precision)
+
+
+def _costly(expr: ast.Expr) -> bool:
+    """Whether an expression may run long inside one step, where the time budget cannot
+    stop it: a derivative beyond the second, or diff, grad, taylor, solve and the like."""
+    return any(
+        isinstance(node, ast.Name) and (node.primes > 2 or node.id in SPECIAL_FORMS)
+        for node in ast.walk(expr)
+    )
 
 
 class PreviewTimeout(Exception):

@@ -139,7 +139,7 @@ def test_ctrl_c_stops_a_long_evaluation_without_committing_it(spawn):
 
 def test_ctrl_c_stops_a_load_of_a_heavy_script_and_load_works_again(spawn, home):
     script = home / "heavy.calc"
-    script.write_text(f"{HEAVY}\n" * 150, encoding="utf-8")
+    script.write_text(f"{HEAVY}\n" * 3000, encoding="utf-8")  # far more than the test waits for
     repl = spawn()
     repl.run("x = 2")
     for _ in range(2):  # the second :load proves the first left no "loading" state behind

@@ -1,0 +1,34 @@
+"""The live preview: a value and gradients for the line being typed, never a change."""
+
+from __future__ import annotations
+
+from dezero_repl.evaluator import Session
+from dezero_repl.parser import parse_statement
+from dezero_repl.repl import Preview
+
+
+def session_with(*lines: str) -> Session:
+    session = Session()
+    for line in lines:
+        session.execute(parse_statement(line), line)
+    return session
+
+
+def test_preview_shows_value_and_gradient_without_assigning():
+    session = session_with("x = 2")
+    assert Preview(session).text("y = (x + 3) ** 2") == "= 25   ∂/∂x = 10"
+    assert list(session.variables) == ["x"] and session.last is not None
+    assert float(session.last.data) == 2.0
+
+
+def test_preview_skips_what_one_step_could_make_slow():
+    preview = Preview(session_with("f(x) = x**3"))
+    assert preview.text("f''(2)") == "= 12"
+    for text in ["tanh''''''''''''(1)", "taylor(tanh, 0, 12)", "solve(f, 1)", "diff(f(2), 2)"]:
+        assert preview.text(text).startswith("(no preview")
+
+
+def test_preview_is_empty_for_commands_definitions_and_errors():
+    preview = Preview(session_with())
+    for text in [":vars", "g(x) = x", "1 +", "nosuch + 1"]:
+        assert preview.text(text) == ""
