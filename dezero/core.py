@@ -292,19 +292,38 @@ class Function:
 
 
 class _Frontier:
-    """The functions still to visit, latest generation first (a heap, never re-sorted)."""
+    """The functions still to visit, latest generation first.
+
+    Functions are bucketed by generation under a heap of the generations present, so the
+    many functions of one generation in a wide graph cost no heap work each.
+    (``_backprop_arrays`` writes the same structure inline: it is the hot path.)
+    """
 
     def __init__(self, start: Function) -> None:
-        self.heap = [(-start.generation, id(start), start)]
+        self.buckets = {start.generation: [start]}
+        self.generations = [-start.generation]
         self.seen = {id(start)}
 
+    def __bool__(self) -> bool:
+        return bool(self.generations)
+
     def push(self, f: Function) -> None:
-        if id(f) not in self.seen:
-            self.seen.add(id(f))
-            heapq.heappush(self.heap, (-f.generation, id(f), f))
+        if id(f) in self.seen:
+            return
+        self.seen.add(id(f))
+        bucket = self.buckets.get(f.generation)
+        if bucket is None:
+            self.buckets[f.generation] = [f]
+            heapq.heappush(self.generations, -f.generation)
+        else:
+            bucket.append(f)
 
     def pop(self) -> Function:
-        return heapq.heappop(self.heap)[2]
+        bucket = self.buckets[-self.generations[0]]
+        f = bucket.pop()
+        if not bucket:
+            del self.buckets[-heapq.heappop(self.generations)]
+        return f
 
 
 def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()) -> None:
@@ -328,7 +347,7 @@ def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()
 def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
     """Backpropagation whose every step is recorded, so it can be differentiated again."""
     frontier = _Frontier(y.creator)
-    while frontier.heap:
+    while frontier:
         f = frontier.pop()
         outputs = [ref() for ref in f.outputs]
         gys = [None if out is None else out.grad for out in outputs]

@@ -94,7 +94,7 @@ def _graph_size(y: Variable, x: Variable) -> int:
     return len(seen)
 
 
-def _one_parameter(session: Session, f: Any, what: str) -> None:
+def _one_parameter(f: Any, what: str) -> None:
     from dezero_repl.evaluator import arity, callable_name
 
     n = arity(f)
@@ -110,7 +110,7 @@ def _one_parameter(session: Session, f: Any, what: str) -> None:
 
 def derivative(session: Session, f: Derivative, args: list[Any], depth: int) -> Variable:
     """Evaluate ``f'(a)``: the derivative of a one-parameter function at a."""
-    _one_parameter(session, f.base, f"the derivative {_prime_name(f)}")
+    _one_parameter(f.base, f"the derivative {_prime_name(f)}")
     if len(args) != 1:
         raise CalcError(f"{_prime_name(f)} takes 1 argument, got {len(args)}", kind="TypeError")
     x = _argument(args[0], f"{_prime_name(f)}()")
@@ -244,7 +244,7 @@ def _hessian(session: Session, node: ast.Call, args: list[Any], depth: int) -> G
 def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
     _count("taylor", args, 3, 3, "taylor(f, a, n)")
     f = _function_argument(session, args[0], "taylor")
-    _one_parameter(session, f, "taylor")
+    _one_parameter(f, "taylor")
     n = integer(args[2], "the order of taylor")
     if not 0 <= n <= MAX_ORDER:
         raise CalcError(f"the order of taylor must be between 0 and {MAX_ORDER}")
@@ -324,7 +324,7 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
 def _solve(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
     _count("solve", args, 2, 2, "solve(f, x0)")
     f = _function_argument(session, args[0], "solve")
-    _one_parameter(session, f, "solve")
+    _one_parameter(f, "solve")
     x0 = _start_point(args[1], "solve")
     if x0.ndim != 0:
         raise CalcError("solve starts from a number", kind="TypeError")
