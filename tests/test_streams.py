@@ -298,3 +298,26 @@ def test_json_output_of_arguments_that_are_not_utf8_is_still_json(cli_env, tmp_p
     assert (proc.returncode, proc.stderr) == (1, b"")
     (line,) = proc.stdout.decode("utf-8").splitlines()
     assert json.loads(line)["error"]["message"] == "unexpected character '\\udcff'"
+
+
+def test_non_interactive_runs_never_write_history(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "DEZERO_REPL_HISTORY"}
+    env["XDG_STATE_HOME"] = str(state)
+    result = subprocess.run(
+        [sys.executable, "-m", "dezero_repl", "-e", "x = 2"],
+        input="x * 3\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    piped = subprocess.run(
+        [sys.executable, "-m", "dezero_repl"], input="x = 1\n", capture_output=True, env=env
+    )
+    assert (result.returncode, result.stdout, piped.returncode) == (0, "x = 2\n", 0)
+    assert not state.exists() or not any(state.rglob("*"))
