@@ -317,7 +317,7 @@ def test_non_interactive_runs_never_write_history(tmp_path):
         timeout=60,
     )
     piped = subprocess.run(
-        [sys.executable, "-m", "dezero_repl"], input="x = 1\n", capture_output=True, env=env
+        [sys.executable, "-m", "dezero_repl"], input=b"x = 1\n", capture_output=True, env=env
     )
     assert (result.returncode, result.stdout, piped.returncode) == (0, "x = 2\n", 0)
     assert not state.exists() or not any(state.rglob("*"))
