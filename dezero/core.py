@@ -181,44 +181,14 @@ class Variable:
 
     # -- operators --------------------------------------------------------------
 
-    def __add__(self, other: Any) -> Variable:
-        return add(self, other)
-
-    def __radd__(self, other: Any) -> Variable:
-        return add(self, other)
-
-    def __sub__(self, other: Any) -> Variable:
-        return sub(self, other)
-
-    def __rsub__(self, other: Any) -> Variable:
-        return rsub(self, other)
-
-    def __mul__(self, other: Any) -> Variable:
-        return mul(self, other)
-
-    def __rmul__(self, other: Any) -> Variable:
-        return mul(self, other)
-
-    def __truediv__(self, other: Any) -> Variable:
-        return div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Variable:
-        return rdiv(self, other)
-
-    def __pow__(self, other: Any) -> Variable:
-        return pow(self, other)
-
-    def __rpow__(self, other: Any) -> Variable:
-        return rpow(self, other)
+    # + - * / ** and unary minus are the functions at the end of this module, assigned to
+    # Variable there, as in the book: an operator then costs no call of its own.
 
     def __matmul__(self, other: Any) -> Variable:
         return _functions().matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Variable:
         return _functions().matmul(other, self)
-
-    def __neg__(self) -> Variable:
-        return neg(self)
 
     def __pos__(self) -> Variable:
         return self
@@ -245,37 +215,61 @@ class Function:
     A subclass may also define ``backward_array(*gys)``, the same rule on plain arrays.
     First-order backpropagation uses it when present: it skips wrapping every intermediate
     gradient in a Variable and may reuse the buffers it allocates itself.
+
+    ``inputs`` and ``outputs`` are the book's lists (of Variables, and of weak references to
+    them). A Function stores a single input or output as it is and several in a tuple:
+    every object of a graph is work for Python's cycle collector, which on a long chain costs
+    more than the operations themselves, and most Functions have one input and one output.
     """
 
+    @property
+    def inputs(self) -> list[Variable]:
+        xs = self._inputs
+        return list(xs) if type(xs) is tuple else [xs]
+
+    @inputs.setter
+    def inputs(self, xs: list[Variable]) -> None:
+        self._inputs = xs[0] if len(xs) == 1 else tuple(xs)
+
+    @property
+    def outputs(self) -> list[weakref.ref]:
+        ys = self._outputs
+        return list(ys) if type(ys) is tuple else [ys]
+
+    @outputs.setter
+    def outputs(self, ys: list[weakref.ref]) -> None:
+        self._outputs = ys[0] if len(ys) == 1 else tuple(ys)
+
     def __call__(self, *inputs: Any) -> Variable | list[Variable]:
-        if len(inputs) == 1:  # the common cases, spelled out: they are the hot path
-            x = inputs[0]
-            if not isinstance(x, Variable):
-                x = as_variable(x)
-            inputs = [x]
+        # One and two inputs, and one output, are the hot path: they are spelled out.
+        if len(inputs) == 1:
+            x = inputs[0] if isinstance(inputs[0], Variable) else as_variable(inputs[0])
             ys = self.forward(x.data)
-            generation = x.generation
+            generation, kept = x.generation, x
+        elif len(inputs) == 2:
+            x0 = inputs[0] if isinstance(inputs[0], Variable) else as_variable(inputs[0])
+            x1 = inputs[1] if isinstance(inputs[1], Variable) else as_variable(inputs[1])
+            ys = self.forward(x0.data, x1.data)
+            generation, kept = max(x0.generation, x1.generation), (x0, x1)
         else:
-            inputs = [x if isinstance(x, Variable) else as_variable(x) for x in inputs]
-            ys = self.forward(*[x.data for x in inputs])
-            generation = max([x.generation for x in inputs])
+            kept = tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
+            ys = self.forward(*[x.data for x in kept])
+            generation = max([x.generation for x in kept])
         if type(ys) is not tuple:
             y = Variable(ys if type(ys) is np.ndarray else np.asarray(ys))
             if Config.enable_backprop:
                 self.generation = generation
                 y.creator = self
                 y.generation = generation + 1
-                self.inputs = inputs
-                self.outputs = [weakref.ref(y)]
+                self._inputs = kept
+                self._outputs = weakref.ref(y)
             return y
-
         outputs = [Variable(as_array(y)) for y in ys]
         if Config.enable_backprop:
             self.generation = generation
             for output in outputs:
-                output.creator = self
-                output.generation = generation + 1
-            self.inputs = inputs
+                output.set_creator(self)
+            self._inputs = kept
             self.outputs = [weakref.ref(output) for output in outputs]
         return outputs if len(outputs) > 1 else outputs[0]
 
@@ -292,25 +286,19 @@ class Function:
 
 
 class _Frontier:
-    """The functions still to visit, latest generation first.
+    """The functions waiting to be visited, to be taken latest generation first.
 
     Functions are bucketed by generation under a heap of the generations present, so the
-    many functions of one generation in a wide graph cost no heap work each.
-    (``_backprop_arrays`` writes the same structure inline: it is the hot path.)
+    many functions of one generation in a wide graph cost no heap work each. The walk itself
+    holds the function it will visit next, as long as nothing waiting outranks it: along a
+    chain, every function is found alone and the frontier is never touched.
     """
 
-    def __init__(self, start: Function) -> None:
-        self.buckets = {start.generation: [start]}
-        self.generations = [-start.generation]
-        self.seen = {id(start)}
-
-    def __bool__(self) -> bool:
-        return bool(self.generations)
+    def __init__(self) -> None:
+        self.buckets: dict[int, list[Function]] = {}
+        self.generations: list[int] = []  # negated, so that heapq's smallest is the latest
 
     def push(self, f: Function) -> None:
-        if id(f) in self.seen:
-            return
-        self.seen.add(id(f))
         bucket = self.buckets.get(f.generation)
         if bucket is None:
             self.buckets[f.generation] = [f]
@@ -325,6 +313,23 @@ class _Frontier:
             del self.buckets[-heapq.heappop(self.generations)]
         return f
 
+    def hold(self, held: Function | None, found: Function) -> Function:
+        """Of a held function and a newly found one, hold the later; the other waits."""
+        if held is None:
+            return found
+        if found.generation > held.generation:
+            held, found = found, held
+        self.push(found)
+        return held
+
+    def next(self, held: Function | None) -> Function | None:
+        """The function to visit next: the held one, unless a waiting one is later."""
+        if self.generations and (held is None or held.generation < -self.generations[0]):
+            if held is not None:
+                self.push(held)
+            return self.pop()
+        return held
+
 
 def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()) -> None:
     """Propagate ``y.grad`` to every Variable upstream of ``y``.
@@ -332,6 +337,9 @@ def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()
     ``keep`` says whose gradients survive on intermediate Variables: ``None`` keeps all of
     them, otherwise only those whose ids are in ``keep``. Leaves always get theirs, and so
     do the Variables whose ids are in ``stop``: the pass treats them as leaves.
+
+    Both passes visit each function once, after every function that uses its outputs: in
+    decreasing generation, since a function's generation is below its users'.
     """
     old_mode = Config.enable_backprop
     Config.enable_backprop = create_graph
@@ -346,25 +354,31 @@ def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()
 
 def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
     """Backpropagation whose every step is recorded, so it can be differentiated again."""
-    frontier = _Frontier(y.creator)
-    while frontier:
-        f = frontier.pop()
-        outputs = [ref() for ref in f.outputs]
+    frontier = _Frontier()
+    seen = {id(y.creator)}
+    f = y.creator
+    while f is not None:
+        refs = f._outputs  # what Function.outputs lists, read directly
+        outputs = [ref() for ref in refs] if type(refs) is tuple else [refs()]
         gys = [None if out is None else out.grad for out in outputs]
-        if gys[0] is None and all(gy is None for gy in gys):
-            continue
-        gxs = f.backward(*gys)
-        if not isinstance(gxs, tuple):
-            gxs = (gxs,)
-        for x, gx in zip(f.inputs, gxs):
-            if gx is not None:
+        held = None
+        if any(gy is not None for gy in gys):
+            gxs = f.backward(*gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            xs = f._inputs
+            for x, gx in zip(xs if type(xs) is tuple else (xs,), gxs):
+                if gx is None:
+                    continue
                 x.grad = gx if x.grad is None else x.grad + gx
-                if x.creator is not None and id(x) not in stop:
-                    frontier.push(x.creator)
-        if keep is not None:
-            for out in outputs:
-                if out is not None and id(out) not in keep:
-                    out.grad = None
+                if x.creator is not None and id(x) not in stop and id(x.creator) not in seen:
+                    seen.add(id(x.creator))
+                    held = frontier.hold(held, x.creator)
+            if keep is not None:
+                for out in outputs:
+                    if out is not None and id(out) not in keep:
+                        out.grad = None
+        f = frontier.next(held)
 
 
 def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
@@ -373,62 +387,59 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     ``flowing`` holds the gradient of each intermediate Variable until its creator is
     visited, ``leaves`` those of the leaves until the end. Sums always allocate, so no array
     that a caller holds is ever modified.
-    This loop is the hot path of every backward pass, so its frontier is written inline.
+    This loop is the hot path of every backward pass: the common cases (one output, one
+    input, a chain) are spelled out, and it reads the attributes behind ``Function.inputs``
+    and ``Function.outputs`` directly.
     """
     flowing = {id(y): y.grad.data}
     leaves: dict[int, tuple[Variable, Any]] = {}
-    # The frontier: functions bucketed by generation, and a heap of the generations present.
-    # Functions of one generation share a bucket, so a wide graph costs no heap work each.
-    buckets = {y.creator.generation: [y.creator]}
-    generations = [-y.creator.generation]
+    frontier = _Frontier()
     seen = {id(y.creator)}
-    while generations:
-        bucket = buckets[-generations[0]]
-        f = bucket.pop()
-        if not bucket:
-            del buckets[-heapq.heappop(generations)]
-        if len(f.outputs) == 1:  # the common case, spelled out: it is the hot path
-            out = f.outputs[0]()
+    f = y.creator
+    while f is not None:
+        refs = f._outputs
+        if type(refs) is not tuple:  # one output
+            out = refs()
             gy = None if out is None else flowing.pop(id(out), None)
-            if gy is None:
-                continue
-            if keep is None or out.grad is not None or id(out) in keep:
+            if gy is not None and (keep is None or out.grad is not None or id(out) in keep):
                 _settle(out, gy, y, keep)
-            gys = [gy]
+            gys = None if gy is None else (gy,)
         else:
-            outputs = [ref() for ref in f.outputs]
+            outputs = [ref() for ref in refs]
             gys = [None if out is None else flowing.pop(id(out), None) for out in outputs]
             if all(gy is None for gy in gys):
-                continue
-            for out, gy in zip(outputs, gys):
-                if out is not None:
-                    _settle(out, gy, y, keep)
-        rule = getattr(f, "backward_array", None)
-        gxs = rule(*gys) if rule is not None else _variable_rule(f, gys)
-        if type(gxs) is not tuple:
-            gxs = (gxs,)
-        for x, gx in zip(f.inputs, gxs):
-            if gx is None:
-                continue
-            if x.creator is None or id(x) in stop:  # a leaf: its gradient is final at the end
-                old = leaves.get(id(x))
-                if old is None:
-                    leaves[id(x)] = (x, gx if x.grad is None else x.grad.data + gx)
-                else:
-                    leaves[id(x)] = (x, old[1] + gx)
-                continue
-            old = flowing.get(id(x))
-            if old is None and x.grad is not None:
-                old = x.grad.data
-            flowing[id(x)] = gx if old is None else old + gx
-            if id(x.creator) not in seen:
-                seen.add(id(x.creator))
-                bucket = buckets.get(x.creator.generation)
-                if bucket is None:
-                    buckets[x.creator.generation] = [x.creator]
-                    heapq.heappush(generations, -x.creator.generation)
-                else:
-                    bucket.append(x.creator)
+                gys = None
+            else:
+                for out, gy in zip(outputs, gys):
+                    if out is not None:
+                        _settle(out, gy, y, keep)
+        held = None
+        if gys is not None:
+            rule = getattr(f, "backward_array", None)
+            gxs = rule(*gys) if rule is not None else _variable_rule(f, gys)
+            xs = f._inputs
+            if type(xs) is not tuple:
+                xs = (xs,)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            for x, gx in zip(xs, gxs):
+                if gx is None:
+                    continue
+                if x.creator is None or id(x) in stop:  # a leaf: its gradient is final at the end
+                    old = leaves.get(id(x))
+                    if old is None:
+                        leaves[id(x)] = (x, gx if x.grad is None else x.grad.data + gx)
+                    else:
+                        leaves[id(x)] = (x, old[1] + gx)
+                    continue
+                old = flowing.get(id(x))
+                if old is None and x.grad is not None:
+                    old = x.grad.data
+                flowing[id(x)] = gx if old is None else old + gx
+                if id(x.creator) not in seen:
+                    seen.add(id(x.creator))
+                    held = x.creator if held is None else frontier.hold(held, x.creator)
+        f = frontier.next(held) if frontier.generations else held
     for x, g in leaves.values():
         x.grad = Variable(_own(g))
 
@@ -501,10 +512,20 @@ def _utils():
     return utils
 
 
+def _scalar(x: np.ndarray) -> Any:
+    """``x`` ready for NumPy's arithmetic: a 0-d float64 array becomes a NumPy scalar.
+
+    NumPy computes on its scalars several times faster than on 0-d arrays, with the same
+    IEEE results and the same floating-point warnings; ``Function`` turns the result back
+    into an array.
+    """
+    return x[()] if x.dtype is _FLOAT64 and x.ndim == 0 else x
+
+
 class Add(Function):
     def forward(self, x0, x1):
         self.x0_shape, self.x1_shape = x0.shape, x1.shape
-        return x0 + x1
+        return _scalar(x0) + _scalar(x1)
 
     def backward(self, gy):
         return _sum_to(gy, self.x0_shape), _sum_to(gy, self.x1_shape)
@@ -515,7 +536,7 @@ class Add(Function):
 class Sub(Function):
     def forward(self, x0, x1):
         self.x0_shape, self.x1_shape = x0.shape, x1.shape
-        return x0 - x1
+        return _scalar(x0) - _scalar(x1)
 
     def backward(self, gy):
         return _sum_to(gy, self.x0_shape), _sum_to(-gy, self.x1_shape)
@@ -525,7 +546,7 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(self, x0, x1):
-        return x0 * x1
+        return _scalar(x0) * _scalar(x1)
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -538,7 +559,7 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, x0, x1):
-        return x0 / x1
+        return _scalar(x0) / _scalar(x1)
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -555,7 +576,7 @@ class Div(Function):
 
 class Neg(Function):
     def forward(self, x):
-        return -x
+        return -_scalar(x)
 
     def backward(self, gy):
         return -gy
@@ -570,7 +591,7 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
-        return x**self.c
+        return _scalar(x) ** self.c
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -579,6 +600,9 @@ class Pow(Function):
 
     def backward_array(self, gy):
         x, c = self.inputs[0].data, self.c
+        g = _repeated_value(gy)
+        if g is not None and np.ndim(c) == 0:  # as after a sum: fold g into the constant
+            return x * (c * g) if c == 2 else (c * g) * x ** _lowered(c)
         gx = x * c if np.ndim(c) == 0 and c == 2 else c * x ** _lowered(c)
         if (
             isinstance(gx, np.ndarray)
@@ -589,6 +613,14 @@ class Pow(Function):
         else:
             gx = gx * gy
         return _sum_to(gx, x.shape)
+
+
+def _repeated_value(g: Any) -> Any:
+    """The number that fills ``g``, if it is one number broadcast (as the gradient of a sum
+    is); None otherwise. Multiplying by that number saves a pass over the array."""
+    if type(g) is np.ndarray and g.ndim and not any(g.strides):
+        return g.reshape(-1)[0]
+    return None
 
 
 def _lowered(c: Any) -> Any:
@@ -628,7 +660,7 @@ class AddConstant(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x + self.c
+        return _scalar(x) + self.c
 
     def backward(self, gy):
         return _sum_to(gy, self.x_shape)
@@ -642,7 +674,7 @@ class SubFromConstant(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return self.c - x
+        return self.c - _scalar(x)
 
     def backward(self, gy):
         return _sum_to(-gy, self.x_shape)
@@ -656,7 +688,7 @@ class MulConstant(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x * self.c
+        return _scalar(x) * self.c
 
     def backward(self, gy):
         return _sum_to(gy * self.c, self.x_shape)
@@ -670,7 +702,7 @@ class DivConstant(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x / self.c
+        return _scalar(x) / self.c
 
     def backward(self, gy):
         return _sum_to(gy / self.c, self.x_shape)
@@ -685,7 +717,7 @@ class DivFromConstant(Function):
         self.c = c
 
     def forward(self, x):
-        return self.c / x
+        return self.c / _scalar(x)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -711,49 +743,62 @@ class PowConstVar(Function):
         return _sum_to(gy * y * np.log(self.c), x.shape)  # d(c^x)/dx = c^x ln c
 
 
-def _constant(c: Any) -> Any:
-    """A constant operand as NumPy sees it (NumPy computes faster with its own scalars)."""
-    if type(c) is float:
-        return np.float64(c)
-    return c if isinstance(c, (int, np.ndarray, np.generic)) else np.asarray(c)
+def _constant(c: Any, x: Any) -> Any:
+    """A constant operand as NumPy sees it next to ``x``, the other operand.
+
+    Next to float64 data a Python int becomes the float NumPy would make of it anyway
+    (NumPy computes faster with a Python float than with an int). Python numbers otherwise
+    stay as they are, for NumPy's promotion rules to judge.
+    """
+    if type(c) is int:
+        if isinstance(x, Variable) and x.data.dtype is _FLOAT64 and -_BIG < c < _BIG:
+            return float(c)
+        return c
+    if type(c) is float or isinstance(c, (np.ndarray, np.generic)):
+        return c
+    return np.asarray(c)
+
+
+_FLOAT64 = np.dtype(np.float64)
+_BIG = 2**1023  # ints beyond float64's range stay ints, for NumPy to judge
 
 
 def add(x0: Any, x1: Any) -> Variable:
     if isinstance(x1, Variable):
         return Add()(x0, x1)
-    return AddConstant(_constant(x1))(x0)
+    return AddConstant(_constant(x1, x0))(x0)
 
 
 def sub(x0: Any, x1: Any) -> Variable:
     if isinstance(x1, Variable):
         return Sub()(x0, x1)
-    return AddConstant(-_constant(x1))(x0)  # x - c == x + (-c) exactly
+    return AddConstant(-_constant(x1, x0))(x0)  # x - c == x + (-c) exactly
 
 
 def rsub(x0: Any, x1: Any) -> Variable:
     """``x1 - x0``: the operand order of ``__rsub__``."""
     if isinstance(x1, Variable):
         return Sub()(x1, x0)
-    return SubFromConstant(_constant(x1))(x0)
+    return SubFromConstant(_constant(x1, x0))(x0)
 
 
 def mul(x0: Any, x1: Any) -> Variable:
     if isinstance(x1, Variable):
         return Mul()(x0, x1)
-    return MulConstant(_constant(x1))(x0)
+    return MulConstant(_constant(x1, x0))(x0)
 
 
 def div(x0: Any, x1: Any) -> Variable:
     if isinstance(x1, Variable):
         return Div()(x0, x1)
-    return DivConstant(_constant(x1))(x0)
+    return DivConstant(_constant(x1, x0))(x0)
 
 
 def rdiv(x0: Any, x1: Any) -> Variable:
     """``x1 / x0``: the operand order of ``__rtruediv__``."""
     if isinstance(x1, Variable):
         return Div()(x1, x0)
-    return DivFromConstant(_constant(x1))(x0)
+    return DivFromConstant(_constant(x1, x0))(x0)
 
 
 def neg(x: Any) -> Variable:
@@ -770,4 +815,15 @@ def rpow(x: Any, c: Any) -> Variable:
     """``c ** x``: the Variable is the exponent."""
     if isinstance(c, Variable):
         return PowVar()(c, x)
-    return PowConstVar(_constant(c))(x)
+    return PowConstVar(_constant(c, x))(x)
+
+
+Variable.__add__ = Variable.__radd__ = add
+Variable.__sub__ = sub
+Variable.__rsub__ = rsub
+Variable.__mul__ = Variable.__rmul__ = mul
+Variable.__truediv__ = div
+Variable.__rtruediv__ = rdiv
+Variable.__pow__ = pow
+Variable.__rpow__ = rpow
+Variable.__neg__ = neg

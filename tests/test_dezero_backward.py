@@ -613,3 +613,34 @@ def test_user_function_supports_higher_order_gradients():
     x.cleargrad()
     gx.backward()
     assert x.grad.data == 12.0
+
+
+@pytest.mark.parametrize("c", [2, 3, 0.5, -1])
+def test_power_under_a_sum_folds_the_repeated_gradient(c):
+    """sum's gradient is one number broadcast; the power rule multiplies by it directly."""
+    x = Variable(np.array([0.5, 1.5, 2.0]))
+    y = F.sum(x**c) * 3.0  # the sum hands back 3.0, broadcast
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 3.0 * c * x.data ** (c - 1))
+    assert x.grad.data.flags.writeable and x.grad.data.shape == (3,)
+
+
+def test_power_under_a_broadcast_sum_keeps_the_input_shape():
+    x = Variable(np.array([1.0, 2.0]))
+    y = F.sum(x**2 + np.zeros((3, 2)))  # x**2 is broadcast to (3, 2) after the power
+    y.backward()
+    np.testing.assert_allclose(x.grad.data, 3 * 2 * x.data)
+
+
+def test_chain_and_branches_mixed_in_one_graph():
+    """Long chains (walked without the frontier) joined with branches (walked with it)."""
+    x = Variable(np.array(1.0))
+    a = x
+    for _ in range(50):
+        a = a + 1  # a chain: 51
+    b = x * 2
+    for _ in range(7):
+        b = b * 1  # a shorter chain: 2x
+    y = a * b + F.sin(a)  # d/dx = b + 2a + cos(a)
+    y.backward()
+    assert x.grad.data == pytest.approx(2.0 + 2 * 51.0 + np.cos(51.0))

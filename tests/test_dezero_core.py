@@ -1,9 +1,11 @@
 """Tests for the Variable class, operators, configuration and the public API surface."""
 
+import gc
 import operator
 import subprocess
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +244,127 @@ def test_user_defined_function_with_two_outputs():
     assert y1.data == 4.5
     (y0 + y1).backward()
     assert x.grad.data == 5.0
+
+
+def test_inputs_and_outputs_are_the_books_lists():
+    x, w = var(2.0), var(3.0)
+    y = x * w
+    f = y.creator
+    assert isinstance(f.inputs, list) and isinstance(f.outputs, list)
+    assert f.inputs[0] is x and f.inputs[1] is w
+    assert len(f.outputs) == 1 and f.outputs[0]() is y
+    z = F.sin(x)
+    assert z.creator.inputs == [x] and z.creator.outputs[0]() is z
+
+
+def test_inputs_and_outputs_of_a_two_output_function():
+    x = var(1.5)
+    y0, y1 = SplitScale()(x)
+    f = y0.creator
+    assert y1.creator is f
+    assert f.inputs == [x]
+    assert [ref() for ref in f.outputs] == [y0, y1]
+
+
+def test_inputs_and_outputs_can_be_assigned():
+    """Code that sets them itself, as the book's own Function.__call__ does, still works."""
+    a, b = var(1.0), var(2.0)
+    f = Square()
+    f.inputs = [a, b]
+    assert f.inputs == [a, b]
+    f.inputs = [a]
+    assert f.inputs == [a]
+    f.outputs = [weakref.ref(b)]
+    assert f.outputs[0]() is b
+
+
+def test_function_with_three_inputs():
+    class AddThree(Function):
+        def forward(self, a, b, c):
+            return a + b + c
+
+        def backward(self, gy):
+            return gy, 2 * gy, 3 * gy
+
+    a, b, c = var(1.0), var(2.0), var(3.0)
+    y = AddThree()(a, b, c)
+    assert y.data == 6.0 and y.creator.inputs == [a, b, c]
+    assert y.generation == 1
+    y.backward()
+    assert (a.grad.data, b.grad.data, c.grad.data) == (1.0, 2.0, 3.0)
+
+
+def _tracked_objects_made_by(build):
+    """How many objects the cycle collector tracks after ``build()``, beyond before."""
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        kept = build()
+        after = len(gc.get_objects())
+    finally:
+        gc.enable()
+    del kept
+    return after - before
+
+
+@pytest.mark.parametrize(
+    "step, per_op",
+    [
+        (lambda y: y + 1, 3),  # Variable, Function, weak reference to the output
+        (lambda y: F.sin(y), 3),
+        (lambda y: y * y, 4),  # two inputs: a tuple of them as well
+    ],
+    ids=["constant", "unary", "two inputs"],
+)
+def test_graph_costs_the_cycle_collector_few_objects_per_operation(step, per_op):
+    """Each object of a graph is work for every full collection; a million-operation chain
+    spends more time in the collector than in its operations unless there are few."""
+    n = 1000
+
+    def build():
+        y = var(0.5)
+        for _ in range(n):
+            y = step(y)
+        return y
+
+    assert _tracked_objects_made_by(build) <= per_op * n + 20
+
+
+def test_python_int_constants_follow_numpys_promotion():
+    assert (var(1.5) + 1).data.dtype == np.float64
+    assert (Variable(np.array(2)) + 1).data.dtype == np.int64
+    assert (Variable(np.array(2)) + 1).data == 3
+    assert (Variable(np.array(1.0, dtype=np.float32)) + 1).data.dtype == np.float32
+    assert (Variable(np.array(1.0, dtype=np.float32)) * 1.5).data.dtype == np.float32
+    big = 2**60 + 1  # not a float64: converted as NumPy converts it
+    assert (var(0.0) + big).data == np.array(0.0) + big
+    with pytest.raises(OverflowError):
+        var(1.0) + 10**400  # as np.array(1.0) + 10**400
+
+
+@pytest.mark.parametrize(
+    "compute, warning",
+    [
+        (lambda: var(1e308) * 10, "overflow"),
+        (lambda: var(1.0) / 0, "divide by zero"),
+        (lambda: var(0.0) / var(0.0), "invalid value"),
+        (lambda: var(-1e308) - 1e308, "overflow"),
+        (lambda: var(1e200) ** 2, "overflow"),
+    ],
+)
+def test_scalar_arithmetic_keeps_numpys_warnings(compute, warning):
+    with pytest.warns(RuntimeWarning, match=warning):
+        y = compute()
+    assert type(y.data) is np.ndarray and y.data.shape == ()
+    assert not np.isfinite(y.data)
+
+
+def test_scalar_arithmetic_respects_errstate():
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        var(1e308) * 10
+    with np.errstate(divide="ignore"):
+        assert (var(1.0) / 0).data == np.inf
 
 
 # --------------------------------------------------------------------------- methods
