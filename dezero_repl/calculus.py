@@ -51,7 +51,9 @@ class GradientOf:
 def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
     """d^n y / dx^n, elementwise for arrays (the gradient of the sum of y)."""
     if order > MAX_ORDER:
-        raise CalcError(f"derivative order {order} is too high (limit {MAX_ORDER})")
+        raise CalcError(
+            f"derivative order {order} is too high (limit {MAX_ORDER})", kind="ValueError"
+        )
     sizes = [_graph_size(as_variable(y), x)]
     with using_config("enable_backprop", True):
         for k in range(1, order + 1):
@@ -195,7 +197,9 @@ def special_form(
 def _count(name: str, args: list[Any], lo: int, hi: int, signature: str) -> None:
     if not lo <= len(args) <= hi:
         want = str(lo) if lo == hi else f"{lo} or {hi}"
-        raise CalcError(f"{name} takes {want} arguments ({signature}), got {len(args)}")
+        raise CalcError(
+            f"{name} takes {want} arguments ({signature}), got {len(args)}", kind="TypeError"
+        )
 
 
 def _diff(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
@@ -219,7 +223,7 @@ def _diff(session: Session, node: ast.Call, args: list[Any], depth: int) -> Vari
         )
     order = 1 if len(args) == 2 else integer(args[2], "the order of diff")
     if order < 0:
-        raise CalcError("the order of diff cannot be negative")
+        raise CalcError("the order of diff cannot be negative", kind="ValueError")
     return nth_derivative(as_variable(args[0]), args[1], order)
 
 
@@ -247,7 +251,7 @@ def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Va
     _one_parameter(f, "taylor")
     n = integer(args[2], "the order of taylor")
     if not 0 <= n <= MAX_ORDER:
-        raise CalcError(f"the order of taylor must be between 0 and {MAX_ORDER}")
+        raise CalcError(f"the order of taylor must be between 0 and {MAX_ORDER}", kind="ValueError")
     a = _argument(args[1], "taylor()")
     if a.ndim != 0:
         raise CalcError("taylor expands around a number", kind="TypeError")

@@ -123,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+    except KeyboardInterrupt:  # on a terminal, on a line of its own after the echoed ^C
+        sys.stderr.write("\ninterrupted\n" if sys.stderr.isatty() else "interrupted\n")
         return 130
 
 

@@ -80,7 +80,9 @@ def precision(runner: Runner, arg: str) -> Outcome:
         runner.session.precision = None
         return _done("precision: shortest exact form", precision=None)
     if not word.isdigit() or not 1 <= int(word) <= 17:
-        raise CalcError("':precision' takes a number of digits from 1 to 17, or 'off'")
+        raise CalcError(
+            "':precision' takes a number of digits from 1 to 17, or 'off'", kind="CommandError"
+        )
     runner.session.precision = int(word)
     return _done(f"precision: {word} significant digits", precision=int(word))
 
@@ -128,7 +130,10 @@ def delete(runner: Runner, arg: str) -> Outcome:
     for name in names:
         if name not in session.variables and name not in session.functions:
             known = [*session.variables, *session.functions]
-            raise CalcError(f"':del': no variable or function '{name}'" + did_you_mean(name, known))
+            raise CalcError(
+                f"':del': no variable or function '{name}'" + did_you_mean(name, known),
+                kind="NameError",
+            )
     for name in names:
         session.variables.pop(name, None)
         session.functions.pop(name, None)
@@ -213,7 +218,7 @@ def graph(runner: Runner, arg: str) -> Outcome:
     expr_text, _, target = arg.partition(">")
     expr_text, target = expr_text.strip(), target.strip()
     if not expr_text:
-        raise CalcError("':graph' needs an expression, e.g. :graph sin(x) * x")
+        raise CalcError("':graph' needs an expression, e.g. :graph sin(x) * x", kind="CommandError")
     try:
         statement = parse_statement(expr_text)
     except ParseError as e:
@@ -229,14 +234,18 @@ def graph(runner: Runner, arg: str) -> Outcome:
         try:
             Path(target).write_text(dot + "\n", encoding="utf-8")
         except OSError as e:
-            raise CalcError(f"cannot write '{target}': {e.strerror or e}") from None
+            raise CalcError(
+                f"cannot write '{target}': {e.strerror or e}", kind="FileError"
+            ) from None
     elif extension in (".png", ".svg", ".pdf"):
         try:
             render_dot(dot, target)
         except GraphvizNotFound as e:
             raise CalcError(str(e), kind="GraphvizError") from None
         except Exception as e:  # the dot program failed
-            raise CalcError(f"Graphviz could not draw '{target}': {e}") from None
+            raise CalcError(
+                f"Graphviz could not draw '{target}': {e}", kind="GraphvizError"
+            ) from None
     else:
         raise CalcError("':graph' writes .dot, .png, .svg or .pdf files", kind="CommandError")
     return _done(f"wrote the graph to {target}", file=target)
@@ -251,7 +260,9 @@ def _with_graph(session: Session, statement: ExprStmt):
     finally:
         session.grad_enabled = saved
     if not hasattr(value, "creator"):
-        raise CalcError("':graph' needs an expression with a value, not a function")
+        raise CalcError(
+            "':graph' needs an expression with a value, not a function", kind="TypeError"
+        )
     if value.name is None:
         value.name = "result"
     return value

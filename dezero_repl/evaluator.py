@@ -137,15 +137,29 @@ class _FloatingPointLog:
     def __call__(self, kind: str, flag: int) -> None:
         self.pending.append(kind)
 
-    def name(self, operation: str) -> None:
-        """Attribute complaints since the last call to ``operation``."""
+    def name(self, operation: str, result: Any = None) -> None:
+        """Attribute complaints since the last call to ``operation``, whose value is ``result``."""
         for kind in dict.fromkeys(self.pending):
             words = _WARNING_WORDS.get(kind, kind)
-            result = {"division by zero": "inf", "overflow": "inf"}.get(words, "nan")
-            message = f"{words} in {operation} (result contains {result})"
-            if message not in self.warnings:
-                self.warnings.append(message)
+            self.note(f"{words} in {operation} (result contains {_non_finite(words, result)})")
         self.pending.clear()
+
+    def note(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def _non_finite(words: str, result: Any) -> str:
+    """What a complaint left in a result: nan for an invalid value, else its infinities."""
+    if words == "invalid value":
+        return "nan"
+    data = result.data if isinstance(result, Variable) else result
+    if not isinstance(data, (np.ndarray, np.generic)) or data.dtype.kind != "f":
+        return "inf"
+    signs = [
+        sign for sign, test in (("inf", np.isposinf), ("-inf", np.isneginf)) if test(data).any()
+    ]
+    return " and ".join(signs) or "inf"
 
 
 # ---------------------------------------------------------------------------
@@ -444,6 +458,8 @@ class Session:
                 del values[len(values) - count :]
                 values.append(self._combine(node, args, scope, depth))
             elif type(node) is ast.Number:
+                if node.value == np.inf:  # written finite, too large for a float
+                    self._fp.note("overflow in a number literal (read as inf)")
                 values.append(np.float64(node.value))
             elif type(node) is ast.Name:
                 values.append(self.lookup(node, scope, callee=state == _VISIT_CALLEE))
@@ -504,7 +520,7 @@ class Session:
                 kind="ValueError",
             ) from None
         if self._fp.pending:
-            self._fp.name(f"'{op}'")
+            self._fp.name(f"'{op}'", result)
         return result
 
     def _index(self, node: ast.Index, target: Any, items: list[Any]) -> Variable:
@@ -556,7 +572,7 @@ class Session:
         except (ValueError, TypeError, IndexError) as e:
             raise CalcError(f"{callable_name(f)}: {e}", *span, kind="ValueError") from None
         if self._fp.pending:
-            self._fp.name(f"{callable_name(f)}()")
+            self._fp.name(f"{callable_name(f)}()", result)
         return result
 
     def apply(self, f: Any, args: list[Any], depth: int = 0) -> Any:

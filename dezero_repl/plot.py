@@ -40,7 +40,9 @@ def command(runner: Runner, arg: str) -> Outcome:
     spec, _, target = arg.partition(">")
     spec, target = spec.strip(), target.strip()
     if not spec:
-        raise CalcError("':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3")
+        raise CalcError(
+            "':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3", kind="CommandError"
+        )
     xs, curves = sample(runner.session, spec)
     series = {c.label: c.values for c in curves}
     data = {"plot": {"x": _json_list(xs), "series": {k: _json_list(v) for k, v in series.items()}}}

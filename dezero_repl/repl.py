@@ -419,7 +419,7 @@ def run(runner: Runner, settings: Settings) -> None:
         try:
             runner.run_source(text, f"<input:{count}>")
         except KeyboardInterrupt:
-            output.notice("interrupted")
+            output.notice("\ninterrupted")  # on a line of its own, after the terminal's ^C
         except QuitRequested:
             return
         finally:

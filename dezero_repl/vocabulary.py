@@ -106,7 +106,9 @@ def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
             return f(a)
         ax = integer(axis, "the axis")
         if not -a.ndim <= ax < max(a.ndim, 1):
-            raise CalcError(f"axis {ax} is out of range for an array of {a.ndim} dimensions")
+            raise CalcError(
+                f"axis {ax} is out of range for an array of {a.ndim} dimensions", kind="AxisError"
+            )
         return f(a, ax)
 
     return compute

@@ -507,7 +507,7 @@ def test_json_warnings_and_non_finite_values_stay_inside_objects(run_cli):
         "grad": {"x": "-inf"},
         "warnings": [
             "division by zero in '/' (result contains inf)",
-            "division by zero in log() (result contains inf)",
+            "division by zero in log() (result contains -inf)",
             "invalid value in sqrt() (result contains nan)",
             "division by zero in the gradient (result contains inf)",
         ],
@@ -527,3 +527,36 @@ def test_json_file_error(run_cli, tmp_path):
             },
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("statement", "kind", "message"),
+    [
+        (":del nosuch", "NameError", "':del': no variable or function 'nosuch'"),
+        (":precision 99", "CommandError",
+         "':precision' takes a number of digits from 1 to 17, or 'off'"),
+        ("sum([1, 2], 3)", "AxisError", "axis 3 is out of range for an array of 1 dimensions"),
+        (":graph", "CommandError", "':graph' needs an expression, e.g. :graph sin(x) * x"),
+        (":graph f", "TypeError", "':graph' needs an expression with a value, not a function"),
+        ("diff(x**2, x, 40)", "ValueError", "derivative order 40 is too high (limit 32)"),
+        ("diff(x**2, x, -1)", "ValueError", "the order of diff cannot be negative"),
+        ("diff(x**2)", "TypeError", "diff takes 2 or 3 arguments (diff(expr, x, n)), got 1"),
+        ("taylor(f, 0, 40)", "ValueError", "the order of taylor must be between 0 and 32"),
+        (":plot", "CommandError",
+         "':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3"),
+    ],
+)  # fmt: skip
+def test_json_error_types_name_the_kind_of_error(run_cli, statement, kind, message):
+    result = run_cli("--json", "-e", "x = 2", "-e", "f(t) = t**2", "-e", statement)
+    assert result.returncode == 1
+    error = result.json()[-1]["error"]
+    assert (error["type"], error["message"]) == (kind, message)
+
+
+def test_json_graph_that_cannot_be_written_is_a_file_error(run_cli, tmp_path):
+    target = tmp_path / "missing" / "g.dot"
+    result = run_cli("--json", "-e", "x = 2", "-e", f":graph x * 3 > {target}")
+    assert result.returncode == 1
+    error = result.json()[-1]["error"]
+    assert error["type"] == "FileError"
+    assert error["message"].startswith(f"cannot write '{target}': ")

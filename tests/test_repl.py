@@ -133,7 +133,9 @@ def test_ctrl_c_stops_a_long_evaluation_without_committing_it(spawn):
     repl.child.send("\x03")
     repl.expect_prompt()
     assert time.monotonic() - interrupted < 1.0
-    assert "interrupted" in repl.output()
+    printed = repl.output()
+    assert "interrupted" in printed
+    assert "^Cinterrupted" not in printed  # the terminal's echo of Ctrl-C ends its own line
     assert repl.run("x") == ["2", "  ∂/∂x = 1"]
 
 
