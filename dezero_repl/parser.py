@@ -336,7 +336,7 @@ def _shape_store() -> Path | None:
     key = zlib.crc32(_grammar_text().encode("utf-8"))
     for module in ("parser.py", "shapes.py", "ast.py"):
         key = zlib.crc32((Path(__file__).resolve().parent / module).read_bytes(), key)
-    return directory / f"shapes-{key:08x}.json"
+    return directory / f"shapes-{key:08x}"
 
 
 def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:

@@ -15,6 +15,7 @@ import atexit
 import dataclasses
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -184,8 +185,9 @@ class ShapeCache:
     """Parses through ``parse`` (Lark) once per shape, and by plan afterwards.
 
     ``lex`` gives a statement's tokens as (kind, start, end), or None for a statement
-    that must go to ``parse`` every time. With a ``store`` file, plans persist between
-    runs (as JSON), so that a script of known shapes needs no Lark at all.
+    that must go to ``parse`` every time. With a ``store`` directory, plans persist between
+    runs, one small JSON file per shape: a run reads only the shapes it meets, so starting
+    costs the same however many shapes earlier runs have stored.
     """
 
     def __init__(
@@ -199,9 +201,9 @@ class ShapeCache:
         self.lex = lex
         self.size = size
         self.store = store
-        self.plans: dict[tuple, Plan | None] = _load(store) if store else {}
-        self.used: dict[tuple, None] = {}  # shapes met in this run, oldest first
-        self.learned = 0
+        self.plans: dict[tuple, Plan | None] = {}
+        self.learned: dict[tuple, Plan] = {}  # new in this run, to be stored
+        self.read: set[tuple] = set()  # found in the store in this run
         self.hits = self.misses = 0
 
     def __call__(self, text: str) -> Any:
@@ -209,12 +211,13 @@ class ShapeCache:
         if tokens is None or len(tokens) > MAX_TOKENS:
             return self.parse(text)
         key = shape_key(text, tokens)
+        if key is not None and key not in self.plans and self.store is not None:
+            self._read(key)
         plan = self.plans.get(key) if key is not None else None
         if plan is not None:
             try:
                 tree = plan.build(text, tokens)
                 self.hits += 1
-                self.used[key] = None
                 return tree
             except (IndexError, TypeError, ValueError):  # a damaged stored plan
                 del self.plans[key]
@@ -224,30 +227,68 @@ class ShapeCache:
             if len(self.plans) >= self.size:
                 self.plans.clear()
             self.plans[key] = plan = learn(tree, text, tokens)
-            self.used[key] = None
             if plan is not None and self.store is not None:
-                if not self.learned:
-                    atexit.register(self.save)
-                self.learned += 1
+                self._remember(key, plan)
         return tree
 
-    def save(self) -> None:
-        """Write the plans to the store (atomically); a failure only loses the memo.
+    def _read(self, key: tuple) -> None:
+        """Look for a stored plan of this shape; a missing or damaged file is no plan."""
+        plan = _load(self.store / _file_name(key), key)
+        if plan is not None:
+            self.plans[key] = plan
+            self._remember(key, None)
 
-        The shapes used in this run come first, then those loaded, up to MAX_STORED;
-        stores left by other versions of the grammar or code are removed.
+    def _remember(self, key: tuple, plan: Plan | None) -> None:
+        """Note a shape to write (a new plan) or to mark as recently used (None) at exit."""
+        if not self.learned and not self.read:
+            atexit.register(self.save)
+        if plan is None:
+            self.read.add(key)
+        else:
+            self.learned[key] = plan
+
+    def save(self) -> None:
+        """Write the new plans (atomically) and mark the plans read as recently used; keep
+        the MAX_STORED most recently used. A failure only loses the memo.
+
+        Stores left by other versions of the grammar or code are removed.
         """
-        keys = list(dict.fromkeys([*reversed(self.used), *self.plans]))
-        rows = [[list(k), _encode(self.plans[k])] for k in keys if self.plans.get(k) is not None]
         try:
-            temporary = self.store.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(rows[:MAX_STORED]), encoding="utf-8")
-            os.replace(temporary, self.store)
-            for old in self.store.parent.glob("shapes-*.json"):
-                if old != self.store:
-                    old.unlink(missing_ok=True)
+            self.store.mkdir(parents=True, exist_ok=True)
+            for key, plan in self.learned.items():
+                path = self.store / _file_name(key)
+                temporary = path.with_suffix(f".{os.getpid()}.tmp")
+                temporary.write_text(json.dumps([list(key), _encode(plan)]), encoding="utf-8")
+                os.replace(temporary, path)
+            for key in self.read:
+                os.utime(self.store / _file_name(key))
+            if self.learned:
+                _prune(self.store)
         except OSError:
             pass
+
+
+def _file_name(key: tuple) -> str:
+    """A file name for a shape: two checksums of its key (a collision only costs a parse,
+    since the file holds the key itself)."""
+    data = "\x1f".join(key).encode("utf-8")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json"
+
+
+def _prune(store: Path) -> None:
+    """Keep the MAX_STORED most recently used plans; remove other versions' stores."""
+    files = sorted(store.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[MAX_STORED:]:
+        old.unlink(missing_ok=True)
+    for other in store.parent.glob("shapes-*"):
+        if other == store:
+            continue
+        if other.is_dir():
+            for f in other.iterdir():
+                f.unlink(missing_ok=True)
+            other.rmdir()
+        else:
+            other.unlink(missing_ok=True)
 
 
 _NODES = {cls.__name__: cls for cls in vars(ast).values() if isinstance(cls, type)}
@@ -257,19 +298,19 @@ def _encode(plan: Plan) -> list:
     return [[cls.__name__, kids, leaves] for cls, kids, leaves in plan.steps]
 
 
-def _load(store: Path) -> dict[tuple, Plan | None]:
-    """Plans saved by an earlier run; anything unreadable counts as nothing saved."""
+def _load(path: Path, key: tuple) -> Plan | None:
+    """The plan stored in ``path`` for ``key``; None if there is none or it is unreadable."""
     try:
-        rows = json.loads(store.read_text(encoding="utf-8"))
-        plans = {}
-        for key, steps in rows:
-            decoded = []
-            for name, kids, leaves in steps:
-                cls = _NODES[name]
-                if not issubclass(cls, ast.Node):
-                    raise ValueError(name)
-                decoded.append((cls, [tuple(k) for k in kids], [tuple(f) for f in leaves]))
-            plans[tuple(key)] = Plan(decoded)
-        return plans
+        with open(path, encoding="utf-8") as f:
+            stored_key, steps = json.load(f)
+        if tuple(stored_key) != key:
+            return None
+        decoded = []
+        for name, kids, leaves in steps:
+            cls = _NODES[name]
+            if not issubclass(cls, ast.Node):
+                raise ValueError(name)
+            decoded.append((cls, [tuple(k) for k in kids], [tuple(f) for f in leaves]))
+        return Plan(decoded)
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        return None

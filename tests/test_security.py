@@ -298,7 +298,7 @@ def test_a_run_writes_nothing_to_the_temporary_directory(cli_env, tmp_path, cach
     if cache_state != "unwritable":
         files = sorted(p.name for p in (cache / "dezero-repl").iterdir())
         assert any(name.startswith("grammar-") for name in files), files
-        shapes = [p for p in (cache / "dezero-repl").glob("shapes-*.json")]
+        shapes = [p for p in (cache / "dezero-repl").glob("shapes-*/*.json")]
         assert shapes, files
         assert isinstance(json.loads(shapes[0].read_text(encoding="utf-8")), list)
 
