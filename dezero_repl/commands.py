@@ -169,14 +169,15 @@ def load(runner: Runner, arg: str) -> Outcome:
         raise CalcError(f"':load' cycle: {chain}", kind="LoadError")
     source = read_source(os.path.expanduser(path))
     runner.loading.append(resolved)
-    saved, runner.keep_going = runner.keep_going, False
+    saved, runner.keep_going = runner.keep_going, runner.keep_going_in_loads
     try:
         ok = runner.run_source(source, path)
     finally:
         runner.keep_going = saved
         runner.loading.pop()
     if not ok:
-        raise AlreadyReported(f"':load {path}' stopped at an error", kind="LoadError")
+        what = "had errors" if runner.keep_going_in_loads else "stopped at an error"
+        raise AlreadyReported(f"':load {path}' {what}", kind="LoadError")
     return _done(f"loaded {path}", loaded=path)
 
 

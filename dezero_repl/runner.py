@@ -30,6 +30,7 @@ class Runner:
         self.session = session
         self.output = output
         self.keep_going = keep_going
+        self.keep_going_in_loads = keep_going  # the REPL goes on after errors; its :load stops
         self.failed = False
         self.loading: list[Path] = []  # files being :load-ed, to catch a file loading itself
         self.interactive = False

@@ -560,3 +560,17 @@ def test_json_graph_that_cannot_be_written_is_a_file_error(run_cli, tmp_path):
     error = result.json()[-1]["error"]
     assert error["type"] == "FileError"
     assert error["message"].startswith(f"cannot write '{target}': ")
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_a_loaded_file_stops_at_its_first_error_unless_keep_going(run_cli, tmp_path, keep_going):
+    (tmp_path / "bad.calc").write_text("a = 1\nb = nosuch\nc = 3\n", encoding="utf-8")
+    options = ["--keep-going"] if keep_going else []
+    result = run_cli(*options, stdin=":load bad.calc\nd = 4\na\nc\n", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad.calc:2:5: error: unknown name 'nosuch'" in result.stderr
+    if keep_going:  # every statement of the file ran, and the script went on
+        assert result.stdout.splitlines()[-4:] == ["1", "  ∂/∂a = 1", "3", "  ∂/∂c = 1"]
+        assert "d = 4" in result.stdout
+    else:  # the file stopped at line 2 and so did the script
+        assert "c = 3" not in result.stdout and "d = 4" not in result.stdout
