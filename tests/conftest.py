@@ -40,6 +40,7 @@ class Calculator:
         else:
             output = HumanOutput(self.stdout, self.stderr, precision=lambda: self.session.precision)
         self.runner = Runner(self.session, output, keep_going=True)
+        self.runner.keep_going_in_loads = False  # as at the prompt: a :load stops at an error
 
     def run(self, source: str, name: str = "<stdin>") -> tuple[str, str]:
         out_before, err_before = self.stdout.tell(), self.stderr.tell()
