@@ -10,11 +10,11 @@ the value depends on.
 
 from __future__ import annotations
 
-import contextlib
 import gc
+import operator
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,7 +187,7 @@ class Session:
 
     def execute(self, statement: ast.Statement | None, text: str) -> Outcome:
         """Run one statement. On error, raise CalcError and leave the session unchanged."""
-        with _collector_paused():
+        with _CollectorPaused():
             return self._execute(statement, text)
 
     def _execute(self, statement: ast.Statement | None, text: str) -> Outcome:
@@ -463,6 +463,8 @@ class Session:
                 values.append(np.float64(node.value))
             elif type(node) is ast.Name:
                 values.append(self.lookup(node, scope, callee=state == _VISIT_CALLEE))
+            elif type(node) is ast.Binary:  # the commonest node, scheduled without children()
+                stack += ((node, ~2), (node.right, _VISIT), (node.left, _VISIT))
             else:
                 kids = ast.children(node)
                 stack.append((node, ~len(kids)))
@@ -577,12 +579,13 @@ class Session:
 
     def apply(self, f: Any, args: list[Any], depth: int = 0) -> Any:
         """Call a function value with argument values (no source span involved)."""
-        name = callable_name(f)
         if isinstance(f, Builtin):
-            _check_count(name, f.signature, len(args), f.min_args, f.max_args)
+            _check_count(f.name, f.signature, len(args), f.min_args, f.max_args)
             for a in args:
-                _require_array(a, f"{name}()")
+                if type(a) not in _ARRAYS:
+                    _require_array(a, f"{f.name}()")
             return f.compute(*[as_variable(a) for a in args])
+        name = callable_name(f)
         if isinstance(f, UserFunction):
             sig = f"{f.name}({', '.join(f.params)})"
             _check_count(name, sig, len(args), len(f.params), len(f.params))
@@ -609,29 +612,29 @@ class Session:
 # ---------------------------------------------------------------------------
 
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": lambda x, y: x + y,
-    "-": lambda x, y: x - y,
-    "*": lambda x, y: x * y,
-    "/": lambda x, y: x / y,
-    "**": lambda x, y: x**y,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
 }
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a statement runs.
+class _CollectorPaused:
+    """Pause Python's cyclic garbage collector while a statement runs (``with``).
 
     dezero's graphs hold no reference cycles (a Function holds its outputs weakly), so the
     collector finds nothing in them, yet it traverses them again and again as they grow: for
     a large graph that is most of the time spent. Anything cyclic a statement leaves behind is
-    collected once the collector runs again.
+    collected once the collector runs again. (A class, not a generator: it costs a third.)
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
             gc.enable()
 
 

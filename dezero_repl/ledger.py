@@ -47,8 +47,7 @@ class Ledger:
     ) -> list[tuple[str, Variable, np.ndarray]]:
         """(name, variable, gradient of the sum of ``value``) for each named variable upstream."""
         named = {id(v): v for v in variables.values()}
-        stop = {i for i, v in named.items() if i != id(value) and self.remembered(v) is not None}
-        upstream = _named_upstream(value, named, stop)
+        upstream, stop = _named_upstream(value, named, self)
         if not upstream:
             return []
         direct = {}
@@ -79,22 +78,29 @@ class Ledger:
         return any(i in named and ref() is not None for i, (ref, _) in partials.items())
 
 
-def _named_upstream(value: Variable, named: dict[int, Any], stop: set[int]) -> list[Variable]:
-    """The named variables that ``value`` depends on, not looking past those in ``stop``."""
+def _named_upstream(
+    value: Variable, named: dict[int, Any], ledger: Ledger
+) -> tuple[list[Variable], set[int]]:
+    """The named variables that ``value`` depends on, and the ids of those among them that
+    remember their gradients: the search, like backpropagation later, stops at those."""
     found = {id(value): value} if id(value) in named else {}
+    stop: set[int] = set()
     funcs = [] if value.creator is None else [value.creator]
     seen = {id(f) for f in funcs}
     while funcs:
         f = funcs.pop()
         for x in f.inputs:
             if id(x) in named:
+                if id(x) in found:
+                    continue  # met before: a stop, or its creator is already seen
                 found[id(x)] = x
-                if id(x) in stop:
+                if ledger.remembered(x) is not None:
+                    stop.add(id(x))
                     continue
             if x.creator is not None and id(x.creator) not in seen:
                 seen.add(id(x.creator))
                 funcs.append(x.creator)
-    return list(found.values())
+    return list(found.values()), stop
 
 
 def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
