@@ -9,6 +9,7 @@ usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -124,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 1
     except KeyboardInterrupt:  # on a terminal, on a line of its own after the echoed ^C
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
         sys.stderr.write("\ninterrupted\n" if sys.stderr.isatty() else "interrupted\n")
         return 130
 
@@ -215,6 +218,8 @@ def _is_terminal() -> bool:
 
 
 def _warn(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # what went to stdout comes first
+        sys.stdout.flush()
     sys.stderr.write(f"dezero-repl: {message}\n")
 
 

@@ -51,9 +51,8 @@ class HumanOutput:
         for warning in outcome.warnings:
             self.warning(warning)
         lines = self.render(outcome)
-        if lines:
+        if lines:  # flushed before anything goes to stderr (_to_stderr), and at exit
             self.stdout.write("\n".join(lines) + "\n")
-            self.stdout.flush()
 
     def render(self, outcome: Outcome) -> list[str]:
         """The lines that show an outcome (without colour codes when colour is off)."""
@@ -88,16 +87,21 @@ class HumanOutput:
         first, _, rest = text.partition("\n")
         painted = self._paint("error:", "error", self.error_color)
         first = first.replace(": error: ", ": " + painted + " ", 1)
-        self.stderr.write(first + ("\n" + rest if rest else "") + "\n")
-        self.stderr.flush()
+        self._to_stderr(first + ("\n" + rest if rest else "") + "\n")
 
     def warning(self, message: str) -> None:
-        self.stderr.write(self._paint("warning:", "warning", self.error_color) + f" {message}\n")
-        self.stderr.flush()
+        self._to_stderr(self._paint("warning:", "warning", self.error_color) + f" {message}\n")
 
     def notice(self, message: str) -> None:
         """A line for the person at the terminal that is not a result (e.g. 'interrupted')."""
-        self.stderr.write(message + "\n")
+        self._to_stderr(message + "\n")
+
+    def _to_stderr(self, text: str) -> None:
+        """Write to stderr after all that went to stdout before: results are not flushed
+        one by one (a write to a pipe or file costs a system call), yet the two streams
+        keep their order when they share a file or a terminal."""
+        self.stdout.flush()
+        self.stderr.write(text)
         self.stderr.flush()
 
 
@@ -117,7 +121,6 @@ class JsonOutput:
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
-        self.stdout.flush()
 
     def result(self, text: str, outcome: Outcome) -> None:
         obj: dict[str, Any] = {"input": text.strip()}

@@ -239,6 +239,25 @@ def test_stderr_closed_at_start_keeps_the_exit_status(cli_env, tmp_path):
     assert shell(cli_env, "$DEZERO -e 'x = 2' -e 'x + y' 2>&-", tmp_path) == (1, "x = 2\n", "")
 
 
+def test_results_errors_and_warnings_keep_their_order_in_one_file(cli_env, tmp_path):
+    """Results are not flushed one by one, yet stdout is flushed before stderr is written."""
+    script = "1\nnosuch\n1/0\n2\n" * 200  # more than one buffer of stdout
+    (tmp_path / "mixed.calc").write_text(script, encoding="utf-8")
+    buffered = {k: v for k, v in cli_env.items() if k != "PYTHONUNBUFFERED"}  # as for a user
+    code, out, _ = shell(buffered, "$DEZERO --keep-going mixed.calc 2>&1", tmp_path)
+    turn = [
+        "1",
+        "mixed.calc:{}:1: error: unknown name 'nosuch'",
+        "  nosuch",
+        "  ^~~~~~",
+        "warning: division by zero in '/' (result contains inf)",
+        "inf",
+        "2",
+    ]
+    expected = [line.format(4 * i + 2) for i in range(200) for line in turn]
+    assert (code, out.splitlines()) == (1, expected)
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_full_output_device_is_one_error_line(cli_env, tmp_path):
     code, out, err = shell(cli_env, "$DEZERO -e '1 + 1' >/dev/full", tmp_path)
