@@ -113,12 +113,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
-        return _run(args, argv)
+        status = _run(args, argv)
+        sys.stdout.flush()  # results are buffered: a failure to write them shows here
+        return status
     except BrokenPipeError:
-        _silence_stdout()
+        _silence_broken_streams()
         return 0
-    except OSError as e:  # stdout cannot take more: a full disk, a vanished terminal
-        _silence_stdout()
+    except OSError as e:  # output cannot take more: a full disk, a vanished terminal
+        _silence_broken_streams()
         try:
             _warn(f"error: output failed: {e.strerror or e}")
         except OSError:
@@ -131,10 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _silence_stdout() -> None:
-    """After the reader of stdout went away, keep Python from complaining at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+def _silence_broken_streams() -> None:
+    """After the reader of stdout or stderr went away, keep Python from complaining at exit:
+    whichever cannot be flushed now writes to /dev/null."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:

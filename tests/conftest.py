@@ -82,9 +82,11 @@ class Completed:
 
 @pytest.fixture(scope="session")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of a new user: no configuration, no cache, no NO_COLOR."""
+    """The environment of a new user: no configuration, no cache, no NO_COLOR, Python's
+    output buffered as usual."""
     home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    dropped = ("NO_COLOR", "FORCE_COLOR", "PYTHONUNBUFFERED")  # output buffered, as for a user
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         {f"XDG_{kind}_HOME": str(home / kind.lower()) for kind in ("CONFIG", "STATE", "CACHE")}
     )

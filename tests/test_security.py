@@ -163,11 +163,11 @@ ALLOWED = {
         "name runs over the constant tuple ('stdout', 'stderr')",
     ("dezero_repl/cli.py", "setattr(sys, name, open(os.devnull, 'w', encoding='utf-8'))"):
         "name runs over the constant tuple ('stdout', 'stderr')",
-    ("dezero/core.py", "getattr(Config, name)"):
+    ("dezero/core.py", "getattr(Config, self.name)"):
         "using_config(name, ...): every caller passes a constant name (checked below)",
-    ("dezero/core.py", "setattr(Config, name, value)"):
+    ("dezero/core.py", "setattr(Config, self.name, self.value)"):
         "using_config(name, ...): every caller passes a constant name (checked below)",
-    ("dezero/core.py", "setattr(Config, name, old_value)"):
+    ("dezero/core.py", "setattr(Config, self.name, self.old_value)"):
         "using_config(name, ...): every caller passes a constant name (checked below)",
     ("dezero/utils.py", "subprocess.run([dot, path, '-T', extension, '-o', to_file], check=True)"):
         "Graphviz's dot, as an argument list (no shell); extension is one of png, svg, pdf",
