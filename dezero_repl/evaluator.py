@@ -276,12 +276,28 @@ class Session:
                     value = value + 0.0  # a node of its own, with gradient 1 to the original
             else:
                 value = Variable(value.data)
+        old = self.variables.get(name)
         self.variables[name] = value
         if value.name is None:
             value.name = name
+        named = {id(v) for v in self.variables.values()}
         # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph alive.
-        prune(value, {id(v) for v in self.variables.values()}, self.ledger)
+        prune(value, named, self.ledger)
+        if old is not None and old.ndim > 0 and id(old) not in named:
+            self._prune_behind(old, named)
         return value
+
+    def _prune_behind(self, old: Variable, named: set[int]) -> None:
+        """An array lost its name: prune again the named values that may depend on it.
+
+        A named value's graph was pruned when it was assigned, up to the variables named then.
+        A scalar there remembers its own gradients, so reports stop at it; an array does not,
+        and without this, alternating assignments (``a = f(b)``, ``b = g(a)``, ...) would
+        keep the whole history connected and make every report walk all of it.
+        """
+        for v in self.variables.values():
+            if v.creator is not None and v.generation > old.generation:
+                prune(v, named, self.ledger)
 
     # -- function definitions -------------------------------------------------
 
