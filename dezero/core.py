@@ -14,6 +14,7 @@ nothing more.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import weakref
 from typing import Any
@@ -31,22 +32,24 @@ class Config:
     enable_backprop = True
 
 
-class using_config:  # noqa: N801 - the book's name, used like a function
-    """Set ``Config.<name>`` to ``value`` for the body of a ``with`` block.
+class using_config(contextlib.ContextDecorator):  # noqa: N801 - the book's name
+    """Set ``Config.<name>`` to ``value`` for the body of a ``with`` block (or a decorated
+    function), and restore it afterwards, even when the body raises.
 
-    (A class rather than a generator: entering and leaving cost a third as much, and the
-    calculator enters one for every statement.)
+    A class rather than a generator: entering and leaving cost a third as much, and the
+    calculator enters one for every statement.
     """
 
     def __init__(self, name: str, value: Any) -> None:
         self.name, self.value = name, value
+        self.saved: list[Any] = []  # one per level, when the same one is entered again
 
     def __enter__(self) -> None:
-        self.old_value = getattr(Config, self.name)
+        self.saved.append(getattr(Config, self.name))
         setattr(Config, self.name, self.value)
 
     def __exit__(self, *exc: object) -> None:
-        setattr(Config, self.name, self.old_value)
+        setattr(Config, self.name, self.saved.pop())
 
 
 def no_grad() -> using_config:
@@ -596,7 +599,7 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
-        return _scalar(x) ** self.c
+        return x**self.c  # not on a NumPy scalar: its C pow differs, e.g. (-inf) ** 0.5
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -621,9 +624,11 @@ class Pow(Function):
 
 
 def _repeated_value(g: Any) -> Any:
-    """The number that fills ``g``, if it is one number broadcast (as the gradient of a sum
-    is); None otherwise. Multiplying by that number saves a pass over the array."""
-    if type(g) is np.ndarray and g.ndim and not any(g.strides):
+    """The number that fills ``g`` if it is one number broadcast, else None.
+
+    The gradient of a sum is such an array; multiplying by the number saves a pass.
+    """
+    if type(g) is np.ndarray and g.size and g.ndim and not any(g.strides):
         return g.reshape(-1)[0]
     return None
 
@@ -745,7 +750,13 @@ class PowConstVar(Function):
     def backward(self, gy):
         (x,) = self.inputs
         y = self.c**x
-        return _sum_to(gy * y * np.log(self.c), x.shape)  # d(c^x)/dx = c^x ln c
+        return _sum_to(gy * y * _log(self.c), x.shape)  # d(c^x)/dx = c^x ln c
+
+
+def _log(c: Any) -> Any:
+    """ln c for a constant; a Python number stays one, so that it keeps x's dtype."""
+    log_c = np.log(c)
+    return float(log_c) if isinstance(c, (int, float)) else log_c
 
 
 def _constant(c: Any, x: Any) -> Any:
@@ -759,7 +770,7 @@ def _constant(c: Any, x: Any) -> Any:
         if isinstance(x, Variable) and x.data.dtype is _FLOAT64 and -_BIG < c < _BIG:
             return float(c)
         return c
-    if type(c) is float or isinstance(c, (np.ndarray, np.generic)):
+    if isinstance(c, (int, float, np.ndarray, np.generic)):  # bool is an int too
         return c
     return np.asarray(c)
 

@@ -134,8 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _silence_broken_streams() -> None:
-    """After the reader of stdout or stderr went away, keep Python from complaining at exit:
-    whichever cannot be flushed now writes to /dev/null."""
+    """Point whichever of stdout and stderr lost its reader at /dev/null.
+
+    Python would otherwise complain when it flushes them at exit.
+    """
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -150,16 +150,24 @@ class _FloatingPointLog:
 
 
 def _non_finite(words: str, result: Any) -> str:
-    """What a complaint left in a result: nan for an invalid value, else its infinities."""
+    """What a complaint left in a result (a value or a list of them): nan for an invalid
+    value, else the infinities it holds."""
     if words == "invalid value":
         return "nan"
-    data = result.data if isinstance(result, Variable) else result
-    if not isinstance(data, (np.ndarray, np.generic)) or data.dtype.kind != "f":
-        return "inf"
+    results = result if isinstance(result, list) else [result]
     signs = [
-        sign for sign, test in (("inf", np.isposinf), ("-inf", np.isneginf)) if test(data).any()
+        sign
+        for sign, test in (("inf", np.isposinf), ("-inf", np.isneginf))
+        if any(_has(test, r) for r in results)
     ]
     return " and ".join(signs) or "inf"
+
+
+def _has(test: Callable[[Any], Any], result: Any) -> bool:
+    data = result.data if isinstance(result, Variable) else result
+    if not isinstance(data, (np.ndarray, np.generic)) or data.dtype.kind != "f":
+        return False
+    return bool(test(data).any())
 
 
 # ---------------------------------------------------------------------------
@@ -248,7 +256,7 @@ class Session:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
         with np.errstate(all="call", under="ignore", call=self._fp):
             report = self.ledger.report(value, self.variables)
-        self._fp.name("the gradient")
+        self._fp.name("the gradient", [g for _, _, g in report])
         return report
 
     def _gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
@@ -288,16 +296,14 @@ class Session:
         return value
 
     def _prune_behind(self, old: Variable, named: set[int]) -> None:
-        """An array lost its name: prune again the named values that may depend on it.
+        """An array lost its name: cut the graph behind it that leads to no named variable.
 
         A named value's graph was pruned when it was assigned, up to the variables named then.
         A scalar there remembers its own gradients, so reports stop at it; an array does not,
         and without this, alternating assignments (``a = f(b)``, ``b = g(a)``, ...) would
         keep the whole history connected and make every report walk all of it.
         """
-        for v in self.variables.values():
-            if v.creator is not None and v.generation > old.generation:
-                prune(v, named, self.ledger)
+        prune(old, named, self.ledger)
 
     # -- function definitions -------------------------------------------------
 

@@ -51,8 +51,9 @@ class HumanOutput:
         for warning in outcome.warnings:
             self.warning(warning)
         lines = self.render(outcome)
-        if lines:  # flushed before anything goes to stderr (_to_stderr), and at exit
+        if lines:
             self.stdout.write("\n".join(lines) + "\n")
+            self.stdout.flush()  # a run that is killed keeps what it printed
 
     def render(self, outcome: Outcome) -> list[str]:
         """The lines that show an outcome (without colour codes when colour is off)."""
@@ -97,9 +98,7 @@ class HumanOutput:
         self._to_stderr(message + "\n")
 
     def _to_stderr(self, text: str) -> None:
-        """Write to stderr after all that went to stdout before: results are not flushed
-        one by one (a write to a pipe or file costs a system call), yet the two streams
-        keep their order when they share a file or a terminal."""
+        """Write to stderr after all that went to stdout, so the two keep their order."""
         self.stdout.flush()
         self.stderr.write(text)
         self.stderr.flush()
@@ -121,6 +120,7 @@ class JsonOutput:
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
+        self.stdout.flush()
 
     def result(self, text: str, outcome: Outcome) -> None:
         obj: dict[str, Any] = {"input": text.strip()}

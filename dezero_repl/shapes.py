@@ -12,9 +12,11 @@ errors) is simply never memoized and always goes to Lark.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -246,6 +248,8 @@ class ShapeCache:
             self.read.add(key)
         else:
             self.learned[key] = plan
+            if len(self.learned) > MAX_STORED:  # only the most recent would be kept anyway
+                del self.learned[next(iter(self.learned))]
 
     def save(self) -> None:
         """Write the new plans (atomically) and mark the plans read as recently used; keep
@@ -255,17 +259,20 @@ class ShapeCache:
         """
         try:
             self.store.mkdir(parents=True, exist_ok=True)
-            for key, plan in self.learned.items():
-                path = self.store / _file_name(key)
-                temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        except OSError:
+            return
+        for key, plan in self.learned.items():
+            path = self.store / _file_name(key)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            with contextlib.suppress(OSError):
                 temporary.write_text(json.dumps([list(key), _encode(plan)]), encoding="utf-8")
                 os.replace(temporary, path)
-            for key in self.read:
+        for key in self.read:
+            with contextlib.suppress(OSError):  # another run may have just removed it
                 os.utime(self.store / _file_name(key))
-            if self.learned:
+        if self.learned:
+            with contextlib.suppress(OSError):
                 _prune(self.store)
-        except OSError:
-            pass
 
 
 def _file_name(key: tuple) -> str:
@@ -276,9 +283,16 @@ def _file_name(key: tuple) -> str:
 
 
 def _prune(store: Path) -> None:
-    """Keep the MAX_STORED most recently used plans; remove other versions' stores."""
-    files = sorted(store.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[MAX_STORED:]:
+    """Keep the MAX_STORED most recently used plans; remove other versions' stores, and
+    files half written by runs that were killed an hour or more ago."""
+    now = time.time()
+    ages = {}
+    for path in store.iterdir():
+        with contextlib.suppress(OSError):  # another run may be pruning too
+            ages[path] = now - path.stat().st_mtime
+    plans = sorted((p for p in ages if p.suffix == ".json"), key=ages.__getitem__)
+    leftovers = [p for p in ages if p.suffix == ".tmp" and ages[p] > 3600]
+    for old in plans[MAX_STORED:] + leftovers:
         old.unlink(missing_ok=True)
     for other in store.parent.glob("shapes-*"):
         if other == store:

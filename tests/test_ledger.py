@@ -86,11 +86,12 @@ def rule_calls(run) -> int:
         if event == "call" and frame.f_code.co_name in ("backward", "backward_array"):
             calls += 1
 
+    previous = sys.getprofile()
     sys.setprofile(profiler)
     try:
         run()
     finally:
-        sys.setprofile(None)
+        sys.setprofile(previous)
     return calls
 
 

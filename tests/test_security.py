@@ -167,7 +167,7 @@ ALLOWED = {
         "using_config(name, ...): every caller passes a constant name (checked below)",
     ("dezero/core.py", "setattr(Config, self.name, self.value)"):
         "using_config(name, ...): every caller passes a constant name (checked below)",
-    ("dezero/core.py", "setattr(Config, self.name, self.old_value)"):
+    ("dezero/core.py", "setattr(Config, self.name, self.saved.pop())"):
         "using_config(name, ...): every caller passes a constant name (checked below)",
     ("dezero/utils.py", "subprocess.run([dot, path, '-T', extension, '-o', to_file], check=True)"):
         "Graphviz's dot, as an argument list (no shell); extension is one of png, svg, pdf",

@@ -211,3 +211,32 @@ def test_an_unwritable_store_only_loses_the_memo(tmp_path):
     cache("x = 1")
     cache.save()  # no exception
     assert calls == ["x = 1"] and cache("y = 2") is not None
+
+
+def test_a_run_that_learns_many_shapes_writes_only_the_most_recent(tmp_path, monkeypatch):
+    monkeypatch.setattr(shapes, "MAX_STORED", 3)
+    store = tmp_path / "shapes-1"
+    cache = counting_cache(store, [])
+    texts = [" + ".join(["x"] * n) for n in range(1, 8)]
+    for text in texts:
+        cache(text)
+    cache.save()
+    assert len(list(store.glob("*.json"))) == 3
+    calls = []
+    reader = counting_cache(store, calls)
+    for text in texts:
+        reader(text)
+    assert calls == texts[:4]  # the last three were stored
+
+
+def test_files_left_half_written_long_ago_are_removed(tmp_path):
+    store = tmp_path / "shapes-1"
+    store.mkdir()
+    old, recent = store / "0123.json.4242.tmp", store / "4567.json.4343.tmp"
+    for path in (old, recent):
+        path.write_text("[", encoding="utf-8")
+    os.utime(old, (0, 0))
+    cache = counting_cache(store, [])
+    cache("x = 1")
+    cache.save()
+    assert not old.exists() and recent.exists()  # a recent one may be another run's
