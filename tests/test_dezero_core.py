@@ -335,11 +335,12 @@ def test_graph_costs_the_cycle_collector_few_objects_per_operation(step, per_op)
     assert _tracked_objects_made_by(build) <= per_op * n + 20
 
 
+@pytest.mark.parametrize("shape", [(), (2,)], ids=["0-d", "1-d"])  # 0-d float64: NumPy scalars
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32, np.bool_])
-@pytest.mark.parametrize("constant", [1, 1.5, True, -3])
+@pytest.mark.parametrize("constant", [1, 1.5, True, -3, 0])
 @pytest.mark.parametrize("op", [operator.add, operator.sub, operator.mul, operator.truediv])
-def test_constants_follow_numpys_promotion(dtype, constant, op):
-    data = np.array([1, 2], dtype=dtype)
+def test_constants_follow_numpys_promotion(shape, dtype, constant, op):
+    data = np.ones(shape, dtype=dtype)
     if op is operator.sub and dtype is np.bool_ and type(constant) is bool:
         op = operator.add  # x - c is computed as x + (-c), which NumPy allows for bools
         constant = -constant
@@ -351,8 +352,12 @@ def test_constants_follow_numpys_promotion(dtype, constant, op):
                 op(Variable(data), constant)
             return
         got = op(Variable(data), constant).data
-    assert got.dtype == want.dtype
+        flipped = op(constant, Variable(data)).data  # the constant on the left
+        want_flipped = op(constant, data)
+    assert type(got) is np.ndarray and got.dtype == np.asarray(want).dtype
     np.testing.assert_array_equal(got, want)
+    assert flipped.dtype == np.asarray(want_flipped).dtype
+    np.testing.assert_array_equal(flipped, want_flipped)
 
 
 def test_python_int_constants_follow_numpys_promotion():
