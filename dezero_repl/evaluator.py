@@ -292,18 +292,11 @@ class Session:
         # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph alive.
         prune(value, named, self.ledger)
         if old is not None and old.ndim > 0 and id(old) not in named:
-            self._prune_behind(old, named)
+            # An array lost its name. Scalars remember their gradients, so reports stop at
+            # them; arrays do not, and without this, alternating assignments (a = f(b),
+            # b = g(a), ...) keep the whole history connected for every report to walk.
+            prune(old, named, self.ledger)
         return value
-
-    def _prune_behind(self, old: Variable, named: set[int]) -> None:
-        """An array lost its name: cut the graph behind it that leads to no named variable.
-
-        A named value's graph was pruned when it was assigned, up to the variables named then.
-        A scalar there remembers its own gradients, so reports stop at it; an array does not,
-        and without this, alternating assignments (``a = f(b)``, ``b = g(a)``, ...) would
-        keep the whole history connected and make every report walk all of it.
-        """
-        prune(old, named, self.ledger)
 
     # -- function definitions -------------------------------------------------
 

@@ -358,6 +358,12 @@ def test_failed_statement_does_not_change_ans(jcalc):
         ("exp(1000)", "inf", "overflow in exp() (result contains inf)"),
         ("10 ** 400", "inf", "overflow in '**' (result contains inf)"),
         ("1e300 * 1e300", "inf", "overflow in '*' (result contains inf)"),
+        ("-1 / 0", "-inf", "division by zero in '/' (result contains -inf)"),
+        ("[1, -1] / 0", "[ inf -inf]", "division by zero in '/' (result contains inf and -inf)"),
+        ("1 / [0, -0.0]", "[ inf -inf]", "division by zero in '/' (result contains inf and -inf)"),
+        ("-1e300 * 1e300", "-inf", "overflow in '*' (result contains -inf)"),
+        ("1e400", "inf", "overflow in a number literal (read as inf)"),
+        ("-1e400", "-inf", "overflow in a number literal (read as inf)"),
         ("mean(zeros(0))", "nan", "invalid value in mean() (result contains nan)"),
     ],
 )
