@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import sys
 import weakref
 from typing import Any
 
@@ -224,11 +225,21 @@ class Function:
     First-order backpropagation uses it when present: it skips wrapping every intermediate
     gradient in a Variable and may reuse the buffers it allocates itself.
 
+    Two flags say what the array rule reads, so that a first-order backward pass can reuse
+    the memory of a large intermediate value that nothing needs any more (see ``_release``):
+    ``reads_input_data = False`` for a one-input function whose rules never read that
+    input's data (``sum`` needs only its shape), and ``recycles_output = True`` for one
+    whose rules never read the output's data and whose ``backward_array`` accepts ``out``,
+    the output's buffer, to write the input's gradient into if it fits.
+
     ``inputs`` and ``outputs`` are the book's lists (of Variables, and of weak references to
     them). A Function stores a single input or output as it is and several in a tuple:
     every object of a graph is work for Python's cycle collector, which on a long chain costs
     more than the operations themselves, and most Functions have one input and one output.
     """
+
+    reads_input_data = True
+    recycles_output = False
 
     @property
     def inputs(self) -> list[Variable]:
@@ -394,13 +405,17 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
 
     ``flowing`` holds the gradient of each intermediate Variable until its creator is
     visited, ``leaves`` those of the leaves until the end. Sums always allocate, so no array
-    that a caller holds is ever modified.
+    that a caller holds is ever modified. Unless every gradient is kept, a large value that
+    only the graph holds and no rule reads is released on the way and its buffer reused
+    (``spares``: creator id -> buffer, see ``_release``).
     This loop is the hot path of every backward pass: the common cases (one output, one
     input, a chain) are spelled out, and it reads the attributes behind ``Function.inputs``
     and ``Function.outputs`` directly.
     """
     flowing = {id(y): y.grad.data}
     leaves: dict[int, tuple[Variable, Any]] = {}
+    spares: dict[int, np.ndarray] = {}
+    release = keep is not None and _COUNTS_REFERENCES
     frontier = _Frontier()
     seen = {id(y.creator)}
     f = y.creator
@@ -424,7 +439,14 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
         held = None
         if gys is not None:
             rule = getattr(f, "backward_array", None)
-            gxs = rule(*gys) if rule is not None else _variable_rule(f, gys)
+            if rule is None:
+                gxs = _variable_rule(f, gys)
+            elif spares and id(f) in spares:
+                gxs = rule(*gys, out=spares.pop(id(f)))
+            else:
+                gxs = rule(*gys)
+            if release and not f.reads_input_data and type(gxs) is np.ndarray:
+                _release_input(f, gxs, spares, stop)
             xs = f._inputs
             if type(xs) is not tuple:
                 xs = (xs,)
@@ -450,6 +472,72 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
         f = frontier.next(held) if frontier.generations else held
     for x, g in leaves.values():
         x.grad = Variable(_own(g))
+
+
+def _release_input(f: Function, gx: np.ndarray, spares: dict[int, np.ndarray], stop: Any) -> None:
+    """Release the one input of ``f`` if only ``f`` holds it (``f``'s rule has run, not read it).
+
+    A gradient has the shape of its input, so ``gx`` says cheaply whether the input is large.
+    The references are counted on ``f._inputs`` itself: a local name for the input would
+    count as one more holder.
+    """
+    if type(f._inputs) is tuple or gx.nbytes < _RELEASE_BYTES:
+        return
+    if _input_references(f) == _ONLY_INPUT:
+        _release(f._inputs, spares, stop)
+
+
+def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
+    """Hand the buffer of ``x`` to its creator's rule, to write a gradient into.
+
+    Only the graph holds ``x``, the only Function that uses it has run a rule that did not
+    read it, and the creator's rule does not read it either: the value can never be read
+    again by anyone but a walk of the graph, which then finds ``x.data`` None. So that this
+    stays rare and worth it, only a large array that owns its memory, held by ``x`` alone
+    (no view, no caller), is released; ``retain_grad=True`` releases nothing.
+    """
+    c = x.creator
+    if c is None or not c.recycles_output or id(x) in stop or id(c) in spares:
+        return
+    if type(x.data) is not np.ndarray or _data_references(x) != _ONLY_DATA:
+        return
+    data = x.data
+    if data.nbytes >= _RELEASE_BYTES and data.base is None and data.flags.writeable:
+        x.data = None
+        spares[id(c)] = data
+
+
+def _input_references(f: Function) -> int:
+    return sys.getrefcount(f._inputs)
+
+
+def _data_references(x: Variable) -> int:
+    return sys.getrefcount(x.data)
+
+
+def _fits(out: np.ndarray | None, *operands: Any) -> np.ndarray | None:
+    """``out`` if a ufunc of ``operands`` can write its result there as is, else None.
+
+    None as a ufunc's ``out`` lets NumPy allocate, so a rule passes ``out=_fits(...)``.
+    """
+    if type(out) is not np.ndarray:
+        return None
+    shape = np.broadcast_shapes(*[np.shape(a) for a in operands])
+    if out.shape == shape and out.dtype.kind in "fc" and out.dtype == np.result_type(*operands):
+        return out
+    return None
+
+
+def _times(gx: Any, gy: Any) -> Any:
+    """``gx * gy``, for a ``gx`` that the rule has just computed: in its buffer if it fits."""
+    if (
+        type(gx) is np.ndarray
+        and gx.dtype == np.result_type(gx, gy)
+        and np.broadcast_shapes(gx.shape, np.shape(gy)) == gx.shape
+    ):
+        gx *= gy
+        return gx
+    return gx * gy
 
 
 def _settle(out: Variable, gy: Any, y: Variable, keep: Any) -> None:
@@ -553,6 +641,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    recycles_output = True
+
     def forward(self, x0, x1):
         return _scalar(x0) * _scalar(x1)
 
@@ -560,9 +650,10 @@ class Mul(Function):
         x0, x1 = self.inputs
         return _sum_to(gy * x1, x0.shape), _sum_to(gy * x0, x1.shape)
 
-    def backward_array(self, gy):
+    def backward_array(self, gy, out=None):
         x0, x1 = self.inputs
-        return _sum_to(gy * x1.data, x0.shape), _sum_to(gy * x0.data, x1.shape)
+        gx0 = gy * x1.data if out is None else np.multiply(gy, x1.data, out=_fits(out, gy, x1.data))
+        return _sum_to(gx0, x0.shape), _sum_to(gy * x0.data, x1.shape)
 
 
 class Div(Function):
@@ -583,13 +674,17 @@ class Div(Function):
 
 
 class Neg(Function):
+    reads_input_data = False
+    recycles_output = True
+
     def forward(self, x):
         return -_scalar(x)
 
     def backward(self, gy):
         return -gy
 
-    backward_array = backward
+    def backward_array(self, gy, out=None):
+        return -gy if out is None else np.negative(gy, out=_fits(out, gy))
 
 
 class Pow(Function):
@@ -597,6 +692,11 @@ class Pow(Function):
 
     def __init__(self, c):
         self.c = c
+
+    @property
+    def recycles_output(self) -> bool:
+        """A square writes its gradient 2x into its output's buffer (other powers allocate)."""
+        return np.ndim(self.c) == 0 and self.c == 2
 
     def forward(self, x):
         return x**self.c  # not on a NumPy scalar: its C pow differs, e.g. (-inf) ** 0.5
@@ -606,21 +706,19 @@ class Pow(Function):
         c = self.c
         return _sum_to(c * x ** _lowered(c) * gy, x.shape)
 
-    def backward_array(self, gy):
+    def backward_array(self, gy, out=None):
         x, c = self.inputs[0].data, self.c
         g = _repeated_value(gy)
         if g is not None and np.ndim(c) == 0:  # as after a sum: fold g into the constant
-            return x * (c * g) if c == 2 else (c * g) * x ** _lowered(c)
-        gx = x * c if np.ndim(c) == 0 and c == 2 else c * x ** _lowered(c)
-        if (
-            isinstance(gx, np.ndarray)
-            and gx.shape == np.shape(gy)
-            and gx.dtype == np.result_type(gx, gy)
-        ):
-            gx *= gy  # gx is a buffer of our own, so the product can reuse it
-        else:
-            gx = gx * gy
-        return _sum_to(gx, x.shape)
+            return _power_rule(x, c, c * g, out)
+        return _sum_to(_times(_power_rule(x, c, c, out), gy), x.shape)  # a buffer of our own
+
+
+def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
+    """``k * x ** (c - 1)``, where k is c or c times a gradient; into ``out`` if it fits."""
+    if np.ndim(c) or c != 2:
+        return _times(x ** _lowered(c), k)
+    return x * k if out is None else np.multiply(x, k, out=_fits(out, x, k))
 
 
 def _repeated_value(g: Any) -> Any:
@@ -665,6 +763,8 @@ class PowVar(Function):
 
 
 class AddConstant(Function):
+    reads_input_data = False
+
     def __init__(self, c):
         self.c = c
 
@@ -679,6 +779,9 @@ class AddConstant(Function):
 
 
 class SubFromConstant(Function):
+    reads_input_data = False
+    recycles_output = True
+
     def __init__(self, c):
         self.c = c
 
@@ -689,10 +792,15 @@ class SubFromConstant(Function):
     def backward(self, gy):
         return _sum_to(-gy, self.x_shape)
 
-    backward_array = backward
+    def backward_array(self, gy, out=None):
+        gx = -gy if out is None else np.negative(gy, out=_fits(out, gy))
+        return _sum_to(gx, self.x_shape)
 
 
 class MulConstant(Function):
+    reads_input_data = False
+    recycles_output = True
+
     def __init__(self, c):
         self.c = c
 
@@ -703,10 +811,15 @@ class MulConstant(Function):
     def backward(self, gy):
         return _sum_to(gy * self.c, self.x_shape)
 
-    backward_array = backward
+    def backward_array(self, gy, out=None):
+        gx = gy * self.c if out is None else np.multiply(gy, self.c, out=_fits(out, gy, self.c))
+        return _sum_to(gx, self.x_shape)
 
 
 class DivConstant(Function):
+    reads_input_data = False
+    recycles_output = True
+
     def __init__(self, c):
         self.c = c
 
@@ -717,7 +830,9 @@ class DivConstant(Function):
     def backward(self, gy):
         return _sum_to(gy / self.c, self.x_shape)
 
-    backward_array = backward
+    def backward_array(self, gy, out=None):
+        gx = gy / self.c if out is None else np.divide(gy, self.c, out=_fits(out, gy, self.c))
+        return _sum_to(gx, self.x_shape)
 
 
 class DivFromConstant(Function):
@@ -843,3 +958,25 @@ Variable.__rtruediv__ = rdiv
 Variable.__pow__ = pow
 Variable.__rpow__ = rpow
 Variable.__neg__ = neg
+
+
+def _calibrate() -> None:
+    """Count the references to a value held once, the way ``_release`` counts them.
+
+    The counts depend on the interpreter; measuring them here, through the same functions,
+    keeps ``_release`` exact. Interpreters without exact reference counts release nothing.
+    """
+    global _ONLY_INPUT, _ONLY_DATA
+    f = Function()
+    f._inputs = Variable(None)
+    _ONLY_INPUT = _input_references(f)
+    _ONLY_DATA = _data_references(Variable(np.empty(0)))
+
+
+_RELEASE_BYTES = 1 << 20  # smaller buffers cost little to allocate afresh
+_COUNTS_REFERENCES = (
+    sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", lambda: True)()
+)
+_ONLY_INPUT = _ONLY_DATA = -1
+if _COUNTS_REFERENCES:
+    _calibrate()

@@ -15,6 +15,8 @@ from dezero import utils
 from dezero.core import (
     Function,
     Variable,
+    _fits,
+    _times,
     add,
     as_array,
     as_variable,
@@ -48,6 +50,8 @@ def _mask(condition: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 class Sin(Function):
+    recycles_output = True
+
     def forward(self, x):
         return np.sin(x)
 
@@ -55,11 +59,14 @@ class Sin(Function):
         (x,) = self.inputs
         return gy * cos(x)
 
-    def backward_array(self, gy):
-        return gy * np.cos(self.inputs[0].data)
+    def backward_array(self, gy, out=None):
+        x = self.inputs[0].data
+        return _times(np.cos(x, out=_fits(out, x)), gy)
 
 
 class Cos(Function):
+    recycles_output = True
+
     def forward(self, x):
         return np.cos(x)
 
@@ -67,8 +74,10 @@ class Cos(Function):
         (x,) = self.inputs
         return gy * -sin(x)
 
-    def backward_array(self, gy):
-        return gy * -np.sin(self.inputs[0].data)
+    def backward_array(self, gy, out=None):
+        x = self.inputs[0].data
+        sine = np.sin(x, out=_fits(out, x))
+        return _times(np.negative(sine, out=_fits(sine, sine)), gy)
 
 
 class Tan(Function):
@@ -110,6 +119,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    recycles_output = True
+
     def forward(self, x):
         return np.log(x)
 
@@ -117,8 +128,9 @@ class Log(Function):
         (x,) = self.inputs
         return gy / x
 
-    def backward_array(self, gy):
-        return gy / self.inputs[0].data
+    def backward_array(self, gy, out=None):
+        x = self.inputs[0].data
+        return gy / x if out is None else np.divide(gy, x, out=_fits(out, gy, x))
 
 
 class Log2(Function):
@@ -396,6 +408,8 @@ def get_item(x: Any, slices: Any) -> Variable:
 
 
 class Sum(Function):
+    reads_input_data = False
+
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis = axis
         self.keepdims = keepdims
@@ -414,6 +428,8 @@ class Sum(Function):
 
 
 class SumTo(Function):
+    reads_input_data = False
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
