@@ -154,8 +154,10 @@ class Variable:
         """Accumulate d(self)/d(v) into ``v.grad`` for every Variable v upstream.
 
         ``retain_grad=False`` frees the gradients of intermediate Variables as soon as
-        they have been used. ``create_graph=True`` records the backward pass itself, so
-        that gradients can be differentiated again.
+        they have been used, and lets the pass reuse the buffer of a large intermediate
+        value that only the graph holds and no rule reads (its ``data`` becomes None; see
+        ``Function``). ``create_graph=True`` records the backward pass itself, so that
+        gradients can be differentiated again; it releases nothing.
         """
         if self.grad is None:
             self.grad = Variable(np.ones_like(self.data))
@@ -225,12 +227,14 @@ class Function:
     First-order backpropagation uses it when present: it skips wrapping every intermediate
     gradient in a Variable and may reuse the buffers it allocates itself.
 
-    Two flags say what the array rule reads, so that a first-order backward pass can reuse
-    the memory of a large intermediate value that nothing needs any more (see ``_release``):
+    Two flags say what the rules read, so that a first-order backward pass can reuse the
+    memory of a large intermediate value that nothing needs any more (see ``_release``):
     ``reads_input_data = False`` for a one-input function whose rules never read that
-    input's data (``sum`` needs only its shape), and ``recycles_output = True`` for one
-    whose rules never read the output's data and whose ``backward_array`` accepts ``out``,
-    the output's buffer, to write the input's gradient into if it fits.
+    input's data (``sum`` needs only its shape), and ``recycles_output = True`` for a
+    one-output function whose rules never read the output's data and whose
+    ``backward_array`` accepts ``out``, the output's buffer, to write the input's gradient
+    into if it fits. A subclass that redefines ``forward``, ``backward`` or
+    ``backward_array`` gets the safe defaults back unless it states the flags itself.
 
     ``inputs`` and ``outputs`` are the book's lists (of Variables, and of weak references to
     them). A Function stores a single input or output as it is and several in a tuple:
@@ -240,6 +244,12 @@ class Function:
 
     reads_input_data = True
     recycles_output = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if {"forward", "backward", "backward_array"} & cls.__dict__.keys():
+            cls.reads_input_data = cls.__dict__.get("reads_input_data", True)
+            cls.recycles_output = cls.__dict__.get("recycles_output", False)
 
     @property
     def inputs(self) -> list[Variable]:
@@ -412,10 +422,11 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     input, a chain) are spelled out, and it reads the attributes behind ``Function.inputs``
     and ``Function.outputs`` directly.
     """
-    flowing = {id(y): y.grad.data}
+    flowing = {id(y): _scalar(y.grad.data)}  # 0-d float64: NumPy computes faster on scalars
     leaves: dict[int, tuple[Variable, Any]] = {}
     spares: dict[int, np.ndarray] = {}
     release = keep is not None and _COUNTS_REFERENCES
+    ndarray, large = np.ndarray, _RELEASE_BYTES  # local names: the check below is per step
     frontier = _Frontier()
     seen = {id(y.creator)}
     f = y.creator
@@ -445,8 +456,8 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                 gxs = rule(*gys, out=spares.pop(id(f)))
             else:
                 gxs = rule(*gys)
-            if release and not f.reads_input_data and type(gxs) is np.ndarray:
-                _release_input(f, gxs, spares, stop)
+            if release and type(gxs) is ndarray and gxs.nbytes >= large:
+                _release_input(f, spares, stop)
             xs = f._inputs
             if type(xs) is not tuple:
                 xs = (xs,)
@@ -474,14 +485,14 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
         x.grad = Variable(_own(g))
 
 
-def _release_input(f: Function, gx: np.ndarray, spares: dict[int, np.ndarray], stop: Any) -> None:
-    """Release the one input of ``f`` if only ``f`` holds it (``f``'s rule has run, not read it).
+def _release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None:
+    """Release the one input of ``f`` if only ``f`` holds it and ``f``'s rule did not read it.
 
-    A gradient has the shape of its input, so ``gx`` says cheaply whether the input is large.
+    The caller has seen that the input's gradient is large, as the input must then be.
     The references are counted on ``f._inputs`` itself: a local name for the input would
     count as one more holder.
     """
-    if type(f._inputs) is tuple or gx.nbytes < _RELEASE_BYTES:
+    if f.reads_input_data or type(f._inputs) is tuple:
         return
     if _input_references(f) == _ONLY_INPUT:
         _release(f._inputs, spares, stop)
@@ -492,17 +503,19 @@ def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
 
     Only the graph holds ``x``, the only Function that uses it has run a rule that did not
     read it, and the creator's rule does not read it either: the value can never be read
-    again by anyone but a walk of the graph, which then finds ``x.data`` None. So that this
-    stays rare and worth it, only a large array that owns its memory, held by ``x`` alone
-    (no view, no caller), is released; ``retain_grad=True`` releases nothing.
+    again but by a walk of the graph, which then finds ``x.data`` None. So that this stays
+    rare and worth it, only a large array held by ``x`` alone (no view, no caller) that owns
+    its memory is released; ``retain_grad=True`` releases nothing. It must be C-ordered,
+    NumPy's default: the gradient written into it has the layout a fresh one would have.
     """
     c = x.creator
-    if c is None or not c.recycles_output or id(x) in stop or id(c) in spares:
+    if c is None or not c.recycles_output or type(c._outputs) is tuple or id(x) in stop:
         return
     if type(x.data) is not np.ndarray or _data_references(x) != _ONLY_DATA:
         return
     data = x.data
-    if data.nbytes >= _RELEASE_BYTES and data.base is None and data.flags.writeable:
+    flags = data.flags
+    if data.nbytes >= _RELEASE_BYTES and flags.owndata and flags.writeable and flags.c_contiguous:
         x.data = None
         spares[id(c)] = data
 
@@ -528,16 +541,17 @@ def _fits(out: np.ndarray | None, *operands: Any) -> np.ndarray | None:
     return None
 
 
-def _times(gx: Any, gy: Any) -> Any:
-    """``gx * gy``, for a ``gx`` that the rule has just computed: in its buffer if it fits."""
+def _product(a: Any, b: Any, own: Any) -> Any:
+    """``a * b``, where ``own`` (a or b) is an array the rule has just computed: the product
+    goes into its buffer if it fits. The order of a and b is kept: NumPy's complex products
+    are not always bitwise commutative."""
     if (
-        type(gx) is np.ndarray
-        and gx.dtype == np.result_type(gx, gy)
-        and np.broadcast_shapes(gx.shape, np.shape(gy)) == gx.shape
+        type(own) is np.ndarray
+        and own.dtype == np.result_type(a, b)
+        and np.broadcast_shapes(np.shape(a), np.shape(b)) == own.shape
     ):
-        gx *= gy
-        return gx
-    return gx * gy
+        return np.multiply(a, b, out=own)
+    return a * b
 
 
 def _settle(out: Variable, gy: Any, y: Variable, keep: Any) -> None:
@@ -570,7 +584,8 @@ def gradients(
     """Return dy/dx for each x in ``xs``, leaving every ``.grad`` on the graph as it was.
 
     A Variable that ``y`` does not depend on gets ``None``. Backpropagation goes no further
-    up than the Variables whose ids are in ``stop``.
+    up than the Variables whose ids are in ``stop``. As in ``Variable.backward``, a first-
+    order pass may reuse the buffer of a large intermediate value that only the graph holds.
     """
     saved = [x.grad for x in xs]
     for x in xs:
@@ -711,13 +726,15 @@ class Pow(Function):
         g = _repeated_value(gy)
         if g is not None and np.ndim(c) == 0:  # as after a sum: fold g into the constant
             return _power_rule(x, c, c * g, out)
-        return _sum_to(_times(_power_rule(x, c, c, out), gy), x.shape)  # a buffer of our own
+        gx = _power_rule(x, c, c, out)
+        return _sum_to(_product(gx, gy, gx), x.shape)
 
 
 def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
     """``k * x ** (c - 1)``, where k is c or c times a gradient; into ``out`` if it fits."""
     if np.ndim(c) or c != 2:
-        return _times(x ** _lowered(c), k)
+        power = x ** _lowered(c)
+        return _product(k, power, power)
     return x * k if out is None else np.multiply(x, k, out=_fits(out, x, k))
 
 
@@ -963,8 +980,9 @@ Variable.__neg__ = neg
 def _calibrate() -> None:
     """Count the references to a value held once, the way ``_release`` counts them.
 
-    The counts depend on the interpreter; measuring them here, through the same functions,
-    keeps ``_release`` exact. Interpreters without exact reference counts release nothing.
+    The counts depend on the interpreter's version; measuring them here, through the same
+    functions, keeps ``_release`` exact. Only CPython with its global lock counts references
+    exactly; elsewhere nothing is released.
     """
     global _ONLY_INPUT, _ONLY_DATA
     f = Function()

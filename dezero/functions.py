@@ -16,7 +16,7 @@ from dezero.core import (
     Function,
     Variable,
     _fits,
-    _times,
+    _product,
     add,
     as_array,
     as_variable,
@@ -61,7 +61,8 @@ class Sin(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        return _times(np.cos(x, out=_fits(out, x)), gy)
+        cosine = np.cos(x, out=_fits(out, x))
+        return _product(gy, cosine, cosine)
 
 
 class Cos(Function):
@@ -77,7 +78,8 @@ class Cos(Function):
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
         sine = np.sin(x, out=_fits(out, x))
-        return _times(np.negative(sine, out=_fits(sine, sine)), gy)
+        minus_sine = np.negative(sine, out=_fits(sine, sine))
+        return _product(gy, minus_sine, minus_sine)
 
 
 class Tan(Function):
