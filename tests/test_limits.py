@@ -13,9 +13,12 @@ import sys
 import time
 import tracemalloc
 
+import numpy as np
 import pytest
 
 from dezero_repl import vocabulary
+from dezero_repl.evaluator import Session
+from dezero_repl.parser import parse_statement
 
 DEEP = 10_000
 LONG = 100_000
@@ -263,6 +266,24 @@ def test_overflow_in_a_variable_gives_inf_and_a_warning(calc):
     out, err = calc.run("x = 10\ny = x ** 10 ** 10")
     assert out == "x = 10\ny = inf\n  ∂/∂x = inf\n"
     assert err.startswith("warning: overflow in '**' (result contains inf)\n")
+
+
+def test_gradient_of_a_large_sum_writes_into_the_square():
+    """The gradient reuses the memory of the square, which only the graph holds: the
+    statement peaks at two arrays above x (x + 3 and its square), not three."""
+    session = Session()
+    run = lambda text: session.execute(parse_statement(text), text)  # noqa: E731
+    run("x = linspace(0, 1, 10^6)")
+    tracemalloc.start()
+    try:
+        outcome = run("sum((x + 3)^2)")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    x = session.variables["x"].data
+    assert peak / x.nbytes == pytest.approx(2.0, abs=0.02)
+    assert outcome.value == pytest.approx(np.sum((x + 3) ** 2))
+    np.testing.assert_array_equal(outcome.grads["x"], 2 * (x + 3))
 
 
 # ---------------------------------------------------------------------------
