@@ -452,6 +452,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
             rule = getattr(f, "backward_array", None)
             if rule is None:
                 gxs = _variable_rule(f, gys)
+                gxs = gxs[0] if len(gxs) == 1 else gxs
             elif spares and id(f) in spares:
                 gxs = rule(*gys, out=spares.pop(id(f)))
             else:

@@ -83,6 +83,8 @@ class Cos(Function):
 
 
 class Tan(Function):
+    reads_input_data = False  # its rules read its output
+
     def forward(self, x):
         return np.tan(x)
 
@@ -96,6 +98,8 @@ class Tan(Function):
 
 
 class Tanh(Function):
+    reads_input_data = False  # its rules read its output
+
     def forward(self, x):
         return np.tanh(x)
 
@@ -109,6 +113,8 @@ class Tanh(Function):
 
 
 class Exp(Function):
+    reads_input_data = False  # its rules read its output
+
     def forward(self, x):
         return np.exp(x)
 
@@ -154,6 +160,8 @@ class Log10(Function):
 
 
 class Sqrt(Function):
+    reads_input_data = False  # its rules read its output
+
     def forward(self, x):
         return np.sqrt(x)
 
@@ -175,6 +183,8 @@ class Abs(Function):
 
 
 class Sigmoid(Function):
+    reads_input_data = False  # its rules read its output
+
     def forward(self, x):
         return np.tanh(x * 0.5) * 0.5 + 0.5  # overflow-free form of 1 / (1 + e^-x)
 
@@ -205,6 +215,8 @@ class LeakyReLU(Function):
 
 
 class Softmax(Function):
+    reads_input_data = False  # its rules read its output
+
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
 
@@ -219,6 +231,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    reads_input_data = False  # its rules read its output
+
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
 

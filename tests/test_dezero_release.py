@@ -253,6 +253,30 @@ def test_values_whose_creator_cannot_reuse_them_are_kept(creator):
     np.testing.assert_array_equal(v.grad.data, kept)
 
 
+OUTPUT_READERS = {
+    "exp": F.exp,
+    "tanh": F.tanh,
+    "tan": F.tan,
+    "sqrt": F.sqrt,
+    "sigmoid": F.sigmoid,
+    "softmax": lambda v: F.softmax(v, axis=1),
+    "log_softmax": lambda v: F.log_softmax(v, axis=1),
+}
+
+
+@pytest.mark.parametrize("reader", list(OUTPUT_READERS.values()), ids=list(OUTPUT_READERS))
+def test_a_function_that_reads_only_its_output_releases_its_input(reader):
+    x = big().reshape(-1, 8)
+    v = Variable(x)
+    y = F.sum(reader(5.0 - v**2))  # no rule reads the value of 5 - x², nor of x²
+    y.backward()
+    difference = y.creator.inputs[0].creator.inputs[0]
+    assert difference.data is None
+    assert difference.creator.inputs[0].data is None  # x², released by 5 - x²
+    kept, _ = first_order(lambda u: F.sum(reader(5.0 - u**2)), x, retain_grad=True)
+    np.testing.assert_array_equal(v.grad.data, kept)
+
+
 def test_inputs_that_their_user_reads_are_kept():
     x = big()
     v = Variable(x)
@@ -457,6 +481,9 @@ STEPS = {
     "tanh": F.tanh,
     "product": lambda v: v * v,
     "log": F.log,
+    "sqrt": F.sqrt,
+    "tan": F.tan,
+    "sigmoid": F.sigmoid,
 }
 
 
