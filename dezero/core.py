@@ -546,13 +546,8 @@ def _product(a: Any, b: Any, own: Any) -> Any:
     """``a * b``, where ``own`` (a or b) is an array the rule has just computed: the product
     goes into its buffer if it fits. The order of a and b is kept: NumPy's complex products
     are not always bitwise commutative."""
-    if (
-        type(own) is np.ndarray
-        and own.dtype == np.result_type(a, b)
-        and np.broadcast_shapes(np.shape(a), np.shape(b)) == own.shape
-    ):
-        return np.multiply(a, b, out=own)
-    return a * b
+    out = _fits(own, a, b)
+    return a * b if out is None else np.multiply(a, b, out=out)
 
 
 def _settle(out: Variable, gy: Any, y: Variable, keep: Any) -> None:
