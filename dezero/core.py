@@ -452,7 +452,6 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
             rule = getattr(f, "backward_array", None)
             if rule is None:
                 gxs = _variable_rule(f, gys)
-                gxs = gxs[0] if len(gxs) == 1 else gxs
             elif spares and id(f) in spares:
                 gxs = rule(*gys, out=spares.pop(id(f)))
             else:
@@ -532,7 +531,7 @@ def _data_references(x: Variable) -> int:
 def _fits(out: np.ndarray | None, *operands: Any) -> np.ndarray | None:
     """``out`` if a ufunc of ``operands`` can write its result there as is, else None.
 
-    None as a ufunc's ``out`` lets NumPy allocate, so a rule passes ``out=_fits(...)``.
+    None as a ufunc's ``out`` lets NumPy allocate, so ``_into`` passes the answer along.
     """
     if type(out) is not np.ndarray:
         return None
@@ -540,6 +539,11 @@ def _fits(out: np.ndarray | None, *operands: Any) -> np.ndarray | None:
     if out.shape == shape and out.dtype.kind in "fc" and out.dtype == np.result_type(*operands):
         return out
     return None
+
+
+def _into(ufunc: np.ufunc, out: np.ndarray, *operands: Any) -> Any:
+    """``ufunc(*operands)``, written into ``out`` if it fits there (see ``_fits``)."""
+    return ufunc(*operands, out=_fits(out, *operands))
 
 
 def _product(a: Any, b: Any, own: Any) -> Any:
@@ -566,11 +570,14 @@ def _own(g: Any) -> np.ndarray:
     return g if g.flags.writeable else g.copy()
 
 
-def _variable_rule(f: Function, gys: list[np.ndarray | None]) -> tuple[Any, ...]:
-    """Apply a Function's Variable-level rule to arrays (for functions without an array rule)."""
+def _variable_rule(f: Function, gys: list[np.ndarray | None]) -> Any:
+    """Apply a Function's Variable-level rule to arrays (for functions without an array rule).
+
+    Like an array rule, it returns a lone gradient as it is and several in a tuple.
+    """
     gxs = f.backward(*[None if gy is None else Variable(as_array(gy)) for gy in gys])
     if not isinstance(gxs, tuple):
-        gxs = (gxs,)
+        return None if gxs is None else as_variable(gxs).data
     return tuple(None if gx is None else as_variable(gx).data for gx in gxs)
 
 
@@ -663,7 +670,7 @@ class Mul(Function):
 
     def backward_array(self, gy, out=None):
         x0, x1 = self.inputs
-        gx0 = gy * x1.data if out is None else np.multiply(gy, x1.data, out=_fits(out, gy, x1.data))
+        gx0 = gy * x1.data if out is None else _into(np.multiply, out, gy, x1.data)
         return _sum_to(gx0, x0.shape), _sum_to(gy * x0.data, x1.shape)
 
 
@@ -695,7 +702,7 @@ class Neg(Function):
         return -gy
 
     def backward_array(self, gy, out=None):
-        return -gy if out is None else np.negative(gy, out=_fits(out, gy))
+        return -gy if out is None else _into(np.negative, out, gy)
 
 
 class Pow(Function):
@@ -731,7 +738,7 @@ def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
     if np.ndim(c) or c != 2:
         power = x ** _lowered(c)
         return _product(k, power, power)
-    return x * k if out is None else np.multiply(x, k, out=_fits(out, x, k))
+    return x * k if out is None else _into(np.multiply, out, x, k)
 
 
 def _repeated_value(g: Any) -> Any:
@@ -806,7 +813,7 @@ class SubFromConstant(Function):
         return _sum_to(-gy, self.x_shape)
 
     def backward_array(self, gy, out=None):
-        gx = -gy if out is None else np.negative(gy, out=_fits(out, gy))
+        gx = -gy if out is None else _into(np.negative, out, gy)
         return _sum_to(gx, self.x_shape)
 
 
@@ -825,7 +832,7 @@ class MulConstant(Function):
         return _sum_to(gy * self.c, self.x_shape)
 
     def backward_array(self, gy, out=None):
-        gx = gy * self.c if out is None else np.multiply(gy, self.c, out=_fits(out, gy, self.c))
+        gx = gy * self.c if out is None else _into(np.multiply, out, gy, self.c)
         return _sum_to(gx, self.x_shape)
 
 
@@ -844,7 +851,7 @@ class DivConstant(Function):
         return _sum_to(gy / self.c, self.x_shape)
 
     def backward_array(self, gy, out=None):
-        gx = gy / self.c if out is None else np.divide(gy, self.c, out=_fits(out, gy, self.c))
+        gx = gy / self.c if out is None else _into(np.divide, out, gy, self.c)
         return _sum_to(gx, self.x_shape)
 
 

@@ -15,7 +15,7 @@ from dezero import utils
 from dezero.core import (
     Function,
     Variable,
-    _fits,
+    _into,
     _product,
     add,
     as_array,
@@ -61,7 +61,7 @@ class Sin(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        cosine = np.cos(x, out=_fits(out, x))
+        cosine = _into(np.cos, out, x)
         return _product(gy, cosine, cosine)
 
 
@@ -77,8 +77,8 @@ class Cos(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        sine = np.sin(x, out=_fits(out, x))
-        minus_sine = np.negative(sine, out=_fits(sine, sine))
+        sine = _into(np.sin, out, x)
+        minus_sine = _into(np.negative, sine, sine)
         return _product(gy, minus_sine, minus_sine)
 
 
@@ -138,7 +138,7 @@ class Log(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        return gy / x if out is None else np.divide(gy, x, out=_fits(out, gy, x))
+        return gy / x if out is None else _into(np.divide, out, gy, x)
 
 
 class Log2(Function):
