@@ -22,6 +22,7 @@ from dezero.core import (
     setup_variable,
     using_config,
 )
+from dezero.series import derivative, taylor
 
 __all__ = [
     "Config",
@@ -29,8 +30,10 @@ __all__ = [
     "Variable",
     "as_array",
     "as_variable",
+    "derivative",
     "gradients",
     "no_grad",
     "setup_variable",
+    "taylor",
     "using_config",
 ]

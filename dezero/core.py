@@ -308,6 +308,14 @@ class Function:
     def backward(self, *gys: Variable) -> Variable | tuple[Variable, ...]:
         raise NotImplementedError()
 
+    def taylor(self, *xs: list) -> list | tuple[list, ...]:
+        """The Taylor series of the output from those of the inputs (see ``dezero.series``).
+
+        Each series is a list of coefficients [x0, x1, ..., xd]; the rule returns the
+        output's, computed with Variable operations so that it can be differentiated again.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no Taylor rule")
+
 
 # ---------------------------------------------------------------------------
 # The backward pass
@@ -626,6 +634,12 @@ def _utils():
     return utils
 
 
+def _series():
+    from dezero import series
+
+    return series
+
+
 def _scalar(x: np.ndarray) -> Any:
     """``x`` ready for NumPy's arithmetic: a 0-d float64 array becomes a NumPy scalar.
 
@@ -646,6 +660,9 @@ class Add(Function):
 
     backward_array = backward
 
+    def taylor(self, x0, x1):
+        return _series().sum_of(x0, x1)
+
 
 class Sub(Function):
     def forward(self, x0, x1):
@@ -656,6 +673,9 @@ class Sub(Function):
         return _sum_to(gy, self.x0_shape), _sum_to(-gy, self.x1_shape)
 
     backward_array = backward
+
+    def taylor(self, x0, x1):
+        return _series().difference(x0, x1)
 
 
 class Mul(Function):
@@ -673,6 +693,9 @@ class Mul(Function):
         gx0 = gy * x1.data if out is None else _into(np.multiply, out, gy, x1.data)
         return _sum_to(gx0, x0.shape), _sum_to(gy * x0.data, x1.shape)
 
+    def taylor(self, x0, x1):
+        return _series().product(x0, x1)
+
 
 class Div(Function):
     def forward(self, x0, x1):
@@ -681,7 +704,7 @@ class Div(Function):
     def backward(self, gy):
         x0, x1 = self.inputs
         gx0 = gy / x1
-        gx1 = gy * (-x0 / x1**2)
+        gx1 = -gx0 * x0 / x1  # -gy x0 / x1², dividing twice: x1**2 would square at every order
         return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
 
     def backward_array(self, gy):
@@ -689,6 +712,9 @@ class Div(Function):
         gx0 = gy / x1.data
         gx1 = -gx0 * x0.data / x1.data  # d(x0/x1)/dx1 = -x0 / x1²
         return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
+
+    def taylor(self, x0, x1):
+        return _series().quotient(x0, x1)
 
 
 class Neg(Function):
@@ -703,6 +729,9 @@ class Neg(Function):
 
     def backward_array(self, gy, out=None):
         return -gy if out is None else _into(np.negative, out, gy)
+
+    def taylor(self, x):
+        return _series().negative(x)
 
 
 class Pow(Function):
@@ -731,6 +760,22 @@ class Pow(Function):
             return _power_rule(x, c, c * g, out)
         gx = _power_rule(x, c, c, out)
         return _sum_to(_product(gx, gy, gx), x.shape)
+
+    def taylor(self, x):
+        return _power_series(x, self.c, lambda: x[0] ** self.c)
+
+
+def _power_series(x: list, c: Any, y0: Any) -> list:
+    """The series of x ** c for a constant c (a number, or a Variable the rule keeps).
+
+    Small whole powers multiply series, which stays exact where x0 = 0; others use the
+    recurrence of x y' = c y x', which divides by x0. ``y0`` makes the value, if needed.
+    """
+    S = _series()  # noqa: N806 - a module
+    k = c.data if isinstance(c, Variable) else c
+    if np.ndim(k) == 0 and float(k).is_integer() and 0 <= k <= 64:
+        return S.integer_power(x, int(k))
+    return S.power(x, c, y0())
 
 
 def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
@@ -777,6 +822,32 @@ class PowVar(Function):
         gx1 = gy * y * _functions().log(base)  # d(a^b)/db = a^b ln a
         return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
 
+    def taylor(self, x0, x1):
+        S = _series()  # noqa: N806 - a module
+        a, b = x0, x1
+        if all(c is S.ZERO for c in b[1:]):  # a constant exponent
+            return _power_series(a, b[0], lambda: a[0] ** b[0])
+        if all(c is S.ZERO for c in a[1:]):  # a constant base
+            return _exponential_series(b, a[0], a[0] ** b[0])
+        log_a = S.log(a, _functions().log(a[0]))
+        return S.exp(S.product(b, log_a), a[0] ** b[0])  # a^b = e^(b ln a)
+
+
+def _exponential_series(x: list, c: Any, y0: Variable) -> list:
+    """The series of c ** x for a constant base c: y' = ln(c) y x'."""
+    S = _series()  # noqa: N806 - a module
+    log_c = _log_base(c)
+    return S.exp(S.each(lambda v: v * log_c, x), y0)
+
+
+def _log_base(c: Any) -> Any:
+    """ln c for the base of c ** x, but 0 where c is 0: 0 ** x is 0 (for x > 0), a flat
+    function, and its slope 0 ** x · ln 0 would otherwise be 0 · -inf = nan."""
+    zero = np.equal(c.data if isinstance(c, Variable) else c, 0)
+    if isinstance(c, Variable):
+        return _functions().log(c + zero.astype(c.dtype) if zero.any() else c)
+    return _log(np.where(zero, 1, c) if zero.any() else c)
+
 
 # A constant operand (a Python number or an ndarray) is not wrapped in a Variable of its own:
 # nobody can ask for its gradient, so these one-input functions keep it as a plain value.
@@ -797,6 +868,9 @@ class AddConstant(Function):
 
     backward_array = backward
 
+    def taylor(self, x):
+        return [x[0] + self.c] + x[1:]
+
 
 class SubFromConstant(Function):
     reads_input_data = False
@@ -815,6 +889,9 @@ class SubFromConstant(Function):
     def backward_array(self, gy, out=None):
         gx = -gy if out is None else _into(np.negative, out, gy)
         return _sum_to(gx, self.x_shape)
+
+    def taylor(self, x):
+        return [self.c - x[0]] + _series().negative(x[1:])
 
 
 class MulConstant(Function):
@@ -835,6 +912,9 @@ class MulConstant(Function):
         gx = gy * self.c if out is None else _into(np.multiply, out, gy, self.c)
         return _sum_to(gx, self.x_shape)
 
+    def taylor(self, x):
+        return _series().each(lambda v: v * self.c, x)
+
 
 class DivConstant(Function):
     reads_input_data = False
@@ -854,6 +934,9 @@ class DivConstant(Function):
         gx = gy / self.c if out is None else _into(np.divide, out, gy, self.c)
         return _sum_to(gx, self.x_shape)
 
+    def taylor(self, x):
+        return _series().each(lambda v: v / self.c, x)
+
 
 class DivFromConstant(Function):
     """``c / x``."""
@@ -866,11 +949,15 @@ class DivFromConstant(Function):
 
     def backward(self, gy):
         (x,) = self.inputs
-        return _sum_to(gy * (-self.c) / x**2, x.shape)
+        return _sum_to(gy * (-self.c) / x / x, x.shape)  # -c / x², dividing twice as in Div
 
     def backward_array(self, gy):
         x = self.inputs[0].data
-        return _sum_to(gy * (-self.c) / x**2, x.shape)
+        return _sum_to(gy * (-self.c) / x / x, x.shape)
+
+    def taylor(self, x):
+        S = _series()  # noqa: N806 - a module
+        return S.quotient(S.constant(np.asarray(self.c), len(x) - 1), x)
 
 
 class PowConstVar(Function):
@@ -885,7 +972,10 @@ class PowConstVar(Function):
     def backward(self, gy):
         (x,) = self.inputs
         y = self.c**x
-        return _sum_to(gy * y * _log(self.c), x.shape)  # d(c^x)/dx = c^x ln c
+        return _sum_to(gy * y * _log_base(self.c), x.shape)  # d(c^x)/dx = c^x ln c
+
+    def taylor(self, x):
+        return _exponential_series(x, self.c, self.c ** x[0])
 
 
 def _log(c: Any) -> Any:

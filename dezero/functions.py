@@ -1,8 +1,10 @@
-"""The differentiable functions of dezero, each a forward next to its backward.
+"""The differentiable functions of dezero, each a forward next to its backward and Taylor rule.
 
 Read down the file like a table of derivatives: every class computes its value on arrays in
 ``forward`` and says, a few lines below in ``backward``, how a gradient flows back, written
 with Variable operations so that it can itself be differentiated (``create_graph=True``).
+``taylor`` then says how a truncated Taylor series passes through, for derivatives of any
+order (``dezero.series``; a series is a list of coefficients [x0, x1, ..., xd]).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero import utils
 from dezero.core import (
     Function,
@@ -64,6 +67,10 @@ class Sin(Function):
         cosine = _into(np.cos, out, x)
         return _product(gy, cosine, cosine)
 
+    def taylor(self, x):
+        s, _ = S.sin_cos(x, sin(x[0]), cos(x[0]))
+        return s
+
 
 class Cos(Function):
     recycles_output = True
@@ -81,6 +88,10 @@ class Cos(Function):
         minus_sine = _into(np.negative, sine, sine)
         return _product(gy, minus_sine, minus_sine)
 
+    def taylor(self, x):
+        _, c = S.sin_cos(x, sin(x[0]), cos(x[0]))
+        return c
+
 
 class Tan(Function):
     reads_input_data = False  # its rules read its output
@@ -96,20 +107,33 @@ class Tan(Function):
         y = self.outputs[0]().data
         return gy * (1 + y * y)
 
+    def taylor(self, x):  # y' = (1 + y²) x'
+        return S.ode(
+            x, tan(x[0]), lambda y, m: S.plus(1 if m == 0 else S.ZERO, S.square_term(y, m))
+        )
+
 
 class Tanh(Function):
-    reads_input_data = False  # its rules read its output
+    """tanh' = 1 - tanh² = sech², computed as 4 σ(2x) σ(-2x): where tanh x rounds to ±1,
+    1 - y² would be 0, while sech² x keeps its full relative precision (e^-40 at x = 20)."""
 
     def forward(self, x):
         return np.tanh(x)
 
     def backward(self, gy):
-        y = self.outputs[0]()
-        return gy * (1 - y * y)
+        (x,) = self.inputs
+        return gy * (4 * sigmoid(2 * x) * sigmoid(-2 * x))
 
     def backward_array(self, gy):
-        y = self.outputs[0]().data
-        return gy * (1 - y * y)
+        x = self.inputs[0].data
+        return gy * (4 * _sigmoid(2 * x) * _sigmoid(-2 * x))
+
+    def taylor(self, x):  # y' = (1 - y²) x'
+        x0 = x[0]
+        sech2 = 4 * sigmoid(2 * x0) * sigmoid(-2 * x0)
+        return S.ode(
+            x, tanh(x0), lambda y, m: sech2 if m == 0 else S.minus(S.ZERO, S.square_term(y, m))
+        )
 
 
 class Exp(Function):
@@ -124,6 +148,9 @@ class Exp(Function):
 
     def backward_array(self, gy):
         return gy * self.outputs[0]().data
+
+    def taylor(self, x):
+        return S.exp(x, exp(x[0]))
 
 
 class Log(Function):
@@ -140,6 +167,9 @@ class Log(Function):
         x = self.inputs[0].data
         return gy / x if out is None else _into(np.divide, out, gy, x)
 
+    def taylor(self, x):
+        return S.log(x, log(x[0]))
+
 
 class Log2(Function):
     def forward(self, x):
@@ -149,6 +179,9 @@ class Log2(Function):
         (x,) = self.inputs
         return gy / (x * np.log(2.0))
 
+    def taylor(self, x):  # ln x / ln 2
+        return [log2(x[0])] + S.each(lambda v: v / np.log(2.0), S.log(x, log(x[0])))[1:]
+
 
 class Log10(Function):
     def forward(self, x):
@@ -157,6 +190,9 @@ class Log10(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return gy / (x * np.log(10.0))
+
+    def taylor(self, x):  # ln x / ln 10
+        return [log10(x[0])] + S.each(lambda v: v / np.log(10.0), S.log(x, log(x[0])))[1:]
 
 
 class Sqrt(Function):
@@ -172,6 +208,9 @@ class Sqrt(Function):
     def backward_array(self, gy):
         return gy / (2 * self.outputs[0]().data)
 
+    def taylor(self, x):
+        return S.sqrt(x, sqrt(x[0]))
+
 
 class Abs(Function):
     def forward(self, x):
@@ -181,16 +220,35 @@ class Abs(Function):
         (x,) = self.inputs
         return gy * np.sign(x.data)
 
+    def taylor(self, x):  # the branch x0 is on: x or -x
+        sign = np.sign(x[0].data)
+        return [abs(x[0])] + S.each(lambda v: v * sign, x[1:])
+
 
 class Sigmoid(Function):
-    reads_input_data = False  # its rules read its output
-
     def forward(self, x):
-        return np.tanh(x * 0.5) * 0.5 + 0.5  # overflow-free form of 1 / (1 + e^-x)
+        return _sigmoid(x)
 
     def backward(self, gy):
-        y = self.outputs[0]()
-        return gy * y * (1 - y)
+        (x,) = self.inputs
+        return gy * sigmoid(x) * sigmoid(-x)  # y (1 - y), with 1 - y exact where y is near 1
+
+    def taylor(self, x):  # y' = y z x' with z = 1 - y: z0 = sigmoid(-x0), zk = -yk
+        z0 = sigmoid(-x[0])
+
+        def slope(y, m):
+            return S.total(
+                S.times(y[i], z0 if i == m else S.minus(S.ZERO, y[m - i])) for i in range(m + 1)
+            )
+
+        return S.ode(x, sigmoid(x[0]), slope)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x), written as e^x / (1 + e^x) where x < 0: neither form overflows, and
+    each keeps full relative precision on its side (sigmoid(-40) is 4.2e-18, not 0)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 class ReLU(Function):
@@ -200,6 +258,10 @@ class ReLU(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return gy * _mask(x.data > 0, gy.dtype)
+
+    def taylor(self, x):
+        inside = _mask(x[0].data > 0, np.float64)
+        return [relu(x[0])] + S.each(lambda v: v * inside, x[1:])
 
 
 class LeakyReLU(Function):
@@ -212,6 +274,10 @@ class LeakyReLU(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return gy * np.where(x.data > 0, 1.0, self.slope).astype(gy.dtype)
+
+    def taylor(self, x):
+        slope = np.where(x[0].data > 0, 1.0, self.slope)
+        return [leaky_relu(x[0], self.slope)] + S.each(lambda v: v * slope, x[1:])
 
 
 class Softmax(Function):
@@ -229,6 +295,10 @@ class Softmax(Function):
         gx = y * gy
         return gx - y * sum(gx, axis=self.axis, keepdims=True)
 
+    def taylor(self, x):  # e / sum(e), e = exp(x - max x0)
+        e, total = _shifted_exp(x, self.axis)
+        return S.quotient(e, total)
+
 
 class LogSoftmax(Function):
     reads_input_data = False  # its rules read its output
@@ -243,6 +313,18 @@ class LogSoftmax(Function):
     def backward(self, gy):
         y = self.outputs[0]()
         return gy - exp(y) * sum(gy, axis=self.axis, keepdims=True)
+
+    def taylor(self, x):  # x - max x0 - ln(sum(e))
+        e, total = _shifted_exp(x, self.axis)
+        shift = x[0].data.max(axis=self.axis, keepdims=True)
+        return S.difference([x[0] - shift] + x[1:], S.log(total, log(total[0])))
+
+
+def _shifted_exp(x: list, axis: Axis) -> tuple[list, list]:
+    """The series of e = exp(x - max x0) and of its sum along ``axis`` (kept as size 1)."""
+    shifted = [x[0] - x[0].data.max(axis=axis, keepdims=True)] + x[1:]
+    e = S.exp(shifted, exp(shifted[0]))
+    return e, S.each(lambda v: sum(v, axis=axis, keepdims=True), e)
 
 
 def sin(x: Any) -> Variable:
@@ -324,6 +406,9 @@ class Reshape(Function):
     def backward_array(self, gy):
         return gy.reshape(self.x_shape)
 
+    def taylor(self, x):
+        return S.each(lambda v: reshape(v, self.shape), x)
+
 
 class Transpose(Function):
     def __init__(self, axes: tuple[int, ...] | None = None) -> None:
@@ -337,6 +422,9 @@ class Transpose(Function):
             return transpose(gy)
         inverse = tuple(np.argsort([a % len(self.axes) for a in self.axes]))
         return transpose(gy, inverse)
+
+    def taylor(self, x):
+        return S.each(lambda v: transpose(v, self.axes), x)
 
 
 class GetItem(Function):
@@ -355,6 +443,9 @@ class GetItem(Function):
         np.add.at(gx, self.slices, gy)
         return gx
 
+    def taylor(self, x):
+        return S.each(lambda v: get_item(v, self.slices), x)
+
 
 class GetItemGrad(Function):
     """Scatter a gradient back into the shape indexing came from; repeated indices add up."""
@@ -370,6 +461,9 @@ class GetItemGrad(Function):
 
     def backward(self, ggx):
         return get_item(ggx, self.slices)
+
+    def taylor(self, gy):
+        return S.each(lambda v: GetItemGrad(self.slices, self.in_shape)(v), gy)
 
 
 class Stack(Function):
@@ -387,6 +481,19 @@ class Stack(Function):
 
     def backward_array(self, gy):
         return tuple(np.moveaxis(gy, self.axis, 0))
+
+    def taylor(self, *xs):
+        shape = xs[0][0].shape
+        return [
+            S.ZERO
+            if all(c is S.ZERO for c in cs)
+            else stack([_zeros(shape) if c is S.ZERO else c for c in cs], self.axis)
+            for cs in zip(*xs)
+        ]
+
+
+def _zeros(shape: tuple[int, ...]) -> Variable:
+    return Variable(np.zeros(shape))
 
 
 def stack(xs: list[Any], axis: int = 0) -> Variable:
@@ -442,6 +549,9 @@ class Sum(Function):
         gy = utils.reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return np.broadcast_to(gy, self.x_shape)
 
+    def taylor(self, x):
+        return S.each(lambda v: sum(v, self.axis, self.keepdims), x)
+
 
 class SumTo(Function):
     reads_input_data = False
@@ -459,6 +569,9 @@ class SumTo(Function):
     def backward_array(self, gy):
         return np.broadcast_to(gy, self.x_shape)
 
+    def taylor(self, x):
+        return S.each(lambda v: sum_to(v, self.shape), x)
+
 
 class BroadcastTo(Function):
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -473,6 +586,9 @@ class BroadcastTo(Function):
 
     def backward_array(self, gy):
         return utils.sum_to(gy, self.x_shape)
+
+    def taylor(self, x):
+        return S.each(lambda v: broadcast_to(v, self.shape), x)
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
@@ -520,6 +636,9 @@ class MatMul(Function):
             _unmatrix(gW, W2.shape, W.shape), W.shape
         )
 
+    def taylor(self, x, W):  # noqa: N803 - a product, so a Cauchy product of matrices
+        return S.product(x, W, lambda a, b: S.ZERO if a is S.ZERO or b is S.ZERO else matmul(a, b))
+
 
 def _as_matrix(v: Variable, side: int) -> Variable:
     """A vector as a row (left operand) or a column (right operand) matrix, as matmul sees it."""
@@ -549,24 +668,38 @@ class Max(Function):
     def forward(self, x):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
+    def extreme(self, x: np.ndarray) -> np.ndarray:
+        return x.max(axis=self.axis, keepdims=True)
+
     def backward(self, gy):
         (x,) = self.inputs
-        return _extreme_grad(gy, x, x.data.max(axis=self.axis, keepdims=True), self)
+        return _extreme_grad(gy, x, self)
+
+    def taylor(self, x):  # the mean of the tied series that x0 selects
+        weights = _tie_weights(x[0].data, self)
+        y0 = type(self)(self.axis, self.keepdims)(x[0])
+        return [y0] + S.each(lambda v: sum(v * weights, self.axis, self.keepdims), x[1:])
 
 
 class Min(Max):
     def forward(self, x):
         return x.min(axis=self.axis, keepdims=self.keepdims)
 
-    def backward(self, gy):
-        (x,) = self.inputs
-        return _extreme_grad(gy, x, x.data.min(axis=self.axis, keepdims=True), self)
+    def extreme(self, x: np.ndarray) -> np.ndarray:
+        return x.min(axis=self.axis, keepdims=True)
 
 
-def _extreme_grad(gy: Variable, x: Variable, extreme: np.ndarray, f: Max) -> Variable:
-    """The gradient of max or min flows to the elements that attain it."""
+def _extreme_grad(gy: Variable, x: Variable, f: Max) -> Variable:
+    """The gradient of max or min flows to the elements that attain it, split equally among
+    ties: the weights sum to 1, a subgradient, so max(t, t, t) has slope 1, as t has."""
     gy = utils.reshape_sum_backward(gy, x.shape, f.axis, f.keepdims)
-    return broadcast_to(gy, x.shape) * _mask(x.data == extreme, gy.dtype)
+    return broadcast_to(gy, x.shape) * _tie_weights(x.data, f).astype(gy.dtype)
+
+
+def _tie_weights(x: np.ndarray, f: Max) -> np.ndarray:
+    """1 / (number of ties) where x attains its extreme along the axis, 0 elsewhere."""
+    attains = x == f.extreme(x)
+    return attains / attains.sum(axis=f.axis, keepdims=True)
 
 
 class Clip(Function):
@@ -581,6 +714,10 @@ class Clip(Function):
         (x,) = self.inputs
         inside = (x.data >= self.x_min) & (x.data <= self.x_max)
         return gy * _mask(inside, gy.dtype)
+
+    def taylor(self, x):
+        inside = _mask((x[0].data >= self.x_min) & (x[0].data <= self.x_max), np.float64)
+        return [clip(x[0], self.x_min, self.x_max)] + S.each(lambda v: v * inside, x[1:])
 
 
 def matmul(x: Any, W: Any) -> Variable:  # noqa: N803

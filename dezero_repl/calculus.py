@@ -1,8 +1,12 @@
 """Exact derivatives of any order, and what they make possible: Taylor, Newton, minimization.
 
-Every derivative here comes from backpropagation with ``create_graph=True``: the gradient
-is itself a Variable with a graph, so it can be differentiated again, as often as asked.
-Nothing is estimated by finite differences.
+A derivative in one variable (primes, ``diff(expr, x, n)``, ``taylor``, the solvers)
+comes from Taylor mode (``dezero.series``): the truncated Taylor series of x is pushed
+forward through the graph, at O(n²) per operation for order n. Partial derivatives and
+gradients (``grad``, ``hessian``, and ``diff`` with respect to an array that the expression
+does not use element by element) come from nested backpropagation with
+``create_graph=True``. Either way every result is a Variable with a graph of its own, so it
+can be differentiated again. Nothing is estimated by finite differences.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import dezero.functions as F
-from dezero import Variable, as_variable, gradients, no_grad, using_config
+from dezero import Variable, as_variable, gradients, no_grad, series, using_config
+from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the table below
 from dezero_repl import ast
 from dezero_repl.errors import CalcError
 from dezero_repl.vocabulary import integer
@@ -22,10 +27,23 @@ from dezero_repl.vocabulary import integer
 if TYPE_CHECKING:
     from dezero_repl.evaluator import Session
 
-#: The highest derivative order the calculator computes ...
-MAX_ORDER = 32
-#: ... and the largest graph a derivative may grow to, in operations.
+#: The highest derivative order the calculator computes in one variable (Taylor mode) ...
+MAX_ORDER = 100
+#: ... and the most coefficient products it may take (about n²/2 per operation for order n).
+MAX_TAYLOR_WORK = 2_000_000
+#: Nested backpropagation (an array variable used across elements) stops at this order ...
+MAX_NESTED_ORDER = 32
+#: ... and at this many operations in a derivative's graph.
 MAX_GRAPH = 300_000
+
+#: The Functions that act element by element: along them, each element of an array variable
+#: has its own Taylor series, and the derivative of the sum is each element's derivative.
+ELEMENTWISE = (
+    C.Add, C.Sub, C.Mul, C.Div, C.Neg, C.Pow, C.PowVar, C.PowConstVar,
+    C.AddConstant, C.SubFromConstant, C.MulConstant, C.DivConstant, C.DivFromConstant,
+    F.Sin, F.Cos, F.Tan, F.Tanh, F.Exp, F.Log, F.Log2, F.Log10, F.Sqrt, F.Abs,
+    F.Sigmoid, F.ReLU, F.LeakyReLU, F.Clip,
+)  # fmt: skip
 #: Newton's method stops when a step is this small relative to max(1, |x|) ...
 TOLERANCE = 1e-12
 #: ... or gives up after this many iterations.
@@ -49,11 +67,62 @@ class GradientOf:
 
 
 def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
-    """d^n y / dx^n, elementwise for arrays (the gradient of the sum of y)."""
+    """d^n y / dx^n, elementwise for arrays (the gradient of the sum of y).
+
+    Taylor mode when x is a number, or an array that y uses element by element; nested
+    backpropagation otherwise.
+    """
+    y = as_variable(y)
     if order > MAX_ORDER:
         raise CalcError(
             f"derivative order {order} is too high (limit {MAX_ORDER})", kind="ValueError"
         )
+    if x.ndim == 0 or _elementwise(y, x):
+        d = taylor_coefficients(y, x, order)[order] * float(math.factorial(order))
+        return F.sum(d) if d.shape != x.shape else d
+    if order > MAX_NESTED_ORDER:
+        raise CalcError(
+            f"derivative order {order} with respect to the array '{x.name or 'x'}' is too "
+            f"high (limit {MAX_NESTED_ORDER} when elements are combined, as by sum or @)",
+            kind="ValueError",
+        )
+    return _nested_derivative(y, x, order)
+
+
+def taylor_coefficients(y: Variable, x: Variable, order: int) -> list[Variable]:
+    """y^(k)(x) / k! for k = 0 ... order, each of y's shape, by Taylor mode.
+
+    The work (about n²/2 coefficient products per operation for order n) is forecast and
+    refused beyond MAX_TAYLOR_WORK, before anything is computed.
+    """
+    operations = len(series.functions_between(x, y))
+    work = operations * (order + 1) ** 2 // 2
+    if work > MAX_TAYLOR_WORK:
+        raise CalcError(
+            f"the derivative of order {order} is too large to compute: about {work:,} "
+            f"coefficient products over {operations:,} operations (limit {MAX_TAYLOR_WORK:,})",
+            kind="ResourceError",
+        )
+    with using_config("enable_backprop", True):
+        return series.coefficients(y, x, order)
+
+
+def _elementwise(y: Variable, x: Variable) -> bool:
+    """Whether every operation between x and y acts element by element on x's shape."""
+    depends = {id(x)}
+    for f in series.functions_between(x, y):
+        if any(id(v) in depends for v in f.inputs):
+            outputs = [ref() for ref in f.outputs]
+            if not isinstance(f, ELEMENTWISE) or any(
+                out is None or out.shape != x.shape for out in outputs
+            ):
+                return False
+            depends.update(id(out) for out in outputs)
+    return y.shape == x.shape
+
+
+def _nested_derivative(y: Variable, x: Variable, order: int) -> Variable:
+    """d^n y / dx^n by differentiating the gradient's graph n times (create_graph)."""
     sizes = [_graph_size(as_variable(y), x)]
     with using_config("enable_backprop", True):
         for k in range(1, order + 1):
@@ -259,10 +328,7 @@ def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Va
         y = applied(session, f, [a], depth + 1)
         if y.ndim != 0:
             raise CalcError("taylor needs a function that returns a number", kind="TypeError")
-        coefficients = [y]
-        for k in range(1, n + 1):
-            y = nth_derivative(y, a, 1)
-            coefficients.append(y / math.factorial(k))
+        coefficients = taylor_coefficients(y, a, n)
     session._extra["taylor"] = {"around": float(a.data), "order": n}
     return F.stack(coefficients)
 
@@ -276,11 +342,8 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
             y = applied(session, f, [v], depth + 1)
             if y.ndim != 0:
                 raise CalcError("the function must return a number", kind="TypeError")
-            values = [float(y.data)]
-            for _ in range(order):
-                y = nth_derivative(y, v, 1)
-                values.append(float(y.data))
-        return values
+            coefficients = taylor_coefficients(y, v, order)
+        return [float(c.data) * math.factorial(k) for k, c in enumerate(coefficients)]
 
     return at
 

@@ -49,7 +49,7 @@ def test_elementwise_value_and_gradient_match_closed_forms(jcalc, name, f, df, x
     value, prime = jcalc.json(f"x = {x!r}\n{name}(x)\n{name}'(x)")[1:]
     assert value["value"] == pytest.approx(f(x), rel=1e-14, abs=1e-300)
     assert value["grad"]["x"] == pytest.approx(df(x), rel=1e-13, abs=1e-300)
-    assert prime["value"] == value["grad"]["x"]
+    assert prime["value"] == pytest.approx(value["grad"]["x"], rel=2e-16)  # Taylor vs reverse
 
 
 @pytest.mark.parametrize(("name", "f", "df", "x"), ELEMENTWISE_CASES)
@@ -266,8 +266,8 @@ def test_prime_on_a_variable_is_an_error(jcalc):
 
 
 def test_derivative_order_is_limited(jcalc):
-    error = jcalc.last(f"{QUARTIC}\nf{chr(39) * 33}(1)")["error"]
-    assert error["message"] == "derivative order 33 is too high (limit 32)"
+    error = jcalc.last(f"{QUARTIC}\nf{chr(39) * 101}(1)")["error"]
+    assert error["message"] == "derivative order 101 is too high (limit 100)"
 
 
 def _log_derivative(n):
@@ -326,7 +326,7 @@ def test_derivatives_up_to_fifth_order_match_closed_forms(jcalc, name, x, order)
     [
         ("diff(x**3, x)", 12.0, {"x": 12.0}),
         ("diff(x**3, x, 2)", 12.0, {"x": 6.0}),
-        ("diff(x**3, x, 3)", 6.0, {"x": 0.0}),
+        ("diff(x**3, x, 3)", 6.0, {}),  # a constant: nothing upstream
         ("diff(x**3, x, 0)", 8.0, {"x": 12.0}),
         ("diff(x**3 * y, y)", 8.0, {"x": 12.0}),
         ("diff(x**3 * y, x)", 36.0, {"x": 36.0, "y": 12.0}),
@@ -349,7 +349,8 @@ def test_diff_of_an_expression(jcalc, text, value, grad):
 )
 def test_powers_at_zero_have_finite_derivatives(jcalc, text, expected):
     result = jcalc.last(f"x = 0\n{text}")
-    assert (result["value"], result["grad"]["x"]) == expected
+    # A derivative that is identically 0 (x³ four times) no longer depends on x at all.
+    assert (result["value"], result["grad"].get("x", 0.0)) == expected
     assert "warnings" not in result
 
 
@@ -454,7 +455,7 @@ def test_taylor_json_names_centre_and_order(jcalc):
     [
         ("taylor(g, 0, 2)", "taylor needs a function of one variable, but g takes 2 arguments; "
                             "for a partial derivative use diff(g(x1, x2), x1)"),
-        ("taylor(sin, 0, 33)", "the order of taylor must be between 0 and 32"),
+        ("taylor(sin, 0, 101)", "the order of taylor must be between 0 and 100"),
         ("taylor(sin, [0, 1], 3)", "taylor expands around a number"),
         ("taylor(1, 0, 3)", "taylor takes a function, as in taylor(f)"),
     ],

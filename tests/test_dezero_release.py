@@ -253,12 +253,10 @@ def test_values_whose_creator_cannot_reuse_them_are_kept(creator):
     np.testing.assert_array_equal(v.grad.data, kept)
 
 
-OUTPUT_READERS = {
+OUTPUT_READERS = {  # tanh and sigmoid read their input: 1 - y loses precision where y ≈ 1
     "exp": F.exp,
-    "tanh": F.tanh,
     "tan": F.tan,
     "sqrt": F.sqrt,
-    "sigmoid": F.sigmoid,
     "softmax": lambda v: F.softmax(v, axis=1),
     "log_softmax": lambda v: F.log_softmax(v, axis=1),
 }

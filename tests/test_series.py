@@ -1,0 +1,274 @@
+"""Taylor mode (dezero.series): each function's rule against mpmath, closed forms at high
+order, arrays, and the rules that used to break when differentiated again."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import mpmath
+import numpy as np
+import pytest
+
+import dezero
+import dezero.functions as F
+from dezero import Variable, gradients
+
+# One line per function: the dezero expression, the same in mpmath, and a point inside
+# its domain. Each is checked to order 12 against mpmath's Taylor coefficients.
+RULES = [
+    ("x + x", lambda x: x + x, lambda t: t + t, 0.7),
+    ("x - 3x", lambda x: x - 3 * x, lambda t: t - 3 * t, 0.7),
+    ("x * sin x", lambda x: x * F.sin(x), lambda t: t * mpmath.sin(t), 0.7),
+    ("x / (1 + x²)", lambda x: x / (1 + x**2), lambda t: t / (1 + t**2), 0.7),
+    ("-x", lambda x: -x, lambda t: -t, 0.7),
+    ("x ** 3", lambda x: x**3, lambda t: t**3, -1.3),
+    ("x ** 2.5", lambda x: x**2.5, lambda t: t**2.5, 1.3),
+    ("x ** -2", lambda x: x**-2, lambda t: t**-2, 1.3),
+    ("x ** x", lambda x: x**x, lambda t: t**t, 1.3),
+    ("2 ** x", lambda x: 2**x, lambda t: 2**t, 1.3),
+    ("x + 2", lambda x: x + 2, lambda t: t + 2, 0.7),
+    ("2 - x", lambda x: 2 - x, lambda t: 2 - t, 0.7),
+    ("x * 2", lambda x: x * 2, lambda t: t * 2, 0.7),
+    ("x / 2", lambda x: x / 2, lambda t: t / 2, 0.7),
+    ("2 / x", lambda x: 2 / x, lambda t: 2 / t, 0.7),
+    ("sin", F.sin, mpmath.sin, 0.7),
+    ("cos", F.cos, mpmath.cos, 0.7),
+    ("tan", F.tan, mpmath.tan, 0.7),
+    ("tanh", F.tanh, mpmath.tanh, 0.7),
+    ("exp", F.exp, mpmath.exp, 0.7),
+    ("log", F.log, mpmath.log, 0.7),
+    ("log2", F.log2, lambda t: mpmath.log(t, 2), 0.7),
+    ("log10", F.log10, mpmath.log10, 0.7),
+    ("sqrt", F.sqrt, mpmath.sqrt, 0.7),
+    ("abs", F.abs, abs, -0.7),
+    ("sigmoid", F.sigmoid, lambda t: 1 / (1 + mpmath.exp(-t)), 0.7),
+    ("relu", F.relu, lambda t: t, 0.7),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda t: 0.2 * t, -0.7),
+    ("clip", lambda x: F.clip(x, -1, 1), lambda t: t, 0.7),
+    ("max(x, 2x)", lambda x: F.max(F.stack([x, 2 * x])), lambda t: 2 * t, 0.7),
+    ("min(x, 2x)", lambda x: F.min(F.stack([x, 2 * x])), lambda t: t, 0.7),
+    ("sum(x·[1,2])", lambda x: F.sum(x * np.array([1.0, 2.0])), lambda t: 3 * t, 0.7),
+    ("[x, x²][1]", lambda x: F.stack([x, x**2])[1], lambda t: t**2, 0.7),
+    ("reshape", lambda x: F.reshape(F.stack([x, x]), (1, 2))[0, 1], lambda t: t, 0.7),
+    ("transpose", lambda x: F.transpose(F.stack([F.stack([x, x**2])]))[1, 0], lambda t: t**2, 0.7),
+    (
+        "matmul",
+        lambda x: F.matmul(F.stack([x, x**2]), F.stack([F.sin(x), x])),
+        lambda t: t * mpmath.sin(t) + t**3,
+        0.7,
+    ),
+    (
+        "softmax",
+        lambda x: F.softmax(F.reshape(F.stack([x, 2 * x]), (1, 2)))[0, 0],
+        lambda t: mpmath.exp(t) / (mpmath.exp(t) + mpmath.exp(2 * t)),
+        0.7,
+    ),
+    (
+        "log_softmax",
+        lambda x: F.log_softmax(F.reshape(F.stack([x, 2 * x]), (1, 2)))[0, 1],
+        lambda t: 2 * t - mpmath.log(mpmath.exp(t) + mpmath.exp(2 * t)),
+        0.7,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "f", "reference", "x0"), RULES, ids=[r[0] for r in RULES])
+def test_taylor_rule_matches_mpmath_to_order_12(name, f, reference, x0):
+    x = Variable(np.array(x0))
+    ours = dezero.taylor(f(x), x, 12).data
+    with mpmath.workdps(40):
+        exact = mpmath.taylor(reference, mpmath.mpf(x0), 12)
+    scale = max(abs(float(c)) for c in exact)
+    for k, (c, e) in enumerate(zip(ours, exact)):
+        assert abs(c - float(e)) <= 1e-12 * max(abs(float(e)), 1e-3 * scale), (name, k)
+
+
+def test_taylor_value_and_first_coefficient_are_the_forward_value_and_gradient():
+    x = Variable(np.array(0.3))
+    y = F.exp(F.sin(x)) / (1 + x**2)
+    series = dezero.taylor(y, x, 1).data
+    (g,) = gradients(y, [x])
+    assert series[0] == pytest.approx(float(y.data), rel=1e-15)
+    assert series[1] == pytest.approx(float(g.data), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("f", "derivative", "x0"),
+    [
+        (F.sin, lambda n, x: math.sin(x + n * math.pi / 2), 0.4),
+        (F.exp, lambda n, x: math.exp(x), -0.5),
+        (lambda x: 1 / x, lambda n, x: (-1) ** n * math.factorial(n) / x ** (n + 1), 2.0),
+        (F.log, lambda n, x: (-1) ** (n - 1) * math.factorial(n - 1) / x**n, 3.0),
+    ],
+    ids=["sin", "exp", "1/x", "log"],
+)
+def test_closed_forms_hold_to_order_100(f, derivative, x0):
+    x = Variable(np.array(x0))
+    y = f(x)
+    for n in (10, 50, 100):
+        value = float(dezero.derivative(y, x, n).data)
+        assert value == pytest.approx(derivative(n, x0), rel=1e-12)
+
+
+def test_exp_of_sin_to_order_60_matches_mpmath_quickly():
+    start = time.perf_counter()
+    x = Variable(np.array(0.0))
+    ours = dezero.taylor(F.exp(F.sin(x)), x, 60).data
+    elapsed = time.perf_counter() - start
+    with mpmath.workdps(50):
+        exact = mpmath.taylor(lambda t: mpmath.exp(mpmath.sin(t)), 0, 60)
+    for c, e in zip(ours, exact):
+        assert c == pytest.approx(float(e), rel=1e-12, abs=1e-300)
+    assert elapsed < 1.0
+
+
+def test_arrays_are_elementwise_with_coefficients_on_a_new_axis():
+    points = np.array([[0.1, 0.5], [-0.3, 2.0]])
+    x = Variable(points.copy())
+    ours = dezero.taylor(F.sin(x) * F.exp(x), x, 6).data
+    assert ours.shape == (7, 2, 2)
+    for index in np.ndindex(points.shape):
+        s = Variable(np.array(points[index]))
+        alone = dezero.taylor(F.sin(s) * F.exp(s), s, 6).data
+        np.testing.assert_allclose(ours[(slice(None), *index)], alone, rtol=1e-15)
+
+
+def test_a_value_that_does_not_depend_on_x_has_zero_derivatives():
+    x = Variable(np.array(1.0))
+    c = Variable(np.array(5.0))
+    np.testing.assert_array_equal(dezero.taylor(c * 2, x, 3).data, [10.0, 0.0, 0.0, 0.0])
+
+
+def test_history_upstream_of_x_is_ignored():
+    u = Variable(np.array(3.0))
+    x = u * u  # x = 9: the series is in x, not in u
+    np.testing.assert_allclose(dezero.taylor(x**2, x, 2).data, [81.0, 18.0, 1.0])
+
+
+def test_coefficients_can_be_differentiated_again_by_reverse_mode():
+    x = Variable(np.array(0.5))
+    w = Variable(np.array(2.0))
+    d2 = dezero.derivative(F.sin(w * x), x, 2)  # -w² sin(w x)
+    gx, gw = gradients(d2, [x, w])
+    assert float(gx.data) == pytest.approx(-(2.0**3) * math.cos(1.0), rel=1e-14)
+    assert float(gw.data) == pytest.approx(-2 * 2 * math.sin(1.0) - 4 * 0.5 * math.cos(1.0))
+
+
+# ---- rules that must stay exact when differentiated again (nested reverse mode) ----------
+
+
+def _nested(f, x0: float, order: int) -> float:
+    x = Variable(np.array(x0))
+    y = f(x)
+    for _ in range(order):
+        (y,) = gradients(y, [x], create_graph=True)
+    return float(y.data)
+
+
+def test_division_differentiated_ten_times_stays_exact():
+    # The book's rule squares the denominator at each order: x^(2^n) overflows.
+    assert _nested(lambda x: 1 / x, 2.0, 10) == pytest.approx(1771.875, rel=1e-13)
+    assert _nested(lambda x: Variable(np.array(1.0)) / x, 2.0, 10) == pytest.approx(1771.875)
+
+
+def test_zero_to_a_variable_power_has_slope_zero():
+    c = Variable(np.array(2.0))
+    (g,) = gradients(0**c, [c], create_graph=True)
+    assert float(g.data) == 0.0
+    assert float(dezero.derivative(0**c, c, 3).data) == 0.0
+
+
+@pytest.mark.parametrize("x0", [-700.0, -40.0, 0.0, 40.0, 700.0])
+def test_sigmoid_and_its_log_are_accurate_in_the_tails(x0):
+    with mpmath.workdps(40):
+        exact = 1 / (1 + mpmath.exp(-x0))
+        slope = exact * (1 - exact)
+        log_exact = mpmath.log(exact)
+    x = Variable(np.array(x0))
+    y = F.sigmoid(x)
+    (g,) = gradients(y, [x])
+    assert float(y.data) == pytest.approx(float(exact), rel=1e-14)
+    assert float(g.data) == pytest.approx(float(slope), rel=1e-13)
+    # Where sigmoid rounds to 1, its log is 0 instead of -e^-x: right to 1e-17, not relatively.
+    assert float(F.log(y).data) == pytest.approx(float(log_exact), rel=1e-14, abs=1e-17)
+    assert float(dezero.derivative(y, x, 1).data) == pytest.approx(float(slope), rel=1e-13)
+
+
+def test_tanh_slope_keeps_its_precision_where_tanh_rounds_to_one():
+    x = Variable(np.array(20.0))
+    (g,) = gradients(F.tanh(x), [x])
+    assert float(g.data) == pytest.approx(1 / math.cosh(20.0) ** 2, rel=1e-13)
+
+
+def test_max_and_min_split_the_gradient_among_ties():
+    t = Variable(np.array(1.0))
+    for reduce in (F.max, F.min):
+        y = reduce(F.stack([t, t, t]))
+        (g,) = gradients(y, [t])
+        assert float(g.data) == 1.0
+        assert float(dezero.derivative(y, t, 1).data) == 1.0
+    a = Variable(np.array([3.0, 1.0, 3.0]))
+    (g,) = gradients(F.max(a), [a])
+    np.testing.assert_array_equal(g.data, [0.5, 0.0, 0.5])
+
+
+# ---- the calculator ------------------------------------------------------------------------
+
+TABLE = [  # the statement, and the exact value of the last one
+    ("x = 2\ndiff(1/x, x, 10)", 1771.875),
+    ("g(t) = 1/exp(t)\ng''''''(12)", math.exp(-12)),
+    ("q(t) = cos(t) * (2.645 / t)\nx = -0.23\ndiff(q(x), x, 9)", -2316916322134.9683),
+    ("x = 0.7\ndiff(sin(x/x), x, 8)", 0.0),
+    ("k(t) = sin(t)*exp(t)/(1+t^2)\nx = 0.5\ndiff(k(x), x, 20)", 1.743994248181706e17),
+    ("m(t) = max([t, t, t])\nm'(1)", 1.0),
+    ("log(sigmoid(-40))", -40.0),
+]
+
+
+@pytest.mark.parametrize(("text", "exact"), TABLE, ids=[t[0].split("\n")[-1] for t in TABLE])
+def test_the_calculator_prints_exact_high_order_derivatives(jcalc, text, exact):
+    result = jcalc.last(text)
+    assert result["value"] == pytest.approx(exact, rel=1e-9, abs=1e-300)
+
+
+def test_zero_to_a_variable_power_reports_slope_zero(jcalc):
+    assert jcalc.last("c = 2\n0 ** c") == {"input": "0 ** c", "value": 0.0, "grad": {"c": 0.0}}
+
+
+def test_taylor_of_exp_sin_to_order_60_in_the_calculator(run_cli):
+    start = time.perf_counter()
+    result = run_cli("--json", "-e", "f(t) = exp(sin(t))", "-e", "taylor(f, 0, 60)")
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.splitlines()[-1])["value"]
+    with mpmath.workdps(50):
+        exact = mpmath.taylor(lambda t: mpmath.exp(mpmath.sin(t)), 0, 60)
+    assert len(values) == 61
+    for c, e in zip(values, exact):
+        assert c == pytest.approx(float(e), rel=1e-12, abs=1e-300)
+    assert elapsed < 5.0  # the whole process, start-up included; the work itself is ~20 ms
+
+
+def test_elementwise_diff_over_an_array_uses_each_elements_series(jcalc):
+    result = jcalc.last("v = [0.1, 0.5, 2]\ndiff(sin(v)^2, v, 40)")
+    exact = [-(2.0**39) * math.cos(2 * v) for v in (0.1, 0.5, 2.0)]  # d^40 sin² = -2^39 cos 2v
+    assert result["value"] == pytest.approx(exact, rel=1e-10)
+
+
+def test_diff_over_an_array_combined_by_sum_uses_nested_reverse_mode(jcalc):
+    result = jcalc.last("v = [0.1, 0.5]\ndiff(sum(v)^3, v, 2)")
+    # The gradient of the sum, twice: d/dv_i of Σ_j 3 s² (s = v1 + v2) is 2 · 6s.
+    assert result["value"] == pytest.approx([12 * 0.6, 12 * 0.6])
+    error = jcalc.last("v = [0.1, 0.5]\ndiff(sum(v)^3, v, 40)")["error"]
+    assert "limit 32 when elements are combined" in error["message"]
+
+
+def test_orders_beyond_the_limit_and_huge_graphs_are_refused(jcalc):
+    error = jcalc.last("x = 1\ndiff(x, x, 101)")["error"]
+    assert error["message"] == "derivative order 101 is too high (limit 100)"
+    big = "+".join(f"sin({i}*x)" for i in range(1, 600))
+    error = jcalc.last(f"x = 1\ndiff({big}, x, 100)")["error"]
+    assert error["type"] == "ResourceError"
+    assert "coefficient products" in error["message"]
