@@ -212,13 +212,14 @@ def sinh_cosh(x: Series, s0: Variable, c0: Variable) -> tuple[Series, Series]:
 # ---------------------------------------------------------------------------
 
 
-def taylor(y: Any, x: Variable, order: int) -> Variable:
+def taylor(y: Any, x: Variable, order: int, direction: Any = 1.0) -> Variable:
     """The Taylor coefficients y^(k)(x0) / k!, k = 0 ... order, stacked along a new first axis.
 
     ``x`` must be upstream of ``y`` in a recorded graph (built with ``enable_backprop``).
     For an array x every element moves on its own: the coefficients are those of
-    y(x0 + t·1), so for a y computed elementwise from x they are each element's own.
-    Nothing upstream of x matters: x acts as the variable, whatever computed it.
+    y(x0 + t·direction), so for a y computed elementwise from x they are each element's own.
+    (Along another direction v they are v^k y^(k)(x0) / k!.) Nothing upstream of x
+    matters: x acts as the variable, whatever computed it.
 
     >>> import numpy as np
     >>> from dezero import Variable, series
@@ -229,13 +230,13 @@ def taylor(y: Any, x: Variable, order: int) -> Variable:
     """
     from dezero import functions as F
 
-    return F.stack(coefficients(y, x, order))
+    return F.stack(coefficients(y, x, order, direction))
 
 
-def coefficients(y: Any, x: Variable, order: int) -> list[Variable]:
+def coefficients(y: Any, x: Variable, order: int, direction: Any = 1.0) -> list[Variable]:
     """y^(k)(x0) / k! for k = 0 ... order, each a Variable of y's shape with its own graph."""
     y = as_variable(y)
-    return [_filled(c, y) for c in propagate(y, x, order)]
+    return [_filled(c, y) for c in propagate(y, x, order, direction)]
 
 
 def derivative(y: Any, x: Variable, order: int) -> Variable:
@@ -245,9 +246,24 @@ def derivative(y: Any, x: Variable, order: int) -> Variable:
     return _filled(c, y) * float(np.prod(np.arange(1, order + 1, dtype=np.float64)))
 
 
-def propagate(y: Variable, x: Variable, order: int) -> Series:
-    """The series of y in x, each coefficient a Variable or ZERO."""
-    known = {id(x): [x, as_variable(np.ones_like(x.data))] + [ZERO] * (order - 1)}
+def propagate(
+    y: Variable,
+    x: Variable,
+    order: int,
+    direction: Any = 1.0,
+    known: dict | None = None,
+    shift: Any = 0.0,
+) -> Series:
+    """The series of y along x0 + t·direction, each coefficient a Variable or ZERO.
+
+    ``known``, if given, receives the series of every value between x and y, by id. With a
+    ``shift``, the series is taken around x0 + shift instead: every value that depends on x
+    is computed afresh by the rules, so the recorded graph serves for nearby points too.
+    """
+    step = as_variable(np.broadcast_to(np.asarray(direction, dtype=np.float64), x.shape).copy())
+    known = {} if known is None else known
+    origin = x if np.all(np.equal(shift, 0)) else x + shift
+    known[id(x)] = [origin, step] + [ZERO] * (order - 1)
     if order == 0:
         known[id(x)] = [x]
     for f in functions_between(x, y):

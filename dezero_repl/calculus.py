@@ -78,7 +78,7 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
             f"derivative order {order} is too high (limit {MAX_ORDER})", kind="ValueError"
         )
     if x.ndim == 0 or _elementwise(y, x):
-        d = taylor_coefficients(y, x, order)[order] * float(math.factorial(order))
+        d = taylor_coefficients(y, x, order, checked=[order])[order] * float(math.factorial(order))
         return F.sum(d) if d.shape != x.shape else d
     if order > MAX_NESTED_ORDER:
         raise CalcError(
@@ -89,11 +89,14 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
     return _nested_derivative(y, x, order)
 
 
-def taylor_coefficients(y: Variable, x: Variable, order: int) -> list[Variable]:
+def taylor_coefficients(
+    y: Variable, x: Variable, order: int, checked: list[int] = ()
+) -> list[Variable]:
     """y^(k)(x) / k! for k = 0 ... order, each of y's shape, by Taylor mode.
 
     The work (about n²/2 coefficient products per operation for order n) is forecast and
-    refused beyond MAX_TAYLOR_WORK, before anything is computed.
+    refused beyond MAX_TAYLOR_WORK, before anything is computed. The orders in ``checked``
+    are vouched for (see ``_vouch``).
     """
     operations = len(series.functions_between(x, y))
     work = operations * (order + 1) ** 2 // 2
@@ -104,7 +107,78 @@ def taylor_coefficients(y: Variable, x: Variable, order: int) -> list[Variable]:
             kind="ResourceError",
         )
     with using_config("enable_backprop", True):
-        return series.coefficients(y, x, order)
+        coefficients = series.coefficients(y, x, order)
+    if any(k >= 2 for k in checked):
+        _vouch(y, x, coefficients, [k for k in checked if k >= 2])
+    return coefficients
+
+
+#: A derivative must agree to this many parts with its value from nearby points, or it is
+#: refused ...
+AGREEMENT = 1e-9
+#: ... unless both are this small next to the largest derivative of lower order: a result
+#: that cancels to zero, as sin² + cos² does, comes out as rounding noise of that size.
+NEGLIGIBLE = 1e-12
+#: The nearby points are x0 ± SHIFT·max(1, |x0|), one of them along x0 + 0.7·t.
+SHIFT = 1e-12
+
+
+def _vouch(y: Variable, x: Variable, coefficients: list[Variable], orders: list[int]) -> None:
+    """Refuse a derivative that float64 cannot give to 9 digits (see ``unreliable_orders``)."""
+    for k, message in unreliable_orders(y, x, coefficients, orders).items():
+        raise CalcError(f"the derivative of order {k} {message}", kind="PrecisionError")
+
+
+def unreliable_orders(
+    y: Variable, x: Variable, coefficients: list[Variable], orders: list[int]
+) -> dict[int, str]:
+    """The orders among ``orders`` whose derivatives float64 cannot give to 9 digits, each
+    with the reason, in increasing order.
+
+    At high order, some compositions (x / sigmoid(x), (e^x)^c / e^(x/d)) shrink much faster
+    than their parts, and the recurrences amplify the rounding of every value they start
+    from. So the series is computed again around x0 + h and x0 - h, h = 1e-12·max(1, |x0|),
+    where every value rounds differently (and one of them along x0 + 0.7·t, so that the
+    coefficients do too): the mean of the two must agree with the first to AGREEMENT
+    (moving by h changes the k-th derivative by about h² f^(k+2), far below that). The
+    differential tests check that every derivative this lets through matches mpmath.
+    """
+    if not orders:
+        return {}
+    n = max(orders)
+    h = SHIFT * np.maximum(1.0, np.abs(x.data))
+    with no_grad(), np.errstate(all="ignore"):
+        above = series.propagate(y, x, n, STEP, shift=h)
+        below = series.propagate(y, x, n, shift=-h)
+    derivatives = [c.data * math.factorial(k) for k, c in enumerate(coefficients)]
+    found = {}
+    for k in sorted(orders):
+        a = derivatives[k]
+        b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
+        with np.errstate(all="ignore"):
+            scale = np.max(np.abs(derivatives[:k]), axis=0)
+            zero = (np.abs(a) <= NEGLIGIBLE * scale) & (np.abs(b) <= NEGLIGIBLE * scale)
+            bad = (np.abs(a - b) > AGREEMENT * np.abs(a)) & ~zero
+        bad &= np.isfinite(a) & np.isfinite(b)
+        if np.any(bad):
+            i = np.flatnonzero(bad)[0]
+            first, second = np.ravel(a)[i], np.ravel(np.broadcast_to(b, np.shape(a)))[i]
+            where = "" if np.ndim(a) == 0 else f" (at element {np.unravel_index(i, np.shape(a))})"
+            found[k] = (
+                f"cannot be computed to 9 digits here{where}: rounding errors are amplified "
+                f"(the derivative comes out as {first:.10g} here and {second:.10g} around "
+                f"nearby points)"
+            )
+    return found
+
+
+def _value(c: Any) -> Any:
+    return 0.0 if c is None else c.data
+
+
+#: One nearby series runs along x0 + STEP·t: a step that is no power of two rounds every
+#: coefficient differently.
+STEP = 0.7
 
 
 def _elementwise(y: Variable, x: Variable) -> bool:
@@ -329,6 +403,12 @@ def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Va
         if y.ndim != 0:
             raise CalcError("taylor needs a function that returns a number", kind="TypeError")
         coefficients = taylor_coefficients(y, a, n)
+        refused = unreliable_orders(y, a, coefficients, list(range(2, n + 1)))
+    for k, message in refused.items():
+        raise CalcError(
+            f"the coefficient of order {k} {message}; orders up to {k - 1} can be computed",
+            kind="PrecisionError",
+        )
     session._extra["taylor"] = {"around": float(a.data), "order": n}
     return F.stack(coefficients)
 

@@ -43,7 +43,9 @@ Parameters shadow variables only inside the body. Functions may call earlier one
 redefining is allowed; recursion is refused. f'(2), f''(2) ... are exact derivatives.
 Example:  f(x) = x**2;  f(3)  prints 9;  f'(3)  prints 6""",
     "calculus": """\
-All derivatives are exact, by automatic differentiation (never finite differences):
+All derivatives are exact, by automatic differentiation (never finite differences);
+higher orders come from Taylor mode, up to order 100, and a derivative that float64
+rounding cannot give to 9 digits is refused with the reason, never printed:
   f'(2), f''(2), sin'''(0)    derivatives of one-variable functions, any order
   diff(expr, x, n)            n-th derivative of an expression w.r.t. the variable x
   grad(g)(1, 2)               vector of partials;  hessian(g)(1, 2): matrix of second partials

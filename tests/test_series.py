@@ -272,3 +272,39 @@ def test_orders_beyond_the_limit_and_huge_graphs_are_refused(jcalc):
     error = jcalc.last(f"x = 1\ndiff({big}, x, 100)")["error"]
     assert error["type"] == "ResourceError"
     assert "coefficient products" in error["message"]
+
+
+# ---- what float64 cannot give is refused, not printed ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "h(t) = exp(t)^(-1.372) / exp(t / -1.846)\nx = -1.6457\ndiff(h(x), x, 17)",
+        "x = -1.4352\ndiff(x / sigmoid(x), x, 40)",
+    ],
+)
+def test_a_derivative_lost_to_rounding_is_refused(jcalc, text):
+    error = jcalc.last(text)["error"]
+    assert error["type"] == "PrecisionError"
+    assert "cannot be computed to 9 digits here: rounding errors are amplified" in error["message"]
+
+
+def test_taylor_names_the_first_coefficient_it_cannot_vouch_for(jcalc):
+    error = jcalc.last("h(t) = exp(t)^(-1.372) / exp(t / -1.846)\ntaylor(h, 0, 30)")["error"]
+    assert error["type"] == "PrecisionError"
+    assert error["message"].startswith("the coefficient of order ")
+    k = int(error["message"].split()[4])
+    assert 5 < k < 30
+    assert error["message"].endswith(f"orders up to {k - 1} can be computed")
+    values = jcalc.last(f"h(t) = exp(t)^(-1.372) / exp(t / -1.846)\ntaylor(h, 0, {k - 1})")
+    with mpmath.workdps(40):
+        c = -1.372 + 1 / 1.846  # h(t) = e^(c t)
+        exact = [c**j / math.factorial(j) for j in range(k)]
+    assert values["value"] == pytest.approx(exact, rel=1e-9)
+
+
+def test_a_derivative_that_cancels_to_zero_shows_as_rounding_noise(jcalc):
+    result = jcalc.last("s(t) = sin(t)^2 + cos(t)^2\ntaylor(s, 0.3, 10)")
+    assert result["value"][0] == pytest.approx(1.0, rel=1e-15)
+    assert all(abs(c) <= 1e-12 for c in result["value"][1:])
