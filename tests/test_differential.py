@@ -60,6 +60,11 @@ def _references(tree: tuple, x0: float, order: int, rng: random.Random) -> tuple
         return list(exact), list(jittered)
 
 
+def _exact(tree: tuple, x0: float, order: int) -> list:
+    with mpmath.workdps(30):
+        return list(mpmath.diffs(lambda t: to_mpmath(tree, t), mpmath.mpf(x0), order))
+
+
 def _taylor_derivatives(tree: tuple, x0: float, order: int) -> tuple[list[float], set[int]]:
     """Derivatives by Taylor mode, and the orders the calculator would refuse to print."""
     x = Variable(np.array(x0))
@@ -219,8 +224,7 @@ def test_wherever_pytorch_matches_mpmath_taylor_mode_does_too():
         if any(abs(a) < 1e-3 or not math.isfinite(a) for a in kink_arguments(tree, x0)):
             continue
         try:
-            with mpmath.workdps(30):
-                exact = list(mpmath.diffs(lambda t: to_mpmath(tree, t), mpmath.mpf(x0), order))
+            exact = _exact(tree, x0, order)
         except (ValueError, ZeroDivisionError, OverflowError):
             continue
         theirs = _torch_derivatives(torch, tree, x0, order)
