@@ -11,23 +11,14 @@ errors) is simply never memoized and always goes to Lark.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import dataclasses
-import json
-import os
-import time
-import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from dezero_repl import ast
 
 #: Longer statements are rarely repeated: they go to Lark and are not memoized.
 MAX_TOKENS = 200
-#: How many plans persist between runs: those used most recently.
-MAX_STORED = 256
 
 _SPANS = ("start", "end", "op_start", "op_end", "name_start", "name_end")
 
@@ -187,25 +178,16 @@ class ShapeCache:
     """Parses through ``parse`` (Lark) once per shape, and by plan afterwards.
 
     ``lex`` gives a statement's tokens as (kind, start, end), or None for a statement
-    that must go to ``parse`` every time. With a ``store`` directory, plans persist between
-    runs, one small JSON file per shape: a run reads only the shapes it meets, so starting
-    costs the same however many shapes earlier runs have stored.
+    that must go to ``parse`` every time. Plans live in memory for the run and nowhere else.
     """
 
     def __init__(
-        self,
-        parse: Callable[[str], Any],
-        lex: Callable[[str], list | None],
-        size: int = 2048,
-        store: Path | None = None,
+        self, parse: Callable[[str], Any], lex: Callable[[str], list | None], size: int = 2048
     ) -> None:
         self.parse = parse
         self.lex = lex
         self.size = size
-        self.store = store
         self.plans: dict[tuple, Plan | None] = {}
-        self.learned: dict[tuple, Plan] = {}  # new in this run, to be stored
-        self.read: set[tuple] = set()  # found in the store in this run
         self.hits = self.misses = 0
 
     def __call__(self, text: str) -> Any:
@@ -213,118 +195,14 @@ class ShapeCache:
         if tokens is None or len(tokens) > MAX_TOKENS:
             return self.parse(text)
         key = shape_key(text, tokens)
-        if key is not None and key not in self.plans and self.store is not None:
-            self._read(key)
         plan = self.plans.get(key) if key is not None else None
         if plan is not None:
-            try:
-                tree = plan.build(text, tokens)
-                self.hits += 1
-                return tree
-            except (IndexError, TypeError, ValueError):  # a damaged stored plan
-                del self.plans[key]
+            self.hits += 1
+            return plan.build(text, tokens)
         self.misses += 1
         tree = self.parse(text)  # raises ParseError: errors are never memoized
         if key is not None and tree is not None and key not in self.plans:
             if len(self.plans) >= self.size:
                 self.plans.clear()
-            self.plans[key] = plan = learn(tree, text, tokens)
-            if plan is not None and self.store is not None:
-                self._remember(key, plan)
+            self.plans[key] = learn(tree, text, tokens)
         return tree
-
-    def _read(self, key: tuple) -> None:
-        """Look for a stored plan of this shape; a missing or damaged file is no plan."""
-        plan = _load(self.store / _file_name(key), key)
-        if plan is not None:
-            self.plans[key] = plan
-            self._remember(key, None)
-
-    def _remember(self, key: tuple, plan: Plan | None) -> None:
-        """Note a shape to write (a new plan) or to mark as recently used (None) at exit."""
-        if not self.learned and not self.read:
-            atexit.register(self.save)
-        if plan is None:
-            self.read.add(key)
-        else:
-            self.learned[key] = plan
-            if len(self.learned) > MAX_STORED:  # only the most recent would be kept anyway
-                del self.learned[next(iter(self.learned))]
-
-    def save(self) -> None:
-        """Write the new plans (atomically) and mark the plans read as recently used; keep
-        the MAX_STORED most recently used. A failure only loses the memo.
-
-        Stores left by other versions of the grammar or code are removed.
-        """
-        try:
-            self.store.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return
-        for key, plan in self.learned.items():
-            path = self.store / _file_name(key)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            with contextlib.suppress(OSError):
-                temporary.write_text(json.dumps([list(key), _encode(plan)]), encoding="utf-8")
-                os.replace(temporary, path)
-        for key in self.read:
-            with contextlib.suppress(OSError):  # another run may have just removed it
-                os.utime(self.store / _file_name(key))
-        if self.learned:
-            with contextlib.suppress(OSError):
-                _prune(self.store)
-
-
-def _file_name(key: tuple) -> str:
-    """A file name for a shape: two checksums of its key (a collision only costs a parse,
-    since the file holds the key itself)."""
-    data = "\x1f".join(key).encode("utf-8")
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}.json"
-
-
-def _prune(store: Path) -> None:
-    """Keep the MAX_STORED most recently used plans; remove other versions' stores, and
-    files half written by runs that were killed an hour or more ago."""
-    now = time.time()
-    ages = {}
-    for path in store.iterdir():
-        with contextlib.suppress(OSError):  # another run may be pruning too
-            ages[path] = now - path.stat().st_mtime
-    plans = sorted((p for p in ages if p.suffix == ".json"), key=ages.__getitem__)
-    leftovers = [p for p in ages if p.suffix == ".tmp" and ages[p] > 3600]
-    for old in plans[MAX_STORED:] + leftovers:
-        old.unlink(missing_ok=True)
-    for other in store.parent.glob("shapes-*"):
-        if other == store:
-            continue
-        if other.is_dir():
-            for f in other.iterdir():
-                f.unlink(missing_ok=True)
-            other.rmdir()
-        else:
-            other.unlink(missing_ok=True)
-
-
-_NODES = {cls.__name__: cls for cls in vars(ast).values() if isinstance(cls, type)}
-
-
-def _encode(plan: Plan) -> list:
-    return [[cls.__name__, kids, leaves] for cls, kids, leaves in plan.steps]
-
-
-def _load(path: Path, key: tuple) -> Plan | None:
-    """The plan stored in ``path`` for ``key``; None if there is none or it is unreadable."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            stored_key, steps = json.load(f)
-        if tuple(stored_key) != key:
-            return None
-        decoded = []
-        for name, kids, leaves in steps:
-            cls = _NODES[name]
-            if not issubclass(cls, ast.Node):
-                raise ValueError(name)
-            decoded.append((cls, [tuple(k) for k in kids], [tuple(f) for f in leaves]))
-        return Plan(decoded)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None

@@ -7,16 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The suite keeps its grammar and statement-shape caches to itself, not in the user's.
-os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="dezero-repl-test-cache-")
 
 from dezero_repl.evaluator import Session  # noqa: E402
 from dezero_repl.output import HumanOutput, JsonOutput  # noqa: E402

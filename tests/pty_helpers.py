@@ -39,14 +39,14 @@ PROMPT = re.compile(
 _DROPPED = ("NO_COLOR", "PROMPT_TOOLKIT_NO_CPR", "DEZERO_REPL_HISTORY", "COLUMNS", "LINES")
 
 
-def make_env(home: Path, cache: Path | None = None, **extra: str) -> dict[str, str]:
+def make_env(home: Path, **extra: str) -> dict[str, str]:
     """An environment isolated in ``home``: its own config, state and history."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / "config"),
         XDG_STATE_HOME=str(home / "state"),
-        XDG_CACHE_HOME=str(cache or home / "cache"),
+        XDG_CACHE_HOME=str(home / "cache"),
         TERM="xterm",
         LANG="C.UTF-8",
         LC_ALL="C.UTF-8",

@@ -428,24 +428,59 @@ def test_grammar_has_no_conflicts_in_strict_mode():
     Lark(parser_module._grammar_text(), parser="lalr", strict=True)
 
 
-def test_unusable_cache_directory_falls_back(tmp_path, monkeypatch):
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert parser_module._cache_file("grammar") is None
-    assert parser_module._parser.__wrapped__().parse("1 + 2") is not None
+def test_the_packaged_tables_are_those_of_grammar_lark(tmp_path):
+    """The tables hold grammar.lark's digest and terminals (run python -m dezero_repl.parser
+    after changing it); the parsers agree on a corpus below."""
+    from dezero_repl import grammar_tables
+
+    text = parser_module._grammar_text()
+    assert grammar_tables.GRAMMAR_SHA256 == parser_module._digest(text), (
+        "grammar.lark changed: run python -m dezero_repl.parser"
+    )
+    fresh = tmp_path / "tables.py"
+    parser_module.write_tables(fresh)  # the generator runs; its numbering varies with hashing
+    namespace: dict = {}
+    exec(compile(fresh.read_text(encoding="utf-8"), str(fresh), "exec"), namespace)  # noqa: S102
+    assert namespace["GRAMMAR_SHA256"] == grammar_tables.GRAMMAR_SHA256
+    terminals = {
+        t["name"]: t["pattern"]["value"] for t in namespace["MEMO"].values() if "pattern" in t
+    }
+    packaged = {
+        t["name"]: t["pattern"]["value"] for t in grammar_tables.MEMO.values() if "pattern" in t
+    }
+    assert terminals == packaged
 
 
-def test_cache_file_is_per_user_and_keyed_by_grammar(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    first = parser_module._cache_file("grammar one")
-    second = parser_module._cache_file("grammar two")
-    assert first.parent == tmp_path / "dezero-repl" and first != second
-    built = parser_module._parser.__wrapped__()  # writes the cache
-    assert ast.to_sexpr(built.parse("2**3**2")) == "(** 2 (** 3 2))"
-    assert list((tmp_path / "dezero-repl").iterdir())
-    reloaded = parser_module._parser.__wrapped__()  # reads it back
-    assert ast.to_sexpr(reloaded.parse("-2**2")) == "(- (** 2 2))"
+CORPUS = [
+    "x = 2", "f(t) = t**2 - 3*t", "-2**2", "a[1:3, ::2].T", "diff(x**3, x, 2)", ":help sin",
+    "[[1, 2], [3, 4]] @ v", "g''(0.5) + 1e-3", "1 + * 2", "(1 +", "x ==",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", CORPUS)
+def test_the_loaded_parser_parses_as_one_built_from_the_grammar(text):
+    loaded = parser_module._parser.__wrapped__()
+    built = Lark(
+        parser_module._grammar_text(),
+        transformer=parser_module._Builder(),
+        **parser_module.PARSER_OPTIONS,
+    )
+    outcomes = []
+    for parser in (loaded, built):
+        try:
+            outcomes.append(ast.to_sexpr(parser.parse(text)))
+        except Exception as e:  # the same error, at the same place, expecting the same
+            expected = sorted(getattr(e, "accepts", None) or getattr(e, "expected", None) or [])
+            outcomes.append((type(e).__name__, getattr(e, "pos_in_stream", None), expected))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_tables_for_another_grammar_are_not_used(monkeypatch):
+    from dezero_repl import grammar_tables
+
+    monkeypatch.setattr(grammar_tables, "GRAMMAR_SHA256", "0" * 64)
+    monkeypatch.setattr(grammar_tables, "DATA", None)  # would fail if it were loaded
+    assert ast.to_sexpr(parser_module._parser.__wrapped__().parse("2**3**2")) == "(** 2 (** 3 2))"
 
 
 # ---- tokens for highlighting ----------------------------------------------------------

@@ -18,12 +18,6 @@ from pty_helpers import PASTE_OFF, Repl, Spawner, colour_sequences, make_env, st
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
 
 
-@pytest.fixture(scope="session")
-def grammar_cache(tmp_path_factory) -> Path:
-    """One parser cache for the whole run, so start-up stays fast."""
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
 def home(tmp_path) -> Path:
     path = tmp_path / "home"
@@ -32,8 +26,8 @@ def home(tmp_path) -> Path:
 
 
 @pytest.fixture
-def env(home, grammar_cache) -> dict[str, str]:
-    return make_env(home, grammar_cache)
+def env(home) -> dict[str, str]:
+    return make_env(home)
 
 
 @pytest.fixture

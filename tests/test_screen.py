@@ -8,7 +8,6 @@ line being typed. Assertions are on the screen's text, row by row.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from pty_helpers import ROWS, Repl, Spawner, make_env
@@ -16,18 +15,12 @@ from pty_helpers import ROWS, Repl, Spawner, make_env
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
 
 
-@pytest.fixture(scope="session")
-def grammar_cache(tmp_path_factory) -> Path:
-    """One parser cache for the whole run, so start-up stays fast."""
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
-def spawn(tmp_path, grammar_cache):
+def spawn(tmp_path):
     """Start the calculator in the emulated terminal; stopped after the test."""
     home = tmp_path / "home"
     home.mkdir()
-    spawner = Spawner(make_env(home, grammar_cache), cpr=True)
+    spawner = Spawner(make_env(home), cpr=True)
     yield spawner
     spawner.close_all()
 

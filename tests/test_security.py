@@ -7,8 +7,9 @@
 * A scan of the package source finds every call that could run or reach arbitrary code or
   attributes (eval, exec, compile, getattr, setattr, __import__, import_module, pickle,
   marshal, subprocess); each that remains is on the allow-list below, with its reason.
-* The parser cache (a pickle written by Lark) and the learned statement shapes (JSON) live
-  in the user's cache directory, never in a shared temporary directory.
+* A non-interactive run writes no file at all, in the home, the XDG directories or the
+  temporary directory; and nothing planted in the user's cache directory (a Lark pickle, a
+  statement plan) is ever read.
 """
 
 from __future__ import annotations
@@ -265,7 +266,7 @@ def test_the_scan_finds_what_it_looks_for(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# Caches in the user's directory, nothing in /tmp
+# Nothing written, nothing planted read
 # ---------------------------------------------------------------------------
 
 
@@ -273,41 +274,74 @@ def _lark_caches_in_tmp(since: float) -> list[str]:
     return [str(p) for p in Path("/tmp").glob(".lark_cache*") if p.stat().st_mtime >= since]
 
 
-@pytest.mark.parametrize("cache_state", ["fresh", "warm", "unwritable"])
-def test_a_run_writes_nothing_to_the_temporary_directory(cli_env, tmp_path, cache_state):
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    cache = tmp_path / "cache"
-    if cache_state == "unwritable":
-        cache.write_text("a file where the cache directory should be", encoding="utf-8")
-    env = {**cli_env, "TMPDIR": str(temporary), "XDG_CACHE_HOME": str(cache)}
+def _user_dirs(root: Path) -> dict[str, str]:
+    dirs = {}
+    for name in ("HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "TMPDIR"):
+        (root / name.lower()).mkdir()
+        dirs[name] = str(root / name.lower())
+    return dirs
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
+
+
+@pytest.mark.parametrize("how", ["stdin", "file", "expression"])
+def test_a_non_interactive_run_writes_no_file_anywhere(cli_env, tmp_path, how):
+    root = tmp_path / "user"
+    root.mkdir()
+    env = {**cli_env, **_user_dirs(root)}
     script = "x = 2\ny = x * 3 + 1\nf(t) = t ** 2\nf'(x)\n:vars\nsin(x) + y\n"
+    source = tmp_path / "script.calc"
+    source.write_text(script, encoding="utf-8")
+    expressions = [a for line in script.splitlines() for a in ("-e", line)]
+    args = {"stdin": [], "file": [str(source)], "expression": expressions}
     started = time.time() - 1
-    runs = 2 if cache_state == "warm" else 1
-    for _ in range(runs):
+    for _ in range(2):  # a second run finds nothing to reuse either
         proc = subprocess.run(
-            [sys.executable, "-m", "dezero_repl"],
-            input=script.encode(),
+            [sys.executable, "-m", "dezero_repl", *args[how]],
+            input=script.encode() if how == "stdin" else b"",
             capture_output=True,
             env=env,
             timeout=120,
         )
         assert (proc.returncode, proc.stderr) == (0, b"")
-    assert list(temporary.iterdir()) == []
+        assert b"4" in proc.stdout
+    assert _files(root) == []
     assert _lark_caches_in_tmp(started) == []
-    if cache_state != "unwritable":
-        files = sorted(p.name for p in (cache / "dezero-repl").iterdir())
-        assert any(name.startswith("grammar-") for name in files), files
-        shapes = [p for p in (cache / "dezero-repl").glob("shapes-*/*.json")]
-        assert shapes, files
-        assert isinstance(json.loads(shapes[0].read_text(encoding="utf-8")), list)
 
 
-def test_cache_directory_is_under_xdg_cache_home_or_home(tmp_path, monkeypatch):
-    from dezero_repl import parser
+def test_nothing_planted_in_the_cache_directory_is_read(cli_env, tmp_path):
+    root = tmp_path / "user"
+    root.mkdir()
+    env = {**cli_env, **_user_dirs(root)}
+    marker = tmp_path / "planted-code-ran"
+    planted = root / "xdg_cache_home" / "dezero-repl"
+    (planted / "shapes-00000000").mkdir(parents=True)
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
-    assert parser._cache_dir() == tmp_path / "c" / "dezero-repl"
-    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # not absolute: ignored
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert parser._cache_dir() == tmp_path / "home" / ".cache" / "dezero-repl"
+    class Payload:  # unpickling this runs a command
+        def __reduce__(self):
+            return (subprocess.call, (["touch", str(marker)],))
+
+    import pickle
+
+    for name in ("grammar-0123456789abcdef.lark-cache", "x.lark-cache"):
+        (planted / name).write_bytes(pickle.dumps(Payload()))
+    plan = [["NAME", "=", "NUMBER"], [["Number", [], []]]]
+    (planted / "shapes-00000000" / "0.json").write_text(json.dumps(plan), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dezero_repl", "--json"],
+        input=b"x = 41\nx + 1\n",
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])["value"] == 42.0
+    assert not marker.exists()
+
+
+def test_no_module_of_the_package_loads_a_pickle():
+    for path in (PACKAGE_ROOT / "dezero_repl").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "pickle" not in text and "cache=" not in text, path.name
