@@ -440,7 +440,7 @@ class GetItem(Function):
 
     def backward_array(self, gy):
         gx = np.zeros(self.inputs[0].shape, dtype=np.result_type(gy, np.float64))
-        np.add.at(gx, self.slices, gy)
+        _scatter_add(gx, self.slices, gy)
         return gx
 
     def taylor(self, x):
@@ -456,7 +456,7 @@ class GetItemGrad(Function):
 
     def forward(self, gy):
         gx = np.zeros(self.in_shape, dtype=gy.dtype)
-        np.add.at(gx, self.slices, gy)
+        _scatter_add(gx, self.slices, gy)
         return gx
 
     def backward(self, ggx):
@@ -464,6 +464,19 @@ class GetItemGrad(Function):
 
     def taylor(self, gy):
         return S.each(lambda v: GetItemGrad(self.slices, self.in_shape)(v), gy)
+
+
+def _scatter_add(gx: np.ndarray, slices: Any, gy: np.ndarray) -> None:
+    """``gx[slices] += gy``, where an index repeated in ``slices`` adds up (np.add.at).
+
+    Integers, slices, ``...`` and None never repeat an element, so plain assignment does:
+    faster, and safe on arrays of many dimensions, where np.add.at crashes (from 34 on).
+    """
+    key = slices if isinstance(slices, tuple) else (slices,)
+    if all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) for k in key):
+        gx[slices] += gy
+    else:
+        np.add.at(gx, slices, gy)
 
 
 class Stack(Function):

@@ -28,6 +28,7 @@ from dezero_repl.ledger import Ledger, prune
 from dezero_repl.vocabulary import (
     BUILTINS,
     CONSTANTS,
+    MAX_DIMENSIONS,
     RESERVED,
     SPECIAL_FORMS,
     Builtin,
@@ -38,8 +39,6 @@ from dezero_repl.vocabulary import (
 
 #: How deeply user functions may call one another.
 MAX_CALL_DEPTH = 100
-#: The most dimensions an array literal may have (NumPy 1.x allows 32, NumPy 2 allows 64).
-MAX_DIMENSIONS = 32
 
 
 # ---------------------------------------------------------------------------

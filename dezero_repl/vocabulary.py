@@ -22,6 +22,9 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 
 #: The largest array a statement may create, in bytes (see ``set_array_limit``).
 ARRAY_LIMIT = [1 << 30]
+#: The most dimensions an array may have, however it is made. NumPy 2 allows 64, but some
+#: of its routines (np.add.at from 34 on) crash the process on so many.
+MAX_DIMENSIONS = 32
 
 
 def check_size(shape: tuple[int, ...], what: str) -> None:
@@ -68,6 +71,10 @@ def shape_of(value: Any, what: str = "the shape") -> tuple[int, ...]:
         raise CalcError(f"{what} must be a number or a list of numbers", kind="TypeError")
     if any(d < 0 for d in dims if d != -1):
         raise CalcError(f"{what} cannot be negative: {list(dims)}", kind="ValueError")
+    if len(dims) > MAX_DIMENSIONS:
+        raise CalcError(
+            f"{what} has {len(dims)} dimensions (limit {MAX_DIMENSIONS})", kind="ValueError"
+        )
     return dims
 
 

@@ -365,3 +365,53 @@ def test_ctrl_c_stops_a_long_load_between_statements(repl, tmp_path):
     assert repl.run("y") == ["1", "  ∂/∂y = 1"]  # it ran before Ctrl-C, as in any script
     z = repl.run("z")  # only whole statements: z is complete, or not there at all
     assert z == ["10000000", "  ∂/∂z = 1"] or "unknown name 'z'" in z[0], z
+
+
+# ---- many dimensions: refused wherever an array is made, and never a crash -------------
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("a = zeros(ones(40))\na[0]", "error: the shape has 40 dimensions (limit 32)"),
+        ("reshape(zeros(1), ones(33))", "error: the shape has 33 dimensions (limit 32)"),
+        ("ones(ones(64)) + 1", "error: the shape has 64 dimensions (limit 32)"),
+    ],
+)
+def test_arrays_of_more_than_32_dimensions_are_refused_in_one_line(cli_env, source, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dezero_repl"],
+        input=source.encode(),
+        capture_output=True,
+        env=cli_env,
+        timeout=60,
+    )
+    assert proc.returncode == 1  # not killed by a signal
+    lines = proc.stderr.decode().splitlines()
+    assert message in lines[0] and "Traceback" not in proc.stderr.decode()
+
+
+def test_indexing_a_32_dimension_array_has_its_gradient(cli_env):
+    source = "a = zeros(ones(32))\nsum(a[0] * 3)\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "dezero_repl", "--json"],
+        input=source.encode(),
+        capture_output=True,
+        env=cli_env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert '"grad": {"a": [[[' in proc.stdout.decode().splitlines()[-1]
+
+
+def test_the_library_indexes_arrays_of_40_dimensions_without_np_add_at():
+    # np.add.at ends the process at 34 or more dimensions: run where a crash cannot hurt.
+    code = (
+        "import numpy as np, dezero.functions as F\n"
+        "from dezero import Variable\n"
+        "x = Variable(np.zeros((2,) + (1,) * 39))\n"
+        "F.sum(x[1] * 2).backward()\n"
+        "print(x.grad.data.sum(), x.grad.data[1].sum())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert (proc.returncode, proc.stdout.decode().split()) == (0, ["2.0", "2.0"])
