@@ -6,7 +6,9 @@ returns an ``Outcome`` of kind "command" whose ``extra`` fields also appear in J
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +43,19 @@ def run(runner: Runner, command: Command, text: str) -> Outcome:
     handler = entry[0]
     outcome = handler(runner, command.arg)
     outcome.extra = {"command": command.name, **outcome.extra}
+    replay = _REPLAYED.get(command.name)
+    if replay is not None:
+        runner.session.log.append(replay(runner.session, command.arg))
     return outcome
+
+
+#: Commands that change what later statements compute or print, and how :save writes them,
+#: so that replaying a saved script gives exactly the session's outputs.
+_REPLAYED: dict[str, Callable[[Session, str], str]] = {
+    "del": lambda session, arg: f":del {' '.join(_words(arg))}",
+    "nograd": lambda session, arg: f":nograd {'off' if session.grad_enabled else 'on'}",
+    "precision": lambda session, arg: f":precision {session.precision or 'off'}",
+}
 
 
 def _done(message: str, **extra) -> Outcome:
@@ -181,18 +195,63 @@ def load(runner: Runner, arg: str) -> Outcome:
     return _done(f"loaded {path}", loaded=path)
 
 
-def save(runner: Runner, arg: str) -> Outcome:
-    """:save FILE writes the session's successful statements as a script to replay."""
+def save(runner: Runner, arg: str, replace: bool = False) -> Outcome:
+    """:save FILE writes the session's successful statements, and the commands that change
+    what later ones give (:del, :nograd, :precision), as a script to replay. It replaces a
+    file only if this session wrote it; :save! FILE replaces any file."""
     path = arg.strip()
+    command = ":save!" if replace else ":save"
     if not path:
-        raise CalcError("':save' needs a file name", kind="CommandError")
-    lines = runner.session.log
+        raise CalcError(f"'{command}' needs a file name", kind="CommandError")
+    target = Path(os.path.expanduser(path))
+    session = runner.session
+    if os.path.lexists(target) and not replace and _identity(target) not in session.written:
+        raise CalcError(
+            f"'{path}' exists and this session did not write it; ':save! {path}' replaces it",
+            kind="FileError",
+        )
+    lines = session.log
     try:
-        with open(os.path.expanduser(path), "w", encoding="utf-8") as f:
-            f.write("".join(line + "\n" for line in lines))
+        write_atomically(target, "".join(line + "\n" for line in lines))
     except OSError as e:
         raise CalcError(f"cannot write '{path}': {e.strerror or e}", kind="FileError") from None
+    session.written.add(_identity(target))
     return _done(f"saved {len(lines)} statement(s) to {path}", saved=path, statements=len(lines))
+
+
+def save_replacing(runner: Runner, arg: str) -> Outcome:
+    """:save! FILE is :save, replacing FILE whoever wrote it."""
+    return save(runner, arg, replace=True)
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to a new file beside ``target``, flushed to disk, then rename it over
+    ``target``: a full disk or a crash leaves the old file whole, never half a new one.
+    A replaced file keeps its permissions; a new one gets the usual ones (umask)."""
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _identity(path: Path) -> str:
+    """A file as the session remembers having written it: its absolute, resolved path."""
+    return str(path.resolve())
 
 
 def quit_(runner: Runner, arg: str) -> Outcome:
@@ -290,6 +349,7 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "precision": (precision, ":precision N|off", "significant digits shown"),
     "load": (load, ":load FILE", "run a script in this session"),
     "save": (save, ":save FILE", "write this session's statements as a script"),
+    "save!": (save_replacing, ":save! FILE", "the same, replacing an existing file"),
     "graph": (graph, ":graph EXPR [> FILE]", "the computational graph as Graphviz DOT"),
     "plot": (_plot, ":plot EXPR [for x in A..B] [> FILE]", "draw EXPR and its derivative"),
     "quit": (quit_, ":quit", "leave (Ctrl-D also works)"),

@@ -184,6 +184,7 @@ class Session:
         self.precision: int | None = None
         self.last: Variable | None = None
         self.log: list[str] = []  # the source of every successful statement, for :save
+        self.written: set[str] = set()  # the files :save wrote, which it may replace
         self._fp = _FloatingPointLog()
         self._extra: dict[str, Any] = {}
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews

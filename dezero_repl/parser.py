@@ -516,7 +516,7 @@ _SCAN = re.compile(
     r"|(?P<error>.)"
 )
 # A command: blanks, `:name`, then the raw rest of the line.
-_COMMAND = re.compile(r"[ \t\f\r]*(:[A-Za-z_][A-Za-z0-9_]*|:)([^\n]*)")
+_COMMAND = re.compile(r"[ \t\f\r]*(:[A-Za-z_][A-Za-z0-9_]*!?|:)([^\n]*)")
 
 
 def _lex(

@@ -129,7 +129,7 @@ class CalcCompleter(Completer):
                 if command.startswith(name):
                     yield Completion(command, -len(name), display=usage, display_meta=summary)
             return
-        if name in ("load", "save"):
+        if name in ("load", "save", "save!"):
             sub = Document(rest.lstrip(), len(rest.lstrip()))
             yield from self.paths.get_completions(sub, event)
         elif name == "help":
