@@ -263,9 +263,7 @@ def propagate(
     step = as_variable(np.broadcast_to(np.asarray(direction, dtype=np.float64), x.shape).copy())
     known = {} if known is None else known
     origin = x if np.all(np.equal(shift, 0)) else x + shift
-    known[id(x)] = [origin, step] + [ZERO] * (order - 1)
-    if order == 0:
-        known[id(x)] = [x]
+    known[id(x)] = ([origin, step] + [ZERO] * (order - 1))[: order + 1]
     for f in functions_between(x, y):
         xs = f.inputs
         if not any(id(v) in known for v in xs):

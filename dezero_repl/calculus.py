@@ -468,6 +468,22 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
     )
 
 
+#: solve's answer must leave a residual this small next to max(1, |f(x0)|), or it is refused.
+RESIDUAL = 1e-9
+
+
+def _check_root(at: Any, x: float, start: float) -> None:
+    """Refuse a point where Newton's steps became tiny but f is not near zero (a function
+    that is steep but never zero, such as tanh(1e15 t) + 2)."""
+    residual, initial = at(x, 0)[0], at(start, 0)[0]
+    if not abs(residual) <= RESIDUAL * max(1.0, abs(initial)):
+        raise CalcError(
+            f"solve found no root: Newton's steps stopped at x = {x!r}, where the function is "
+            f"{residual!r}, not zero",
+            kind="ConvergenceError",
+        )
+
+
 def _solve(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
     _count("solve", args, 2, 2, "solve(f, x0)")
     f = _function_argument(session, args[0], "solve")
@@ -475,7 +491,9 @@ def _solve(session: Session, node: ast.Call, args: list[Any], depth: int) -> Var
     x0 = _start_point(args[1], "solve")
     if x0.ndim != 0:
         raise CalcError("solve starts from a number", kind="TypeError")
-    x, iterations = _newton_1d(_scalar_function_at(session, f, depth), float(x0), 1, "solve")
+    at = _scalar_function_at(session, f, depth)
+    x, iterations = _newton_1d(at, float(x0), 1, "solve")
+    _check_root(at, x, float(x0))
     session._extra.update(iterations=iterations, method="Newton")
     return Variable(np.array(x))
 

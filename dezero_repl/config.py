@@ -7,6 +7,7 @@ A broken configuration never stops the calculator: it costs one warning line.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ _HINTS = {
 
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+#: The smallest size a limit may have: one float64.
+MIN_SIZE = 8
 
 
 def parse_size(text: str, default: Any = ...) -> int:
@@ -85,7 +88,15 @@ def parse_size(text: str, default: Any = ...) -> int:
         if default is ...:
             raise ValueError(f"not a size: {text!r} (try 1GiB or 512MiB)")
         return default
+    if value < MIN_SIZE:
+        if default is ...:
+            raise ValueError(f"{text!r} is too small: the least is {MIN_SIZE} bytes, one number")
+        return default
     return int(value)
+
+
+#: The largest config.toml read; a larger one (or /dev/zero behind a link) is ignored.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
@@ -99,9 +110,19 @@ def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
     else:  # pragma: no cover
         import tomli as tomllib
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            warn(f"ignoring {path}: not a regular file")
+            return settings
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            warn(f"ignoring {path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
+            return settings
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
+        return settings
+    except RecursionError:
+        warn(f"ignoring {path}: nested too deeply")
         return settings
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         warn(f"ignoring {path}: {_one_line(e)}")
@@ -128,10 +149,14 @@ def run_init(runner: Any) -> None:
     path = config_dir() / "init.calc"
     if not path.is_file():
         return
+    from dezero_repl.runner import QuitRequested
+
     saved_output, saved_keep_going = runner.output, runner.keep_going
     runner.output, runner.keep_going = QuietOutput(), True
     try:
         runner.run_file(str(path))
+    except QuitRequested:  # ends init.calc, not the calculator: what follows still runs
+        saved_output.notice(f"warning: ':quit' in {path} ends only that file")
     finally:
         runner.output, runner.keep_going = saved_output, saved_keep_going
         runner.failed = False

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -26,7 +26,28 @@ if TYPE_CHECKING:
     from dezero_repl.runner import Runner
 
 SAMPLES = 201
-_RANGE = re.compile(r"\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+?)\s*\.\.\s*(.+)$")
+# `for NAME in`: no two parts of it can match the same blanks, so a search is linear. The
+# ends A..B are split at the first `..` (one regular expression for all of it backtracked
+# cubically over a run of blanks).
+_RANGE = re.compile(r"\bfor[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+in[ \t]")
+
+
+class _Range(NamedTuple):
+    name: str
+    low: str
+    high: str
+    start: int  # where `for` begins
+
+
+def _find_range(spec: str) -> _Range | None:
+    """The `for x in A..B` at the end of a plot specification, if there is one."""
+    match = _RANGE.search(spec)
+    if match is None:
+        return None
+    low, dots, high = spec[match.end() :].partition("..")
+    if not dots or not low.strip() or not high.strip():
+        return None
+    return _Range(match.group(1), low.strip(), high.strip(), match.start())
 
 
 @dataclass
@@ -57,8 +78,8 @@ def command(runner: Runner, arg: str) -> Outcome:
 
 def sample(session: Any, spec: str) -> tuple[np.ndarray, list[Curve]]:
     """The sample points and the curves for a plot specification."""
-    match = _RANGE.search(spec)
-    body = spec[: match.start()].strip() if match else spec
+    match = _find_range(spec)
+    body = spec[: match.start].strip() if match else spec
     items = [_parse(part.strip()) for part in _split_top_level(body)]
     variable, low, high = _range(session, items, match)
     xs = np.linspace(low, high, SAMPLES)
@@ -97,13 +118,9 @@ def _free_variables(session: Any, expr: ast.Expr) -> list[str]:
     return [n for n in dict.fromkeys(names) if n in session.variables]
 
 
-def _range(session: Any, items: list, match: re.Match | None) -> tuple[str | None, float, float]:
+def _range(session: Any, items: list, match: _Range | None) -> tuple[str | None, float, float]:
     if match:
-        name, low, high = (
-            match.group(1),
-            _number(session, match.group(2)),
-            _number(session, match.group(3)),
-        )
+        name, low, high = match.name, _number(session, match.low), _number(session, match.high)
         if not low < high:
             raise CalcError(f"':plot' range {low!r}..{high!r} is empty", kind="CommandError")
         if not np.isfinite(high - low):  # np.linspace would overflow between the ends

@@ -8,8 +8,10 @@ live preview of the line being typed.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import stat
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -75,10 +77,20 @@ def open_history(notice: Any, size: int = 10000) -> History:
     path = history_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise OSError(f"{path} is not a regular file")
+            if mode & 0o077:  # readable by others: history may hold secrets
+                os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
         return PrivateFileHistory(str(path), size)
-    except OSError as e:
-        notice(f"warning: history is not saved: cannot write {path} ({e.strerror or e})")
+    except OSError as e:  # a symbolic link is refused here (ELOOP), not followed
+        reason = "it is a symbolic link" if e.errno == errno.ELOOP else (e.strerror or e)
+        notice(f"warning: history is not saved: cannot write {path} ({reason})")
         return InMemoryHistory()
 
 

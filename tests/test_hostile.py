@@ -1,0 +1,120 @@
+"""Odd configuration and hostile inputs: each gets one clear line, a bounded cost, or a
+refusal, never a traceback, a hang or a wrong answer."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _run(
+    env: dict, *args: str, stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dezero_repl", *args],
+        input=stdin.encode(),
+        capture_output=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def home_env(cli_env, tmp_path) -> tuple[dict, Path]:
+    config = tmp_path / "config" / "dezero-repl"
+    config.mkdir(parents=True)
+    return {**cli_env, "XDG_CONFIG_HOME": str(tmp_path / "config")}, config
+
+
+def test_a_config_nested_2000_deep_is_one_warning(home_env):
+    env, config = home_env
+    (config / "config.toml").write_text("a = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+    proc = _run(env, "-e", "1+1")
+    assert proc.returncode == 0 and proc.stdout == b"2\n"
+    assert proc.stderr.decode().splitlines() == [
+        f"dezero-repl: ignoring {config / 'config.toml'}: nested too deeply"
+    ]
+
+
+def test_a_config_linked_to_dev_zero_is_refused_at_once(home_env):
+    env, config = home_env
+    (config / "config.toml").symlink_to("/dev/zero")
+    started = time.monotonic()
+    proc = _run(env, "-e", "1+1", timeout=20)
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 0 and proc.stdout == b"2\n"
+    assert b"not a regular file" in proc.stderr
+
+
+def test_a_huge_config_is_ignored_with_a_warning(home_env):
+    env, config = home_env
+    (config / "config.toml").write_text("# " + "x" * (2 << 20) + "\n", encoding="utf-8")
+    proc = _run(env, "-e", "1+1")
+    assert proc.stdout == b"2\n" and b"larger than 1024 KiB" in proc.stderr
+
+
+def test_quit_in_init_calc_does_not_swallow_the_expressions(home_env):
+    env, config = home_env
+    (config / "init.calc").write_text("k = 5\n:quit\nk = 6\n", encoding="utf-8")
+    proc = _run(env, "-e", "k + 1")
+    assert proc.returncode == 0 and proc.stdout.startswith(b"6\n")  # k = 5, and -e ran
+    assert b"':quit' in " in proc.stderr and b"ends only that file" in proc.stderr
+
+
+@pytest.mark.parametrize("limit", ["0.5", "7", "0.001k"])
+def test_an_array_limit_below_one_number_is_a_usage_error(cli_env, limit):
+    proc = _run(cli_env, "--array-limit", limit, "-e", "1+1")
+    assert proc.returncode == 2
+    assert b"too small: the least is 8 bytes" in proc.stderr
+
+
+def test_plot_range_after_thousands_of_blanks_is_quick(cli_env):
+    started = time.monotonic()
+    proc = _run(cli_env, "--json", "-e", ":plot sin(x) for x in " + " " * 4000 + "1..2")
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 0, proc.stderr
+    assert b'"plot": {"x": [1.0,' in proc.stdout
+
+
+def test_solve_refuses_a_point_that_is_no_root(jcalc):
+    error = jcalc.last("f(t) = tanh(1e15*t) + 2\nsolve(f, 0)")["error"]
+    assert error["type"] == "ConvergenceError"
+    assert error["message"].startswith("solve found no root")
+    assert jcalc.last("g(t) = t^2 - 2\nsolve(g, 1)")["value"] == pytest.approx(2**0.5, rel=1e-15)
+
+
+# ---- the history file ----------------------------------------------------------------------
+
+
+def test_history_refuses_a_symbolic_link(tmp_path, monkeypatch):
+    from dezero_repl import repl
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("", encoding="utf-8")
+    link = tmp_path / "history"
+    link.symlink_to(elsewhere)
+    monkeypatch.setenv("DEZERO_REPL_HISTORY", str(link))
+    notices = []
+    history = repl.open_history(notices.append)
+    assert type(history).__name__ == "InMemoryHistory"
+    assert notices == [
+        f"warning: history is not saved: cannot write {link} (it is a symbolic link)"
+    ]
+
+
+def test_history_that_others_could_read_is_made_private(tmp_path, monkeypatch):
+    from dezero_repl import repl
+
+    path = tmp_path / "history"
+    path.write_text("", encoding="utf-8")
+    os.chmod(path, 0o644)
+    monkeypatch.setenv("DEZERO_REPL_HISTORY", str(path))
+    history = repl.open_history(lambda message: None)
+    assert type(history).__name__ == "PrivateFileHistory"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
