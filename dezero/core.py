@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import sys
+import threading
 import weakref
 from typing import Any
 
@@ -27,10 +28,31 @@ import numpy as np
 # ---------------------------------------------------------------------------
 
 
-class Config:
-    """Global switches. ``enable_backprop`` decides whether graphs are recorded."""
+class _PerThread(threading.local):
+    """The switches each thread has its own copy of, as PyTorch keeps its grad mode: one
+    thread in ``no_grad()`` (or inside ``backward()``) must not stop another's graphs."""
 
     enable_backprop = True
+
+
+_state = _PerThread()
+
+
+class _ConfigType(type):
+    """Makes ``Config.enable_backprop`` (the book's spelling) read and set this thread's."""
+
+    @property
+    def enable_backprop(cls) -> bool:
+        return _state.enable_backprop
+
+    @enable_backprop.setter
+    def enable_backprop(cls, value: bool) -> None:
+        _state.enable_backprop = value
+
+
+class Config(metaclass=_ConfigType):
+    """Switches. ``enable_backprop`` decides whether graphs are recorded; it is kept per
+    thread. Other switches a program adds (``Config.train = False``) are shared."""
 
 
 class using_config(contextlib.ContextDecorator):  # noqa: N801 - the book's name
@@ -286,7 +308,7 @@ class Function:
             generation = max([x.generation for x in kept])
         if type(ys) is not tuple:
             y = Variable(ys if type(ys) is np.ndarray else np.asarray(ys))
-            if Config.enable_backprop:
+            if _state.enable_backprop:
                 self.generation = generation
                 y.creator = self
                 y.generation = generation + 1
@@ -294,7 +316,7 @@ class Function:
                 self._outputs = weakref.ref(y)
             return y
         outputs = [Variable(as_array(y)) for y in ys]
-        if Config.enable_backprop:
+        if _state.enable_backprop:
             self.generation = generation
             for output in outputs:
                 output.set_creator(self)
@@ -378,15 +400,15 @@ def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()
     Both passes visit each function once, after every function that uses its outputs: in
     decreasing generation, since a function's generation is below its users'.
     """
-    old_mode = Config.enable_backprop
-    Config.enable_backprop = create_graph
+    old_mode = _state.enable_backprop
+    _state.enable_backprop = create_graph
     try:
         if create_graph:
             _backprop_graph(y, keep, stop)
         else:
             _backprop_arrays(y, keep, stop)
     finally:
-        Config.enable_backprop = old_mode
+        _state.enable_backprop = old_mode
 
 
 def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:

@@ -951,3 +951,51 @@ def test_no_grad_function_keeps_no_inputs():
 def test_dezero_module_exposes_variable_class():
     assert dezero.Variable is Variable
     assert dezero.Function is Function
+
+
+# ---- the grad mode is per thread ---------------------------------------------------------
+
+
+def test_no_grad_in_one_thread_does_not_stop_another_threads_graphs():
+    import threading
+
+    stop = threading.Event()
+
+    def toggler():
+        while not stop.is_set():
+            with no_grad():
+                Variable(np.array(1.0)) * 2
+            x = Variable(np.array(2.0))
+            (x * x).backward()
+
+    threads = [threading.Thread(target=toggler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        lost = 0
+        for _ in range(20_000):
+            y = Variable(np.array(3.0)) * 2
+            lost += y.creator is None
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert lost == 0
+    assert Config.enable_backprop is True
+
+
+def test_each_thread_starts_with_graphs_on_and_sets_only_its_own():
+    import threading
+
+    seen = []
+    with no_grad():
+        thread = threading.Thread(target=lambda: seen.append(Config.enable_backprop))
+        thread.start()
+        thread.join()
+        assert Config.enable_backprop is False
+    assert seen == [True]
+    Config.enable_backprop = False  # the book's spelling still sets it
+    try:
+        assert (Variable(np.array(1.0)) + 1).creator is None
+    finally:
+        Config.enable_backprop = True
