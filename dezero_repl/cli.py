@@ -164,12 +164,13 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.nograd:
         session.grad_enabled = False
     if args.json:
-        output = JsonOutput()
+        output = JsonOutput(elements=lambda: session.elements)
     else:
         output = HumanOutput(
             color=_use_color(args.color, sys.stdout),
             error_color=_use_color(args.color, sys.stderr),
             precision=lambda: session.precision,
+            elements=lambda: session.elements,
         )
     runner = Runner(session, output, keep_going=args.keep_going)
     terminal = _is_terminal()

@@ -55,6 +55,7 @@ _REPLAYED: dict[str, Callable[[Session, str], str]] = {
     "del": lambda session, arg: f":del {' '.join(_words(arg))}",
     "nograd": lambda session, arg: f":nograd {'off' if session.grad_enabled else 'on'}",
     "precision": lambda session, arg: f":precision {session.precision or 'off'}",
+    "elements": lambda session, arg: f":elements {session.elements or 'all'}",
 }
 
 
@@ -99,6 +100,19 @@ def precision(runner: Runner, arg: str) -> Outcome:
         )
     runner.session.precision = int(word)
     return _done(f"precision: {word} significant digits", precision=int(word))
+
+
+def elements(runner: Runner, arg: str) -> Outcome:
+    """:elements N prints arrays of more than N elements summarized (first and last three
+    along each axis, as NumPy does; 1000 at start); :elements all prints every element."""
+    word = arg.strip().lower()
+    if word in ("all", "off", "none"):
+        runner.session.elements = None
+        return _done("arrays print every element", elements=None)
+    if not word.isdigit() or int(word) < 1:
+        raise CalcError("':elements' takes a number of elements, or 'all'", kind="CommandError")
+    runner.session.elements = int(word)
+    return _done(f"arrays of more than {word} elements print summarized", elements=int(word))
 
 
 # ---------------------------------------------------------------------------
@@ -347,6 +361,7 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "reset": (reset, ":reset", "forget all variables and functions"),
     "nograd": (nograd, ":nograd [on|off]", "toggle gradients (evaluate under no_grad)"),
     "precision": (precision, ":precision N|off", "significant digits shown"),
+    "elements": (elements, ":elements N|all", "summarize arrays of more than N elements"),
     "load": (load, ":load FILE", "run a script in this session"),
     "save": (save, ":save FILE", "write this session's statements as a script"),
     "save!": (save_replacing, ":save! FILE", "the same, replacing an existing file"),

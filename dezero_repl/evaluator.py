@@ -182,6 +182,7 @@ class Session:
         self.functions: dict[str, UserFunction] = {}
         self.grad_enabled = True
         self.precision: int | None = None
+        self.elements: int | None = 1000  # arrays of more elements print summarized
         self.last: Variable | None = None
         self.log: list[str] = []  # the source of every successful statement, for :save
         self.written: set[str] = set()  # the files :save wrote, which it may replace

@@ -2,12 +2,15 @@
 
 Numbers print in the shortest form that reads back to the same float (or with a chosen
 number of significant digits); integral values have no ``.0`` and ``-0`` prints as ``0``.
-Arrays print like NumPy's, with their elements aligned.
+Arrays print like NumPy's, with their elements aligned; one of more than ``ELEMENTS``
+elements is summarized as NumPy does (its first and last three along each axis), unless the
+session asks for every element (``:elements all``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -37,27 +40,35 @@ def _strip_zero_fraction(text: str) -> str:
     return text
 
 
-def format_value(value: np.ndarray, precision: int | None = None) -> str:
-    """A 0-d value as a number, an array as NumPy would print it, elements aligned."""
-    value = np.asarray(value)
+#: Arrays of more elements than this print summarized, as NumPy's ``threshold``.
+ELEMENTS = 1000
+
+
+def format_value(
+    value: np.ndarray, precision: int | None = None, elements: int | None = ELEMENTS
+) -> str:
+    """A 0-d value as a number, an array as NumPy would print it, elements aligned;
+    summarized beyond ``elements`` elements (None: never)."""
+    value = np.asarray(value, dtype=np.float64)  # no copy for float64, the usual case
     if value.ndim == 0:
         return format_number(value, precision)
     if value.size == 0:
         return "[]" if value.ndim == 1 else f"empty array of shape {value.shape}"
+    threshold = sys.maxsize if elements is None else elements
     flat = value.reshape(-1)
-    width = max(len(format_number(v, precision)) for v in _sample(flat))
+    width = max(len(format_number(v, precision)) for v in _sample(flat, threshold))
     return np.array2string(
-        value.astype(np.float64),
+        value,
         max_line_width=88,
         separator=" ",
-        threshold=1000,
+        threshold=threshold,
         formatter={"float_kind": lambda v: format_number(v, precision).rjust(width)},
     )
 
 
-def _sample(flat: np.ndarray) -> np.ndarray:
+def _sample(flat: np.ndarray, threshold: int) -> np.ndarray:
     """The elements that a summarized print shows (all of them for small arrays)."""
-    if flat.size <= 1000:
+    if flat.size <= threshold:
         return flat
     return np.concatenate([flat[:3], flat[-3:]])
 
@@ -68,6 +79,18 @@ def describe_shape(value: np.ndarray) -> str:
     if value.ndim == 0:
         return "scalar"
     return "×".join(str(n) for n in value.shape)
+
+
+def summary_json(value: Any) -> dict[str, Any]:
+    """A large array in JSON as its shape and its first and last three elements."""
+    value = np.asarray(value, dtype=np.float64)
+    flat = value.reshape(-1)
+    return {
+        "shape": list(value.shape),
+        "size": int(value.size),
+        "first": to_json(flat[:3]),
+        "last": to_json(flat[-3:]),
+    }
 
 
 def to_json(value: Any) -> Any:

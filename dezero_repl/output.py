@@ -8,6 +8,7 @@ exactly one object per statement on stdout, and nothing else.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any, TextIO
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from dezero_repl.errors import CalcError, line_column, render
 from dezero_repl.evaluator import Outcome
-from dezero_repl.format import format_value, to_json
+from dezero_repl.format import ELEMENTS, format_value, summary_json, to_json
 
 _STYLES = {"error": "1;31", "warning": "33", "grad": "36", "name": "1", "dim": "2"}
 
@@ -32,12 +33,14 @@ class HumanOutput:
         color: bool = False,
         precision: Any = None,
         error_color: bool | None = None,
+        elements: Any = None,
     ) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.color = color
         self.error_color = color if error_color is None else error_color  # for stderr
         self.precision = precision  # a callable returning the session's precision
+        self.elements = elements or (lambda: ELEMENTS)  # ... and one returning :elements
 
     def _paint(self, text: str, style: str, color: bool | None = None) -> str:
         if not (self.color if color is None else color):
@@ -62,7 +65,8 @@ class HumanOutput:
             return outcome.message.splitlines() if outcome.message else []
         if outcome.kind == "empty":
             return []
-        value = format_value(outcome.value, digits)
+        elements = self.elements()
+        value = format_value(outcome.value, digits, elements)
         if outcome.kind == "assign":
             value = _hang(f"{self._paint(outcome.name, 'name')} = ", value, len(outcome.name) + 3)
         lines = [value]
@@ -77,7 +81,9 @@ class HumanOutput:
             for name, grad in outcome.grads.items():
                 head = f"  ∂/∂{name} = "
                 lines.append(
-                    self._paint(_hang(head, format_value(grad, digits), len(head)), "grad")
+                    self._paint(
+                        _hang(head, format_value(grad, digits, elements), len(head)), "grad"
+                    )
                 )
         return lines
 
@@ -115,21 +121,52 @@ class JsonOutput:
     draws = False  # plots are given as their sampled points
     color = False
 
-    def __init__(self, stdout: TextIO | None = None) -> None:
+    def __init__(self, stdout: TextIO | None = None, elements: Any = None) -> None:
         self.stdout = stdout or sys.stdout
+        self.elements = elements or (lambda: ELEMENTS)
 
     def _write(self, obj: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
+        """One line: arrays too large to hold as lists are written piece by piece."""
+        streamed: dict[str, np.ndarray] = {}
+
+        def placeholder(value: Any) -> str:
+            if not isinstance(value, _Streamed):
+                raise TypeError(type(value).__name__)
+            key = f"\x00{len(streamed)}\x00"
+            streamed[key] = value.array
+            return key
+
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=placeholder)
+        if not streamed:
+            self.stdout.write(text + "\n")
+        else:
+            for piece in re.split(r'("\\u0000[0-9]+\\u0000")', text):
+                key = piece[1:-1].replace("\\u0000", "\x00")
+                if key in streamed:
+                    _write_array(self.stdout.write, streamed[key])
+                else:
+                    self.stdout.write(piece)
+            self.stdout.write("\n")
         self.stdout.flush()
+
+    def _array(self, value: Any) -> Any:
+        """An array in JSON: a list; summarized beyond :elements; streamed if large."""
+        size = np.size(value)
+        elements = self.elements()
+        if elements is not None and size > elements:
+            return summary_json(value)
+        if size > STREAMED:
+            return _Streamed(np.asarray(value, dtype=np.float64))
+        return to_json(value)
 
     def result(self, text: str, outcome: Outcome) -> None:
         obj: dict[str, Any] = {"input": text.strip()}
         if outcome.kind in ("value", "assign"):
             if outcome.name is not None:
                 obj["name"] = outcome.name
-            obj["value"] = to_json(outcome.value)
+            obj["value"] = self._array(outcome.value)
             if outcome.grads is not None:
-                obj["grad"] = {name: to_json(g) for name, g in outcome.grads.items()}
+                obj["grad"] = {name: self._array(g) for name, g in outcome.grads.items()}
         elif outcome.kind == "function":
             obj["function"] = outcome.message
         elif outcome.kind == "empty":
@@ -156,6 +193,35 @@ class JsonOutput:
 
     def notice(self, message: str) -> None:
         pass
+
+
+#: Arrays of more elements than this are written to JSON in pieces of this many.
+STREAMED = 1 << 16
+
+
+class _Streamed:
+    """An array to be written into a JSON line piece by piece, never whole as a list."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+
+def _write_array(write: Any, array: np.ndarray) -> None:
+    """Write ``array`` as nested JSON lists, STREAMED elements at a time."""
+    if array.ndim > 1:
+        write("[")
+        for i in range(array.shape[0]):
+            if i:
+                write(", ")
+            _write_array(write, array[i])
+        write("]")
+        return
+    write("[")
+    for start in range(0, array.shape[0], STREAMED):
+        if start:
+            write(", ")
+        write(json.dumps(to_json(array[start : start + STREAMED]))[1:-1])
+    write("]")
 
 
 def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:

@@ -69,7 +69,17 @@ class Runner:
             message = f"internal error ({type(e).__name__}: {e})"
             error = CalcError(message, 0, len(text.rstrip()), kind="InternalError")
             return self._fail(name, source, offset, error, text)
-        self.output.result(text, outcome)
+        try:
+            self.output.result(text, outcome)
+        except MemoryError:  # the statement took effect; only showing its value failed
+            error = CalcError(
+                "out of memory while printing the result (it was computed and kept; "
+                ":elements N prints large arrays summarized)",
+                0,
+                len(text.rstrip()),
+                kind="MemoryError",
+            )
+            return self._fail(name, source, offset, error, text)
         return True
 
     def execute(self, text: str):

@@ -32,9 +32,14 @@ class Calculator:
         self.session = Session()
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
         if as_json:
-            output = JsonOutput(self.stdout)
+            output = JsonOutput(self.stdout, elements=lambda: self.session.elements)
         else:
-            output = HumanOutput(self.stdout, self.stderr, precision=lambda: self.session.precision)
+            output = HumanOutput(
+                self.stdout,
+                self.stderr,
+                precision=lambda: self.session.precision,
+                elements=lambda: self.session.elements,
+            )
         self.runner = Runner(self.session, output, keep_going=True)
         self.runner.keep_going_in_loads = False  # as at the prompt: a :load stops at an error
 

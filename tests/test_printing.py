@@ -1,0 +1,72 @@
+"""Large values print summarized as NumPy prints them, in bounded memory, in text and JSON;
+`:elements all` asks for every element, and JSON then streams them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dezero_repl import output
+
+
+def test_a_large_array_prints_summarized_and_elements_all_prints_it_whole(calc):
+    out, _ = calc.run("x = linspace(0, 1, 2001)")
+    assert "..." in out and len(out.splitlines()) <= 3
+    out, _ = calc.run(":elements all\nx")
+    assert "..." not in out and out.count("\n") > 100
+    out, _ = calc.run(":elements 5\n[1, 2, 3, 4, 5, 6, 7, 8]")
+    assert out.splitlines()[-1] == "[1 2 3 ... 6 7 8]"
+
+
+def test_json_summarizes_a_large_array_as_shape_and_ends(jcalc):
+    result = jcalc.last("ones([20, 100]) * 2")
+    assert result["value"] == {
+        "shape": [20, 100],
+        "size": 2000,
+        "first": [2.0] * 3,
+        "last": [2.0] * 3,
+    }
+    assert jcalc.last("[1, -0, 3]")["value"] == [1.0, 0.0, 3.0]  # small arrays as lists
+
+
+@pytest.mark.parametrize("shape", ["200000", "[300, 300]", "[2, 3, 20000]"])
+def test_json_streams_every_element_when_asked(jcalc, shape):
+    result = jcalc.last(f":elements all\nzeros({shape}) + 1")
+    data = result["value"]
+    sizes = []
+    while isinstance(data, list):
+        sizes.append(len(data))
+        data = data[0]
+    assert sizes == json.loads(shape if shape.startswith("[") else f"[{shape}]")
+
+
+def test_json_of_a_huge_array_stays_within_a_few_copies_of_it(cli_env):
+    # Before, 10**7 elements as a JSON list took about seven times the array (tolist).
+    probe = (
+        "import resource, subprocess, sys\n"
+        "done = subprocess.run([sys.executable, '-m', 'dezero_repl', '--json', '-e', "
+        "':elements all', '-e', 'x = ones(10**7)'], stdout=subprocess.DEVNULL)\n"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, env=cli_env, timeout=120
+    )
+    code, peak_kib = proc.stdout.split()
+    assert code == b"0"
+    assert int(peak_kib) < 330 * 1024  # the array is 80 MB; start-up about 60 MB
+
+
+def test_running_out_of_memory_while_printing_is_one_line(calc, monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(output, "format_value", no_memory)
+    out, err = calc.run("x = [1, 2]")
+    assert out == ""
+    assert "error: out of memory while printing the result" in err
+    assert "Traceback" not in err
+    monkeypatch.undo()
+    assert calc.run("x")[0].startswith("[1 2]\n")  # the assignment took effect
