@@ -34,7 +34,7 @@ from dezero.core import (
 __all__ = [
     "add", "sub", "rsub", "mul", "div", "neg", "pow",
     "sin", "cos", "tan", "tanh", "exp", "log", "log2", "log10", "sqrt", "abs",
-    "sigmoid", "relu", "leaky_relu", "softmax", "log_softmax",
+    "sigmoid", "relu", "leaky_relu", "softmax", "softmax_simple", "log_softmax",
     "reshape", "transpose", "expand_dims", "flatten", "get_item", "stack",
     "sum", "sum_to", "broadcast_to", "average", "mean", "matmul", "dot", "max", "min", "clip",
 ]  # fmt: skip
@@ -385,6 +385,12 @@ def softmax(x: Any, axis: Axis = 1) -> Variable:
 
 def log_softmax(x: Any, axis: Axis = 1) -> Variable:
     return LogSoftmax(axis)(x)
+
+
+def softmax_simple(x: Any, axis: Axis = 1) -> Variable:
+    """exp(x) / sum(exp(x)), written with other functions (the book's first softmax)."""
+    y = exp(x)
+    return y / sum(y, axis=axis, keepdims=True)
 
 
 # ---------------------------------------------------------------------------

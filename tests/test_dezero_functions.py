@@ -523,3 +523,14 @@ def test_functions_accept_plain_arrays():
     y = F.sin(np.array([0.0, math.pi / 2]))
     assert isinstance(y, Variable)
     np.testing.assert_allclose(y.data, [0.0, 1.0], atol=1e-15)
+
+
+def test_softmax_simple_agrees_with_softmax_in_value_and_gradient():
+    data = np.array([[0.1, -2.0, 3.0], [1.0, 1.0, 0.5]])
+    a, b = Variable(data.copy()), Variable(data.copy())
+    ya, yb = F.softmax_simple(a), F.softmax(b)
+    np.testing.assert_allclose(ya.data, yb.data, rtol=1e-15)
+    weights = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]])
+    F.sum(ya * weights).backward()
+    F.sum(yb * weights).backward()
+    np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-15)
