@@ -330,7 +330,7 @@ def _with_graph(session: Session, statement: ExprStmt):
     saved = session.grad_enabled
     session.grad_enabled = True
     try:
-        value, _, _ = session.evaluate_statement(statement.expr)
+        value, _, _ = session.evaluate_statement(statement.expr, record=True)
     finally:
         session.grad_enabled = saved
     if not hasattr(value, "creator"):

@@ -231,9 +231,19 @@ class Session:
         kind = "assign" if name is not None else "value"
         return Outcome(kind, value.data, name, grads, warnings, extra=extra)
 
-    def evaluate_statement(self, expr: ast.Expr) -> tuple[Any, list[str], dict[str, Any]]:
-        """Evaluate an expression in the session's mode; return value, warnings, extras."""
-        needs_graph = self.grad_enabled or _uses_calculus(expr)
+    def evaluate_statement(
+        self, expr: ast.Expr, record: bool | None = None
+    ) -> tuple[Any, list[str], dict[str, Any]]:
+        """Evaluate an expression in the session's mode; return value, warnings, extras.
+
+        A graph is recorded only where it is used: for calculus, or in gradient mode when
+        the expression reads a named variable (or ``ans``), directly or through the user
+        functions it calls, since only then are there gradients to report. ``record=True``
+        records one whatever the expression (for :graph).
+        """
+        if record is None:
+            record = _uses_calculus(expr) or (self.grad_enabled and self._reads_variables(expr))
+        needs_graph = record
         self._fp = _FloatingPointLog()
         self._extra = {}
         with (
@@ -252,6 +262,24 @@ class Session:
             if not self.grad_enabled and value.creator is not None:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
+
+    def _reads_variables(self, expr: ast.Expr) -> bool:
+        """Whether evaluating ``expr`` may read a named variable or ``ans``, directly or in
+        the body of a user function it calls (where parameters shadow variables)."""
+        pending: list[tuple[ast.Expr, frozenset[str]]] = [(expr, frozenset())]
+        seen: set[str] = set()
+        while pending:
+            body, params = pending.pop()
+            for node in ast.walk(body):
+                if not isinstance(node, ast.Name) or node.id in params:
+                    continue
+                if node.id in self.variables or node.id in RESERVED:
+                    return True
+                f = self.functions.get(node.id)
+                if f is not None and node.id not in seen:
+                    seen.add(node.id)
+                    pending.append((f.body, frozenset(f.params)))
+        return False
 
     def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""

@@ -415,3 +415,25 @@ def test_the_library_indexes_arrays_of_40_dimensions_without_np_add_at():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert (proc.returncode, proc.stdout.decode().split()) == (0, ["2.0", "2.0"])
+
+
+# ---- no graph where no gradient can be reported ---------------------------------------------
+
+
+def test_an_expression_of_constants_records_no_graph_and_holds_half_the_memory():
+    session = Session()
+    text = "sum(sin(exp(linspace(0, 1, 10**6))) * 2)"
+    tracemalloc.start()
+    try:
+        session.execute(parse_statement(text), text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3.5 * 8e6  # the graph would hold every intermediate: 6 arrays
+    assert session.last.creator is None
+
+
+def test_a_variable_read_through_a_user_function_still_has_its_gradient(jcalc):
+    result = jcalc.last("k = 2\nf(t) = t * k\ng(t) = f(t) + 1\ng(3)")
+    assert result["grad"] == {"k": 3.0}
+    assert jcalc.last("ans * 2")["grad"] == {"k": 6.0}  # ans reads k
