@@ -192,7 +192,11 @@ def walk(node: Node) -> Iterator[Node]:
     while stack:
         item = stack.pop()
         yield item
-        stack.extend(child for child in reversed(children(item)) if child is not None)
+        if type(item) not in _LEAVES:  # most nodes are names and numbers: skip the match
+            stack.extend(child for child in reversed(children(item)) if child is not None)
+
+
+_LEAVES = frozenset({Name, Number})
 
 
 def to_sexpr(node: Node | None) -> str:

@@ -39,6 +39,9 @@ from dezero_repl.vocabulary import (
 
 #: How deeply user functions may call one another.
 MAX_CALL_DEPTH = 100
+#: The most steps (syntax nodes visited) one statement may forecast: user functions that
+#: call others several times multiply, and f40 in a chain of doubling functions is 2^40.
+MAX_STEPS = 2_000_000
 
 
 # ---------------------------------------------------------------------------
@@ -241,9 +244,8 @@ class Session:
         functions it calls, since only then are there gradients to report. ``record=True``
         records one whatever the expression (for :graph).
         """
-        if record is None:
-            record = _uses_calculus(expr) or (self.grad_enabled and self._reads_variables(expr))
-        needs_graph = record
+        calculus, reads = self._survey(expr)
+        needs_graph = calculus or (self.grad_enabled and reads) if record is None else record
         self._fp = _FloatingPointLog()
         self._extra = {}
         with (
@@ -263,23 +265,64 @@ class Session:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
 
-    def _reads_variables(self, expr: ast.Expr) -> bool:
-        """Whether evaluating ``expr`` may read a named variable or ``ans``, directly or in
-        the body of a user function it calls (where parameters shadow variables)."""
-        pending: list[tuple[ast.Expr, frozenset[str]]] = [(expr, frozenset())]
-        seen: set[str] = set()
-        while pending:
-            body, params = pending.pop()
-            for node in ast.walk(body):
-                if not isinstance(node, ast.Name) or node.id in params:
-                    continue
-                if node.id in self.variables or node.id in RESERVED:
-                    return True
-                f = self.functions.get(node.id)
-                if f is not None and node.id not in seen:
-                    seen.add(node.id)
-                    pending.append((f.body, frozenset(f.params)))
-        return False
+    def _survey(self, expr: ast.Expr) -> tuple[bool, bool]:
+        """Walk ``expr`` once, and the body of each user function it names once: refuse it
+        if its evaluation is forecast to take over MAX_STEPS steps, and tell whether it uses
+        calculus and whether it reads a named variable or ``ans`` (parameters shadow them).
+
+        A step is a syntax node visited; a user function's body counts once at every place
+        that names it (per call, or per use by a derivative or a solver), so functions that
+        call others several times multiply. Definitions are never cyclic.
+        """
+        steps, named, reads, calculus = self._scan(expr, frozenset())
+        bodies: dict[str, tuple[int, bool, bool]] = {}  # name -> steps, reads, calculus
+        pending = [(name, False) for name in named]
+        while pending:  # a body after the bodies of the functions it names
+            name, ready = pending.pop()
+            if name in bodies:
+                continue
+            f = self.functions[name]
+            body_steps, inner, body_reads, body_calculus = self._scan(f.body, frozenset(f.params))
+            if not ready:
+                pending.append((name, True))
+                pending.extend((g, False) for g in inner if g not in bodies)
+                continue
+            for g in inner:
+                g_steps, g_reads, g_calculus = bodies.get(g, (0, False, False))
+                body_steps = min(body_steps + g_steps, _HUGE)
+                body_reads, body_calculus = body_reads or g_reads, body_calculus or g_calculus
+            bodies[name] = (body_steps, body_reads, body_calculus)
+        for g in named:
+            g_steps, g_reads, g_calculus = bodies[g]
+            steps, reads, calculus = (
+                min(steps + g_steps, _HUGE),
+                reads or g_reads,
+                calculus or g_calculus,
+            )
+        if steps > MAX_STEPS:
+            raise CalcError(
+                f"this would take about {_about(steps)} steps to evaluate (limit "
+                f"{MAX_STEPS:,}): user functions that call others several times multiply "
+                f"their cost",
+                kind="ResourceError",
+            )
+        return calculus, reads
+
+    def _scan(self, expr: ast.Expr, params: frozenset[str]) -> tuple[int, list[str], bool, bool]:
+        """One walk of ``expr``: its nodes, the user functions it names (once per use), and
+        whether it reads a variable or ``ans`` and uses calculus itself."""
+        nodes, named, reads, calculus = 0, [], False, False
+        for node in ast.walk(expr):
+            nodes += 1
+            if type(node) is not ast.Name or node.id in params:
+                continue
+            if node.id in self.functions:
+                named.append(node.id)
+            elif node.id in self.variables or node.id in RESERVED:
+                reads = True
+            if node.primes or node.id in SPECIAL_FORMS:
+                calculus = True
+        return nodes, named, reads, calculus
 
     def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
@@ -780,9 +823,9 @@ def _array_literal(node: ast.ArrayLit, elements: list[Any]) -> Any:
     return F.stack([as_variable(e) for e in elements])
 
 
-def _uses_calculus(expr: ast.Expr) -> bool:
-    """Whether evaluating needs a graph even in :nograd mode (derivatives, diff, solve)."""
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Name) and (node.primes or node.id in SPECIAL_FORMS):
-            return True
-    return False
+_HUGE = 10**30  # a forecast is capped here: beyond any limit, and still cheap arithmetic
+
+
+def _about(n: int) -> str:
+    """A large count as people read it: 1.1e+12 rather than its 13 digits."""
+    return f"{n:,}" if n < 10**9 else f"{n:.2g}"

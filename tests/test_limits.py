@@ -437,3 +437,16 @@ def test_a_variable_read_through_a_user_function_still_has_its_gradient(jcalc):
     result = jcalc.last("k = 2\nf(t) = t * k\ng(t) = f(t) + 1\ng(3)")
     assert result["grad"] == {"k": 3.0}
     assert jcalc.last("ans * 2")["grad"] == {"k": 6.0}  # ans reads k
+
+
+def test_a_chain_of_doubling_functions_is_refused_before_it_runs(jcalc):
+    definitions = "f1(t) = t + t\n" + "".join(
+        f"f{i}(t) = f{i - 1}(t) + f{i - 1}(t)\n" for i in range(2, 41)
+    )
+    assert jcalc.last(definitions + "f10(1)")["value"] == 1024.0
+    started = time.perf_counter()
+    error = jcalc.last("f40(1)")["error"]
+    assert time.perf_counter() - started < 1.0
+    assert error["type"] == "ResourceError"
+    assert error["message"].startswith("this would take about 5.5e+12 steps to evaluate")
+    assert jcalc.last("g(t) = f1'(t) + f2(t)\ng(1)")["value"] == 6.0  # ordinary use still runs
