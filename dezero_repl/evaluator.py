@@ -229,6 +229,10 @@ class Session:
             value = self._bind(name, value)
             if report is not None:
                 self.ledger.remember(value, report)
+        elif value.creator is not None:
+            # ans keeps only the graph that leads to named variables, as they do: what leads
+            # nowhere can never receive a reported gradient, and would only hold memory.
+            prune(value, {id(v) for v in self.variables.values()}, self.ledger)
         self.last = value
         self.log.append(text.strip())
         kind = "assign" if name is not None else "value"

@@ -1,9 +1,11 @@
 """Turn calculator source text into syntax trees (the nodes of dezero_repl.ast).
 
-The grammar lives in grammar.lark. Lark's LALR parser keeps its own explicit
-stack and calls a `_Builder` method at each reduction, so no parse tree is built
-and nothing recurses, however deeply the input nests. Lark's errors become a
-`ParseError` in plain words.
+The grammar lives in grammar.lark; Lark turns it into LALR tables, shipped in
+grammar_tables.py. A small driver over those tables (lalr.py) parses with an explicit
+stack and calls a `_Builder` method at each reduction, so no parse tree is built and
+nothing recurses, however deeply the input nests. Lark itself is imported only when a
+statement does not parse, to find what was expected; its errors become a `ParseError`
+in plain words.
 
 Besides `parse_statement`, this module splits a script into statements
 (`split_statements`), tells whether an input is unfinished (`is_incomplete`) and
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dezero_repl import ast
+from dezero_repl.lalr import Rejected, TableParser
 from dezero_repl.shapes import ShapeCache
 
 if TYPE_CHECKING:  # Lark itself is imported only when a statement needs it (see _parser)
@@ -338,7 +341,7 @@ def parse_statement(text: str) -> ast.Statement | None:
 
 @functools.cache
 def _memo() -> ShapeCache:
-    return ShapeCache(_parse_with_lark, _shape_tokens)
+    return ShapeCache(_parse, _shape_tokens)
 
 
 def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
@@ -350,6 +353,29 @@ def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
         for m in _SCAN.finditer(text)
         if m.lastgroup not in ("space", "newline", "comment")
     ]
+
+
+def _parse(text: str) -> ast.Statement | None:
+    """Parse with the packaged tables (see lalr.py); what they reject goes to Lark."""
+    tables = _table_parser()
+    if tables is not None:
+        try:
+            return tables.parse(text)
+        except Rejected:
+            pass  # not a statement: Lark words the error
+        except _SyntaxProblem as e:
+            raise _error(text, e.message, e.start, e.end) from None
+    return _parse_with_lark(text)
+
+
+@functools.cache
+def _table_parser() -> TableParser | None:
+    """The parser that needs no Lark, if the packaged tables are those of grammar.lark."""
+    from dezero_repl import grammar_tables
+
+    if grammar_tables.GRAMMAR_SHA256 != _digest(_grammar_text()):
+        return None
+    return TableParser(grammar_tables.DATA, grammar_tables.MEMO, _Builder())
 
 
 def _parse_with_lark(text: str) -> ast.Statement | None:

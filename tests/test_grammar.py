@@ -552,3 +552,64 @@ def test_measure_parse_speed(capsys):
     elapsed = time.perf_counter() - started
     with capsys.disabled():
         print(f"\nparse speed: {elapsed / len(lines) * 1e6:.0f} us per line ({elapsed:.2f} s)")
+
+
+# ---- the table-driven parser agrees with Lark ------------------------------------------------
+
+_SOUP = st.text(alphabet="xy2.5e+-*/@^()[],:;'= #\n\tT_!f", max_size=30)
+_ATOMS = st.sampled_from(["x", "y2", "3", ".5", "1e-3", "f'", "g''", "sin", "__x", "pi"])
+_EXPRS = st.recursive(
+    _ATOMS,
+    lambda inner: st.one_of(
+        st.builds(
+            "{} {} {}".format, inner, st.sampled_from(["+", "-", "*", "/", "@", "**", "^"]), inner
+        ),
+        st.builds("-{}".format, inner),
+        inner.map("({})".format),
+        st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        st.builds("{}({})".format, inner, st.lists(inner, max_size=3).map(", ".join)),
+        st.builds("{}[{}:{}]".format, inner, inner, st.sampled_from(["", "2", "::-1"])),
+        inner.map("{}.T".format),
+        st.builds(
+            "{}({}) = {}".format, st.sampled_from(["f", "g"]), st.sampled_from(["t", "a, b"]), inner
+        ),
+        st.builds("{} = {}".format, inner, inner),
+    ),
+    max_leaves=12,
+)
+
+
+def _outcome(parse, text):
+    try:
+        return ("tree", flatten_tree(parse(text)))
+    except ParseError as e:
+        return ("error", e.message, e.start, e.end, e.incomplete)
+
+
+def flatten_tree(tree):
+    if tree is None:
+        return None
+    return [(type(node).__name__, repr(node)) for node in ast.walk(tree)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(_EXPRS, _SOUP, st.sampled_from([":help sin", ":save! a b", "", "# c"])))
+def test_the_table_parser_gives_what_lark_gives(text):
+    assert _outcome(parser_module._parse, text) == _outcome(parser_module._parse_with_lark, text)
+
+
+def test_parsing_a_statement_needs_no_lark(cli_env):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dezero_repl.parser import parse_statement\n"
+        "parse_statement(\"f(t) = t**2 - 3*t; x = [1, 2][0]\".split(';')[0])\n"
+        "parse_statement('a[1:, ::2].T @ b')\n"
+        "print('lark' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, env=cli_env, timeout=60
+    )
+    assert proc.stdout.decode().strip() == "False", proc.stderr

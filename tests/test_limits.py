@@ -450,3 +450,28 @@ def test_a_chain_of_doubling_functions_is_refused_before_it_runs(jcalc):
     assert error["type"] == "ResourceError"
     assert error["message"].startswith("this would take about 5.5e+12 steps to evaluate")
     assert jcalc.last("g(t) = f1'(t) + f2(t)\ng(1)")["value"] == 6.0  # ordinary use still runs
+
+
+def test_ans_keeps_only_the_graph_that_leads_to_named_variables():
+    session = Session()
+    session.execute(parse_statement("x = 2"), "x = 2")
+    text = "sum(sin(linspace(0, 1, 10**6) * 3) * x)"
+    session.execute(parse_statement(text), text)
+    assert _held_arrays(session.last) == 1  # sin(...), which the product's gradient reads
+    result = session.execute(parse_statement("ans * 2"), "ans * 2")
+    assert result.grads["x"] == pytest.approx(2 * np.sin(np.linspace(0, 1, 10**6) * 3).sum())
+
+
+def _held_arrays(value) -> int:
+    """How many large arrays the graph behind ``value`` holds (besides its own)."""
+    seen, count, pending = set(), 0, [value]
+    while pending:
+        v = pending.pop()
+        if v.creator is None:
+            continue
+        for x in v.creator.inputs:
+            if id(x) not in seen:
+                seen.add(id(x))
+                count += x.data is not None and x.data.size >= 10**6
+                pending.append(x)
+    return count

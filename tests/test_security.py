@@ -154,6 +154,8 @@ DANGEROUS_MODULES = {"pickle", "marshal", "shelve", "importlib", "subprocess", "
 
 #: (file, call as written) → why no user text can steer it.
 ALLOWED = {
+    ("dezero_repl/lalr.py", "getattr(builder, n)"):
+        "n is a terminal or rule name from the packaged grammar tables, never user text",
     ("dezero_repl/ast.py", "getattr(self, f.name)"):
         "f.name is a field of the node's own dataclass, never user text",
     ("dezero_repl/shapes.py", "getattr(node, field.name)"):
