@@ -104,14 +104,22 @@ class TableParser:
                 return
 
     def _reduce(self, rule: dict, children: list) -> Any:
-        kept = []
+        kept: list | None = None
         for symbol, child in zip(rule["expansion"], children):
             if symbol.get("filter_out"):
                 continue
             if symbol["__type__"] == "NonTerminal" and symbol["name"].startswith("_"):
-                kept.extend(child.children)  # an inlined _rule: its children, spliced
+                # An inlined _rule: its children, spliced. A repetition (a + b + c ...)
+                # reduces left-recursively, so reusing the first one's list keeps it linear.
+                if kept is None:
+                    kept = child.children
+                else:
+                    kept.extend(child.children)
+            elif kept is None:
+                kept = [child]
             else:
                 kept.append(child)
+        kept = [] if kept is None else kept
         if rule["options"]["expand1"] and not rule["alias"] and len(kept) == 1:
             return kept[0]  # a ?rule passes a lone child up (an alias names a node of its own)
         name = _rule_name(rule)
