@@ -7,9 +7,12 @@ exactly one object per statement on stdout, and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import signal
 import sys
+import threading
 from typing import Any, TextIO
 
 import numpy as np
@@ -140,14 +143,36 @@ class JsonOutput:
         if not streamed:
             self.stdout.write(text + "\n")
         else:
-            for piece in re.split(r'("\\u0000[0-9]+\\u0000")', text):
-                key = piece[1:-1].replace("\\u0000", "\x00")
-                if key in streamed:
-                    _write_array(self.stdout.write, streamed[key])
-                else:
-                    self.stdout.write(piece)
-            self.stdout.write("\n")
+            self._stream(text, streamed)
         self.stdout.flush()
+
+    def _stream(self, text: str, streamed: dict[str, np.ndarray]) -> None:
+        """Write a line with its large arrays written piece by piece. Ctrl-C meanwhile
+        ends the line early but valid: the open lists are closed, the arrays not yet begun
+        are empty, and the object says "interrupted": true; then the interrupt goes on."""
+        line = _Line(self.stdout.write)
+        pieces = re.split(r'("\\u0000[0-9]+\\u0000")', text)
+        done = 0  # pieces written whole
+        with line.deferring_ctrl_c():
+            try:
+                for piece in pieces:
+                    key = piece[1:-1].replace("\\u0000", "\x00")
+                    if key in streamed:
+                        _write_array(line, streamed[key])
+                    else:
+                        line.write(piece)
+                    done += 1
+            except _Interrupted:
+                line.write("]" * line.depth if line.depth else "[]")  # the array it was in
+                rest = ["[]" if p[1:-1].replace("\\u0000", "\x00") in streamed else p
+                        for p in pieces[done + 1 :]]  # fmt: skip
+                line.write("".join(rest)[:-1] + ', "interrupted": true}\n')
+                self.stdout.flush()
+                raise KeyboardInterrupt from None
+        self.stdout.write("\n")
+        if line.hit:  # Ctrl-C after the last piece that checks: the line is whole
+            self.stdout.flush()
+            raise KeyboardInterrupt
 
     def _array(self, value: Any) -> Any:
         """An array in JSON: a list; summarized beyond :elements; streamed if large."""
@@ -206,22 +231,60 @@ class _Streamed:
         self.array = array
 
 
-def _write_array(write: Any, array: np.ndarray) -> None:
+class _Interrupted(Exception):
+    """Ctrl-C came while a line was being streamed."""
+
+
+class _Line:
+    """Writes one streamed JSON line, counting the lists it has opened, and turns Ctrl-C
+    into a flag that is checked between pieces, where the text written is whole."""
+
+    def __init__(self, write: Any) -> None:
+        self.write = write
+        self.depth = 0
+        self.hit = False
+
+    @contextlib.contextmanager
+    def deferring_ctrl_c(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, lambda *_: setattr(self, "hit", True))
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def open(self) -> None:
+        self.check()
+        self.write("[")
+        self.depth += 1
+
+    def close(self) -> None:
+        self.write("]")
+        self.depth -= 1
+
+    def check(self) -> None:
+        if self.hit:
+            raise _Interrupted
+
+
+def _write_array(line: _Line, array: np.ndarray) -> None:
     """Write ``array`` as nested JSON lists, STREAMED elements at a time."""
+    line.open()
     if array.ndim > 1:
-        write("[")
         for i in range(array.shape[0]):
+            line.check()  # before the comma: an interrupted line ends after a whole element
             if i:
-                write(", ")
-            _write_array(write, array[i])
-        write("]")
-        return
-    write("[")
-    for start in range(0, array.shape[0], STREAMED):
-        if start:
-            write(", ")
-        write(json.dumps(to_json(array[start : start + STREAMED]))[1:-1])
-    write("]")
+                line.write(", ")
+            _write_array(line, array[i])
+    else:
+        for start in range(0, array.shape[0], STREAMED):
+            line.check()
+            if start:
+                line.write(", ")
+            line.write(json.dumps(to_json(array[start : start + STREAMED]))[1:-1])
+    line.close()
 
 
 def _jsonable(extra: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import signal
 import subprocess
 import sys
 
@@ -70,3 +72,36 @@ def test_running_out_of_memory_while_printing_is_one_line(calc, monkeypatch):
     assert "Traceback" not in err
     monkeypatch.undo()
     assert calc.run("x")[0].startswith("[1 2]\n")  # the assignment took effect
+
+
+class _InterruptingOut(io.StringIO):
+    """Standard output that receives Ctrl-C after ``after`` writes."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after = after
+
+    def write(self, text: str) -> int:
+        self.after -= 1
+        if self.after == 0:
+            signal.raise_signal(signal.SIGINT)
+        return super().write(text)
+
+
+@pytest.mark.parametrize("after", [1, 3, 6, 12])
+def test_ctrl_c_while_a_line_streams_leaves_it_valid_and_marked(after):
+    from dezero_repl.evaluator import Session
+    from dezero_repl.parser import parse_statement
+
+    session = Session()
+    session.elements = None
+    out = _InterruptingOut(after)
+    json_output = output.JsonOutput(out, elements=lambda: session.elements)
+    text = "zeros([4, 70000]) + 1"
+    outcome = session.execute(parse_statement(text), text)
+    with pytest.raises(KeyboardInterrupt):
+        json_output.result(text, outcome)
+    (line,) = out.getvalue().splitlines()
+    result = json.loads(line)  # valid JSON, however far it got
+    assert result["interrupted"] is True
+    assert all(row == [1.0] * 70000 for row in result["value"][:-1])
