@@ -210,8 +210,8 @@ def _torch_derivatives(torch, tree: tuple, x0: float, order: int) -> list[float]
 
 
 def test_wherever_pytorch_matches_mpmath_taylor_mode_does_too():
-    """The issue's own criterion, with PyTorch itself as the judge (run where torch is
-    installed; DEZERO_TORCH_CASES sets the count)."""
+    """Wherever PyTorch's nested reverse mode matches mpmath, Taylor mode must too: PyTorch
+    itself as the judge (run where torch is installed; DEZERO_TORCH_CASES sets the count)."""
     torch = pytest.importorskip("torch")
     rng = random.Random(1204)
     cases = int(os.environ.get("DEZERO_TORCH_CASES", "1000"))
