@@ -73,6 +73,8 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
     backpropagation otherwise.
     """
     y = as_variable(y)
+    if order == 0:
+        return y
     if order > MAX_ORDER:
         raise CalcError(
             f"derivative order {order} is too high (limit {MAX_ORDER})", kind="ValueError"

@@ -135,3 +135,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     if counts:
         kinds = ", ".join(f"{kind} {n}" for kind, n in counts.items())
         terminalreporter.write_line(f"fuzz: {sum(counts.values())} examples ({kinds})")
+
+
+def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 120):
+    """Run ``python -c code`` in a process of its own (for what could crash or must be
+    measured alone); its stdout and stderr are captured as bytes."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, env=env, timeout=timeout
+    )

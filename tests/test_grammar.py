@@ -599,8 +599,7 @@ def test_the_table_parser_gives_what_lark_gives(text):
 
 
 def test_parsing_a_statement_needs_no_lark(cli_env):
-    import subprocess
-    import sys
+    from conftest import run_python
 
     code = (
         "import sys\n"
@@ -609,7 +608,5 @@ def test_parsing_a_statement_needs_no_lark(cli_env):
         "parse_statement('a[1:, ::2].T @ b')\n"
         "print('lark' in sys.modules)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, env=cli_env, timeout=60
-    )
+    proc = run_python(code, cli_env)
     assert proc.stdout.decode().strip() == "False", proc.stderr

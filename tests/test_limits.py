@@ -15,6 +15,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from conftest import run_python
 
 from dezero_repl import vocabulary
 from dezero_repl.evaluator import Session
@@ -413,7 +414,7 @@ def test_the_library_indexes_arrays_of_40_dimensions_without_np_add_at():
         "F.sum(x[1] * 2).backward()\n"
         "print(x.grad.data.sum(), x.grad.data[1].sum())\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    proc = run_python(code)
     assert (proc.returncode, proc.stdout.decode().split()) == (0, ["2.0", "2.0"])
 
 

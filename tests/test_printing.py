@@ -6,10 +6,9 @@ from __future__ import annotations
 import io
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
+from conftest import run_python
 
 from dezero_repl import output
 
@@ -53,9 +52,7 @@ def test_json_of_a_huge_array_stays_within_a_few_copies_of_it(cli_env):
         "':elements all', '-e', 'x = ones(10**7)'], stdout=subprocess.DEVNULL)\n"
         "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, env=cli_env, timeout=120
-    )
+    proc = run_python(probe, cli_env)
     code, peak_kib = proc.stdout.split()
     assert code == b"0"
     assert int(peak_kib) < 330 * 1024  # the array is 80 MB; start-up about 60 MB
