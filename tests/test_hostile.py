@@ -118,3 +118,13 @@ def test_history_that_others_could_read_is_made_private(tmp_path, monkeypatch):
     history = repl.open_history(lambda message: None)
     assert type(history).__name__ == "PrivateFileHistory"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_2_mb_statement_is_refused_at_once(cli_env):
+    started = time.monotonic()
+    proc = _run(cli_env, stdin="+".join(["1"] * 1_000_000) + "\n")
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 1 and proc.stdout == b""
+    first = proc.stderr.decode().splitlines()[0]
+    message = "this statement is 1.9 MiB long (limit 0.5 MiB): split it into several"
+    assert first == f"<stdin>:1:1: error: {message}"
