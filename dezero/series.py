@@ -49,8 +49,10 @@ def times(a: Any, b: Any) -> Any:
 
 
 def scale(a: Any, c: Any) -> Any:
-    """a · c for a number (or constant array) c."""
-    return ZERO if a is ZERO else a * c
+    """a · c for a number (or constant array) c; a itself when c is the number 1."""
+    if a is ZERO or (type(c) is int and c == 1):
+        return a
+    return a * c
 
 
 def plus(a: Any, b: Any) -> Any:
@@ -68,8 +70,10 @@ def minus(a: Any, b: Any) -> Any:
 
 
 def over(a: Any, b: Any) -> Any:
-    """a / b, for a non-zero b."""
-    return ZERO if a is ZERO else a / b
+    """a / b, for a non-zero b; a itself when b is the number 1."""
+    if a is ZERO or (type(b) is int and b == 1):
+        return a
+    return a / b
 
 
 def each(f: Callable[[Any], Any], x: Series) -> Series:
