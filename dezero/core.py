@@ -839,9 +839,7 @@ class PowVar(Function):
         x0, x1 = self.inputs
         y = x0**x1
         gx0 = gy * x1 * x0 ** (x1 - 1)
-        zero = x0.data == 0
-        base = x0 + zero.astype(x0.dtype) if zero.any() else x0  # 0^b: a^b ln a → 0, not 0·-inf
-        gx1 = gy * y * _functions().log(base)  # d(a^b)/db = a^b ln a
+        gx1 = gy * y * _log_base(x0)  # d(a^b)/db = a^b ln a
         return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
 
     def taylor(self, x0, x1):

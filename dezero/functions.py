@@ -221,8 +221,7 @@ class Abs(Function):
         return gy * np.sign(x.data)
 
     def taylor(self, x):  # the branch x0 is on: x or -x
-        sign = np.sign(x[0].data)
-        return [abs(x[0])] + S.each(lambda v: v * sign, x[1:])
+        return S.branch(abs(x[0]), x, np.sign(x[0].data))
 
 
 class Sigmoid(Function):
@@ -260,8 +259,7 @@ class ReLU(Function):
         return gy * _mask(x.data > 0, gy.dtype)
 
     def taylor(self, x):
-        inside = _mask(x[0].data > 0, np.float64)
-        return [relu(x[0])] + S.each(lambda v: v * inside, x[1:])
+        return S.branch(relu(x[0]), x, _mask(x[0].data > 0, np.float64))
 
 
 class LeakyReLU(Function):
@@ -277,7 +275,7 @@ class LeakyReLU(Function):
 
     def taylor(self, x):
         slope = np.where(x[0].data > 0, 1.0, self.slope)
-        return [leaky_relu(x[0], self.slope)] + S.each(lambda v: v * slope, x[1:])
+        return S.branch(leaky_relu(x[0], self.slope), x, slope)
 
 
 class Softmax(Function):
@@ -736,7 +734,7 @@ class Clip(Function):
 
     def taylor(self, x):
         inside = _mask((x[0].data >= self.x_min) & (x[0].data <= self.x_max), np.float64)
-        return [clip(x[0], self.x_min, self.x_max)] + S.each(lambda v: v * inside, x[1:])
+        return S.branch(clip(x[0], self.x_min, self.x_max), x, inside)
 
 
 def matmul(x: Any, W: Any) -> Variable:  # noqa: N803

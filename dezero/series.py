@@ -81,6 +81,12 @@ def each(f: Callable[[Any], Any], x: Series) -> Series:
     return [ZERO if c is ZERO else f(c) for c in x]
 
 
+def branch(y0: Any, x: Series, slope: Any) -> Series:
+    """The series of a function that is linear on the branch x0 is on (abs, relu, clip):
+    its value y0, then x's coefficients times the branch's slope."""
+    return [y0] + each(lambda v: v * slope, x[1:])
+
+
 def constant(value: Any, order: int) -> Series:
     """The series of a value that does not depend on x."""
     return [as_variable(value)] + [ZERO] * order

@@ -121,8 +121,10 @@ AGREEMENT = 1e-9
 #: ... unless both are this small next to the largest derivative of lower order: a result
 #: that cancels to zero, as sin² + cos² does, comes out as rounding noise of that size.
 NEGLIGIBLE = 1e-12
-#: The nearby points are x0 ± SHIFT·max(1, |x0|), one of them along x0 + 0.7·t.
+#: The nearby points are x0 ± SHIFT·max(1, |x0|), one of them along x0 + STEP·t: a step
+#: that is no power of two rounds every coefficient differently.
 SHIFT = 1e-12
+STEP = 0.7
 
 
 def _vouch(y: Variable, x: Variable, coefficients: list[Variable], orders: list[int]) -> None:
@@ -176,11 +178,6 @@ def unreliable_orders(
 
 def _value(c: Any) -> Any:
     return 0.0 if c is None else c.data
-
-
-#: One nearby series runs along x0 + STEP·t: a step that is no power of two rounds every
-#: coefficient differently.
-STEP = 0.7
 
 
 def _elementwise(y: Variable, x: Variable) -> bool:

@@ -135,8 +135,8 @@ class JsonOutput:
         def placeholder(value: Any) -> str:
             if not isinstance(value, _Streamed):
                 raise TypeError(type(value).__name__)
-            key = f"\x00{len(streamed)}\x00"
-            streamed[key] = value.array
+            key = f"\x00{len(streamed)}\x00"  # NUL: never in a statement's text
+            streamed[json.dumps(key)] = value.array  # as it stands in the dumped line
             return key
 
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False, default=placeholder)
@@ -156,16 +156,14 @@ class JsonOutput:
         with line.deferring_ctrl_c():
             try:
                 for piece in pieces:
-                    key = piece[1:-1].replace("\\u0000", "\x00")
-                    if key in streamed:
-                        _write_array(line, streamed[key])
+                    if piece in streamed:
+                        _write_array(line, streamed[piece])
                     else:
                         line.write(piece)
                     done += 1
             except _Interrupted:
                 line.write("]" * line.depth if line.depth else "[]")  # the array it was in
-                rest = ["[]" if p[1:-1].replace("\\u0000", "\x00") in streamed else p
-                        for p in pieces[done + 1 :]]  # fmt: skip
+                rest = ["[]" if p in streamed else p for p in pieces[done + 1 :]]
                 line.write("".join(rest)[:-1] + ', "interrupted": true}\n')
                 self.stdout.flush()
                 raise KeyboardInterrupt from None
