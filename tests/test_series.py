@@ -308,3 +308,18 @@ def test_a_derivative_that_cancels_to_zero_shows_as_rounding_noise(jcalc):
     result = jcalc.last("s(t) = sin(t)^2 + cos(t)^2\ntaylor(s, 0.3, 10)")
     assert result["value"][0] == pytest.approx(1.0, rel=1e-15)
     assert all(abs(c) <= 1e-12 for c in result["value"][1:])
+
+
+def test_the_sinh_cosh_pair_matches_mpmath():
+    # The recurrence that sinh and cosh (with the language's other functions) will use.
+    from dezero import series as S
+
+    x0 = 0.3
+    x = [Variable(np.array(x0)), Variable(np.array(1.0))] + [S.ZERO] * 11
+    s, c = S.sinh_cosh(x, Variable(np.array(math.sinh(x0))), Variable(np.array(math.cosh(x0))))
+    with mpmath.workdps(40):
+        exact_s = mpmath.taylor(mpmath.sinh, mpmath.mpf(x0), 12)
+        exact_c = mpmath.taylor(mpmath.cosh, mpmath.mpf(x0), 12)
+    for ours, exact in ((s, exact_s), (c, exact_c)):
+        for k, (a, e) in enumerate(zip(ours, exact)):
+            assert float(a.data) == pytest.approx(float(e), rel=1e-14), k
