@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from dezero.budget import this_thread as _budgets
+
 # ---------------------------------------------------------------------------
 # Configuration (seed step 18)
 # ---------------------------------------------------------------------------
@@ -306,6 +308,8 @@ class Function:
             kept = tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
             ys = self.forward(*[x.data for x in kept])
             generation = max([x.generation for x in kept])
+        if _budgets.budget is not None:  # see dezero.budget
+            _budgets.budget.produced(ys)
         if type(ys) is not tuple:
             y = Variable(ys if type(ys) is np.ndarray else np.asarray(ys))
             if _state.enable_backprop:
@@ -457,6 +461,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     spares: dict[int, np.ndarray] = {}
     release = keep is not None and _COUNTS_REFERENCES
     ndarray, large = np.ndarray, _RELEASE_BYTES  # local names: the check below is per step
+    budget = _budgets.budget
     frontier = _Frontier()
     seen = {id(y.creator)}
     f = y.creator
@@ -486,6 +491,8 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                 gxs = rule(*gys, out=spares.pop(id(f)))
             else:
                 gxs = rule(*gys)
+            if budget is not None:
+                budget.produced(gxs)
             if release and type(gxs) is ndarray and gxs.nbytes >= large:
                 _release_input(f, spares, stop)
             xs = f._inputs

@@ -35,9 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nograd", action="store_true", help="start in no-gradient mode")
     p.add_argument("--keep-going", action="store_true", help="continue after errors")
     p.add_argument(
-        "--array-limit",
+        "--memory-limit",
+        "--array-limit",  # its earlier name
         metavar="SIZE",
-        help="refuse arrays larger than SIZE (default 1GiB; e.g. 512MiB, 4GiB)",
+        dest="memory_limit",
+        help="the most memory one statement may take (default 1GiB; e.g. 512MiB, 4GiB)",
     )
     p.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
@@ -154,12 +156,12 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
     session = Session()
     settings = config.Settings() if args.no_config else config.load(warn=_warn)
-    if args.array_limit is not None:
+    if args.memory_limit is not None:
         try:
-            config.parse_size(args.array_limit)
+            config.parse_size(args.memory_limit)
         except ValueError as e:
-            _parser().error(f"--array-limit: {e}")
-        settings.array_limit = args.array_limit
+            _parser().error(f"--memory-limit: {e}")
+        settings.memory_limit = args.memory_limit
     settings.apply(session)
     if args.nograd:
         session.grad_enabled = False

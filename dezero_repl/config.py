@@ -43,12 +43,10 @@ class Settings:
     precision: int | None = None
     mode: str = "grad"
     history_size: int = 10000
-    array_limit: str = "1GiB"
+    memory_limit: str = "1GiB"
 
     def apply(self, session: Any) -> None:
-        from dezero_repl.vocabulary import ARRAY_LIMIT
-
-        ARRAY_LIMIT[0] = parse_size(self.array_limit)
+        session.memory_limit = parse_size(self.memory_limit)
         session.precision = self.precision
         session.grad_enabled = self.mode != "nograd"
 
@@ -58,21 +56,23 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "precision": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 17,
     "mode": lambda v: v in ("grad", "nograd"),
     "history_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-    "array_limit": lambda v: isinstance(v, str) and parse_size(v, None) is not None,
+    "memory_limit": lambda v: isinstance(v, str) and parse_size(v, None) is not None,
 }
+#: Earlier names of settings, still read.
+_RENAMED = {"array_limit": "memory_limit"}
 
 _HINTS = {
     "color_scheme": f"one of {', '.join(COLOR_SCHEMES)}",
     "precision": "a whole number from 1 to 17",
     "mode": "'grad' or 'nograd'",
     "history_size": "a whole number ≥ 0",
-    "array_limit": 'a size such as "1GiB" or "512MiB"',
+    "memory_limit": 'a size such as "1GiB" or "512MiB", at least 16MiB',
 }
 
 
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-#: The smallest size a limit may have: one float64.
-MIN_SIZE = 8
+#: The smallest memory budget: what the interpreter's own bookkeeping may take in a statement.
+MIN_SIZE = 16 << 20
 
 
 def parse_size(text: str, default: Any = ...) -> int:
@@ -90,7 +90,7 @@ def parse_size(text: str, default: Any = ...) -> int:
         return default
     if value < MIN_SIZE:
         if default is ...:
-            raise ValueError(f"{text!r} is too small: the least is {MIN_SIZE} bytes, one number")
+            raise ValueError(f"{text!r} is too small: the least is 16MiB")
         return default
     return int(value)
 
@@ -129,6 +129,7 @@ def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
         return settings
     for key, value in data.items():
         key = key.replace("-", "_")
+        key = _RENAMED.get(key, key)
         if key not in _CHECKS:
             warn(f"{path}: unknown setting '{key}' (ignored)")
         elif not _CHECKS[key](value):

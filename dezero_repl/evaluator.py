@@ -22,6 +22,7 @@ import numpy as np
 
 import dezero.functions as F
 from dezero import Variable, as_variable, using_config
+from dezero.budget import MemoryBudget, MemoryBudgetExceeded, size_text
 from dezero_repl import ast, calculus
 from dezero_repl.errors import CalcError, did_you_mean
 from dezero_repl.ledger import Ledger, prune
@@ -192,6 +193,7 @@ class Session:
         self._fp = _FloatingPointLog()
         self._extra: dict[str, Any] = {}
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews
+        self.memory_limit = 1 << 30  # what one statement may hold, in bytes (dezero.budget)
         self.ledger = Ledger()
         self._callees: set[str] = set()  # every name a definition has called (a superset)
 
@@ -199,8 +201,15 @@ class Session:
 
     def execute(self, statement: ast.Statement | None, text: str) -> Outcome:
         """Run one statement. On error, raise CalcError and leave the session unchanged."""
-        with _CollectorPaused():
+        with _CollectorPaused(), self.budget():
             return self._execute(statement, text)
+
+    def budget(self, limit: int | None = None) -> MemoryBudget:
+        """The memory budget of one statement (``limit``, if smaller than the session's).
+
+        Going over it is a one-line CalcError, and the statement changes nothing.
+        """
+        return _StatementBudget(self.memory_limit if limit is None else min(limit, self.memory_limit))
 
     def _execute(self, statement: ast.Statement | None, text: str) -> Outcome:
         if statement is None:
@@ -709,6 +718,20 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "/": operator.truediv,
     "**": operator.pow,
 }
+
+
+class _StatementBudget(MemoryBudget):
+    """A memory budget whose overrun is the statement's error, in one line."""
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        super().__exit__(kind, error, trace)
+        if isinstance(error, MemoryBudgetExceeded):
+            raise CalcError(
+                f"this statement needs more than its memory budget of "
+                f"{size_text(self.limit)} (it would have held about {size_text(error.needed)}); "
+                f"--memory-limit or memory_limit in config.toml sets the budget",
+                kind="MemoryError",
+            ) from None
 
 
 class _CollectorPaused:

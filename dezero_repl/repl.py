@@ -212,8 +212,8 @@ class CalcLexer(Lexer):
 
 #: A preview that takes longer than this is abandoned, and not tried again for the line.
 PREVIEW_BUDGET = 0.05
-#: The largest array a preview may create, in bytes.
-PREVIEW_ARRAY_LIMIT = 1 << 20
+#: The memory budget of a preview, in bytes.
+PREVIEW_MEMORY = 32 << 20
 
 
 class Preview:
@@ -272,25 +272,24 @@ class PreviewTimeout(Exception):
 
 
 def evaluate_quietly(session: Session, expr: ast.Expr, deadline: float):
-    """Value and gradients of an expression, with no effect on the session."""
-    from dezero_repl import vocabulary
-
-    saved = (session.last, list(session.log), vocabulary.ARRAY_LIMIT[0])
-    vocabulary.ARRAY_LIMIT[0] = min(vocabulary.ARRAY_LIMIT[0], PREVIEW_ARRAY_LIMIT)
+    """Value and gradients of an expression, with no effect on the session, within the
+    preview's own time and memory budgets."""
+    saved = (session.last, list(session.log))
     session.deadline = deadline
     try:
-        value, _, _ = session.evaluate_statement(expr)
-        if is_function(value):
-            return session.describe_function(value), None
-        grads = session._gradient_report(value) if session.grad_enabled else None
-        return value.data, grads
+        with session.budget(PREVIEW_MEMORY):
+            value, _, _ = session.evaluate_statement(expr)
+            if is_function(value):
+                return session.describe_function(value), None
+            grads = session._gradient_report(value) if session.grad_enabled else None
+            return value.data, grads
     except CalcError as e:
         if e.kind == "Timeout":
             raise PreviewTimeout() from None
         raise
     finally:
         session.deadline = None
-        session.last, session.log[:], vocabulary.ARRAY_LIMIT[0] = saved
+        session.last, session.log[:] = saved
 
 
 def _preview_line(value: Any, grads: dict | None, precision: int | None) -> str:

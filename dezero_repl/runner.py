@@ -95,7 +95,8 @@ class Runner:
             )
         statement = parse_statement(text)
         if isinstance(statement, Command):
-            return commands.run(self, statement, text)
+            with self.session.budget():  # a :load runs each statement in a budget of its own
+                return commands.run(self, statement, text)
         return self.session.execute(statement, text)
 
     def _fail(self, name: str, source: str, offset: int, error: CalcError, text: str) -> bool:

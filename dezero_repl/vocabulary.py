@@ -16,36 +16,32 @@ import numpy as np
 
 import dezero.functions as F
 from dezero import Variable, as_variable
+from dezero.budget import active as active_budget
+from dezero.budget import size_text
 from dezero_repl.errors import CalcError
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
-#: The largest array a statement may create, in bytes (see ``set_array_limit``).
-ARRAY_LIMIT = [1 << 30]
 #: The most dimensions an array may have, however it is made. NumPy 2 allows 64, but some
 #: of its routines (np.add.at from 34 on) crash the process on so many.
 MAX_DIMENSIONS = 32
 
 
 def check_size(shape: tuple[int, ...], what: str) -> None:
-    """Refuse, before allocating, an array of float64 larger than the limit."""
-    size = math.prod(shape)
-    if size * 8 > ARRAY_LIMIT[0]:
+    """Refuse, before allocating, an array of float64 that the statement's memory budget
+    (see ``dezero.budget``) cannot hold beside what the statement already holds."""
+    nbytes = math.prod(shape) * 8
+    budget = active_budget()
+    if budget is None:
+        return
+    used = budget.used()
+    if used + nbytes > budget.limit:
+        held = f" beside the {size_text(used)} it holds" if used >= budget.limit // 8 else ""
         raise CalcError(
-            f"{what} would need {_bytes(size * 8)} for an array of shape "
-            f"{tuple(shape)}, over the limit of {_bytes(ARRAY_LIMIT[0])}",
+            f"{what} would need {size_text(nbytes)} for an array of shape {tuple(shape)}"
+            f"{held}, over the statement's memory budget of {size_text(budget.limit)}",
             kind="MemoryError",
         )
-
-
-def _bytes(n: float) -> str:
-    """A size in bytes as people read it: 7.3 TiB."""
-    unit = "bytes"
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            break
-        n /= 1024
-    return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
 
 
 def integer(value: Any, what: str) -> int:

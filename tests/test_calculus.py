@@ -106,7 +106,7 @@ def test_domain_errors_give_nan_and_a_warning_naming_the_function(calc, text, va
         ("sum([1, 2], 0.5)", "the axis must be a whole number, got 0.5"),
         ("zeros(1.5)", "the shape must be a whole number, got 1.5"),
         ("zeros(10**12)", "this array would need 7.3 TiB for an array of shape (1000000000000,), "
-                          "over the limit of 1.0 GiB"),
+                          "over the statement's memory budget of 1.0 GiB"),
         ("linspace(0, 1, -1)", "the number of points cannot be negative"),
         ("arange(0, 1, 0)", "the step of arange cannot be zero"),
         ("arange(0, 1/0)", "arange needs finite ends"),

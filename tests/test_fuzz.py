@@ -53,7 +53,7 @@ EXAMPLES = {
 #: No example may take longer than this (generous: the machine may be busy).
 EXAMPLE_SECONDS = 10.0
 #: Arrays are kept small while fuzzing, so that each example stays fast.
-FUZZ_ARRAY_LIMIT = 1 << 20
+FUZZ_MEMORY_LIMIT = 64 << 20
 
 
 def fuzz(kind: str, share: int = 1) -> settings:
@@ -180,8 +180,7 @@ def run_example(
     inner = JsonOutput(out) if as_json else HumanOutput(out, err, precision=lambda: 6)
     output = RecordingOutput(inner)
     runner = CheckingRunner(session, output, keep_going=True)
-    saved_limit = vocabulary.ARRAY_LIMIT[0]
-    vocabulary.ARRAY_LIMIT[0] = FUZZ_ARRAY_LIMIT
+    session.memory_limit = FUZZ_MEMORY_LIMIT
     try:
         with time_bound(seconds), warnings.catch_warnings(record=True) as escaped:
             warnings.simplefilter("always")
@@ -190,8 +189,6 @@ def run_example(
         pass
     except Hung as e:  # an AssertionError, so that Hypothesis reports the example
         raise AssertionError(f"{e}: {source[:120]!r}...") from None
-    finally:
-        vocabulary.ARRAY_LIMIT[0] = saved_limit
     assert not [str(w.message) for w in escaped], "a Python warning would reach stderr"
     if as_json:
         for line in out.getvalue().split("\n")[:-1]:  # JSON Lines end each object with \n
@@ -244,13 +241,14 @@ FOUND = {
         "':plot' range -1e+308..1e+308 is too wide",
     ),
     "linspace-broadcast-over-the-limit": (
-        "linspace(reshape(zeros(1000), [1000, 1]), 1, 1000)",
-        "linspace would need 7.6 MiB for an array of shape (1000, 1000), over the limit of 1.0 MiB",
+        "linspace(reshape(zeros(10000), [10000, 1]), 1, 10000)",
+        "linspace would need 762.9 MiB for an array of shape (10000, 10000), over the "
+        "statement's memory budget of 64.0 MiB",
     ),
     "index-arrays-broadcast-over-the-limit": (
-        "[1, 2][zeros([1000, 1]), zeros([1, 1000])]",
-        "this index would need 7.6 MiB for an array of shape (1000, 1000), over the limit of "
-        "1.0 MiB",
+        "[1, 2][zeros([10000, 1]), zeros([1, 10000])]",
+        "this index would need 762.9 MiB for an array of shape (10000, 10000), over the "
+        "statement's memory budget of 64.0 MiB",
     ),
 }
 
@@ -508,7 +506,7 @@ raw_input = st.one_of(
 @given(data=raw_input, as_json=st.booleans())
 def test_process_answers_any_bytes_without_a_traceback(data, as_json, cli_env, fuzz_examples):
     fuzz_examples["process"] += 1
-    args = ["--keep-going", "--array-limit", "1MiB", *(["--json"] if as_json else [])]
+    args = ["--keep-going", "--memory-limit", "64MiB", *(["--json"] if as_json else [])]
     proc = subprocess.run(
         [sys.executable, "-m", "dezero_repl", *args],
         input=data,

@@ -67,11 +67,11 @@ def test_quit_in_init_calc_does_not_swallow_the_expressions(home_env):
     assert b"':quit' in " in proc.stderr and b"ends only that file" in proc.stderr
 
 
-@pytest.mark.parametrize("limit", ["0.5", "7", "0.001k"])
-def test_an_array_limit_below_one_number_is_a_usage_error(cli_env, limit):
-    proc = _run(cli_env, "--array-limit", limit, "-e", "1+1")
+@pytest.mark.parametrize("limit", ["0.5", "7", "0.001k", "15MiB"])
+def test_a_memory_limit_below_the_least_is_a_usage_error(cli_env, limit):
+    proc = _run(cli_env, "--memory-limit", limit, "-e", "1+1")
     assert proc.returncode == 2
-    assert b"too small: the least is 8 bytes" in proc.stderr
+    assert b"too small: the least is 16MiB" in proc.stderr
 
 
 def test_plot_range_after_thousands_of_blanks_is_quick(cli_env):

@@ -177,14 +177,6 @@ def test_recursion_through_10000_definitions_is_refused_naming_the_cycle(cli_env
 ONES_COLUMN = "reshape(ones(10**5), [10**5, 1])"
 
 
-@pytest.fixture
-def default_limit():
-    saved = vocabulary.ARRAY_LIMIT[0]
-    vocabulary.ARRAY_LIMIT[0] = 1 << 30
-    yield
-    vocabulary.ARRAY_LIMIT[0] = saved
-
-
 @pytest.mark.parametrize(
     ("source", "message"),
     [
@@ -217,7 +209,7 @@ def default_limit():
         "arange",
     ],
 )
-def test_array_over_the_limit_is_refused_before_allocating(jcalc, default_limit, source, message):
+def test_array_over_the_limit_is_refused_before_allocating(jcalc, source, message):
     jcalc.run("x = 2")
     tracemalloc.start()
     try:
@@ -229,22 +221,21 @@ def test_array_over_the_limit_is_refused_before_allocating(jcalc, default_limit,
         tracemalloc.stop()
     assert error["type"] == "MemoryError"
     assert error["message"].startswith(message)
-    assert error["message"].endswith("over the limit of 1.0 GiB")
+    assert error["message"].endswith("over the statement's memory budget of 1.0 GiB")
     assert peak < 64 << 20  # at most the operands: the refused array would be gigabytes
     assert elapsed < 5.0
     assert jcalc.last("x")["value"] == 2.0
 
 
-def test_array_limit_option_lowers_the_limit(cli_env):
-    result = run_stdin(
-        cli_env, "v = zeros(10**5)\nsum(v)\nw = zeros(10**6)\n", "--array-limit", "1MiB"
-    )
+@pytest.mark.parametrize("option", ["--memory-limit", "--array-limit"])
+def test_memory_limit_option_lowers_the_budget(cli_env, option):
+    result = run_stdin(cli_env, "v = zeros(10**5)\nsum(v)\nw = zeros(10**7)\n", option, "16MiB")
     assert result.returncode == 1
     assert result.stdout == "v = [0 0 0 ... 0 0 0]\n0\n  ∂/∂v = [1 1 1 ... 1 1 1]\n"
     assert result.stderr == (
-        "<stdin>:3:5: error: this array would need 7.6 MiB for an array of shape (1000000,), "
-        "over the limit of 1.0 MiB\n"
-        "  w = zeros(10**6)\n"
+        "<stdin>:3:5: error: this array would need 76.3 MiB for an array of shape (10000000,), "
+        "over the statement's memory budget of 16.0 MiB\n"
+        "  w = zeros(10**7)\n"
         "      ^~~~~~~~~~~~\n"
     )
 
@@ -252,7 +243,7 @@ def test_array_limit_option_lowers_the_limit(cli_env):
 def test_default_limit_through_the_command(cli_env):
     result = run_stdin(cli_env, "zeros(10**12)\n")
     assert (result.returncode, result.stdout) == (1, "")
-    assert "over the limit of 1.0 GiB" in result.stderr
+    assert "over the statement's memory budget of 1.0 GiB" in result.stderr
     assert len(result.stderr.splitlines()) == 3
 
 
