@@ -209,7 +209,9 @@ class Session:
 
         Going over it is a one-line CalcError, and the statement changes nothing.
         """
-        return _StatementBudget(self.memory_limit if limit is None else min(limit, self.memory_limit))
+        return _StatementBudget(
+            self.memory_limit if limit is None else min(limit, self.memory_limit)
+        )
 
     def _execute(self, statement: ast.Statement | None, text: str) -> Outcome:
         if statement is None:

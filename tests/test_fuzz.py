@@ -32,7 +32,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dezero_repl import vocabulary
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Session
 from dezero_repl.output import HumanOutput, JsonOutput

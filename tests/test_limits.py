@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from conftest import run_python
 
-from dezero_repl import vocabulary
 from dezero_repl.evaluator import Session
 from dezero_repl.parser import parse_statement
 
