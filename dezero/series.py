@@ -274,7 +274,25 @@ def propagate(
     known = {} if known is None else known
     origin = x if np.all(np.equal(shift, 0)) else x + shift
     known[id(x)] = ([origin, step] + [ZERO] * (order - 1))[: order + 1]
-    for f in functions_between(x, y):
+    _sweep(functions_between(x, y), known, order)
+    return known.get(id(y), constant(y, order))
+
+
+def tangent(y: Variable, seeds: dict[int, tuple[Variable, Any]]) -> Variable:
+    """Forward mode: how y changes, to first order, when each Variable of ``seeds`` (by id:
+    the Variable and its tangent, an array of its shape) moves along its tangent.
+
+    The seeds act as the variables: nothing upstream of them is visited, so a seed may be a
+    value whose own history is long. The result is a Variable of y's shape.
+    """
+    known = {i: [v, as_variable(t)] for i, (v, t) in seeds.items()}
+    _sweep(functions_between(None, y, stop=set(seeds)), known, 1)
+    return _filled(known.get(id(y), [y, ZERO])[1], y)
+
+
+def _sweep(functions: list[Function], known: dict, order: int) -> None:
+    """Apply each Function's Taylor rule in turn, from the series in ``known`` (by id)."""
+    for f in functions:
         xs = f.inputs
         if not any(id(v) in known for v in xs):
             continue  # a constant: its outputs keep their values
@@ -286,19 +304,23 @@ def propagate(
         for out, s in zip(outputs, outs):
             if out is not None:
                 known[id(out)] = [s[0]] + [_shaped(c, out.shape) for c in s[1:]]
-    return known.get(id(y), constant(y, order))
 
 
-def functions_between(x: Variable, y: Variable) -> list[Function]:
-    """The Functions upstream of y but not of x, in the order they ran (by generation)."""
-    funcs = [] if y.creator is None or y is x else [y.creator]
+def functions_between(
+    x: Variable | None, y: Variable, stop: set[int] = frozenset()
+) -> list[Function]:
+    """The Functions upstream of y but not of x (nor of the Variables whose ids are in
+    ``stop``), in the order they ran (by generation)."""
+    funcs = [] if y.creator is None or y is x or id(y) in stop else [y.creator]
     seen = {id(f) for f in funcs}
     found = []
     while funcs:
         f = funcs.pop()
         found.append(f)
         for v in f.inputs:
-            if v is not x and v.creator is not None and id(v.creator) not in seen:
+            if v is x or id(v) in stop:
+                continue
+            if v.creator is not None and id(v.creator) not in seen:
                 seen.add(id(v.creator))
                 funcs.append(v.creator)
     found.sort(key=lambda f: f.generation)

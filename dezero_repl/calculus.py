@@ -20,6 +20,8 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable, as_variable, gradients, no_grad, series, using_config
 from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the table below
+from dezero.budget import active as active_budget
+from dezero.budget import size_text
 from dezero_repl import ast
 from dezero_repl.errors import CalcError
 from dezero_repl.vocabulary import integer
@@ -100,19 +102,41 @@ def taylor_coefficients(
     refused beyond MAX_TAYLOR_WORK, before anything is computed. The orders in ``checked``
     are vouched for (see ``_vouch``).
     """
-    operations = len(series.functions_between(x, y))
-    work = operations * (order + 1) ** 2 // 2
+    functions = series.functions_between(x, y)
+    work = len(functions) * (order + 1) ** 2 // 2
     if work > MAX_TAYLOR_WORK:
         raise CalcError(
             f"the derivative of order {order} is too large to compute: about {work:,} "
-            f"coefficient products over {operations:,} operations (limit {MAX_TAYLOR_WORK:,})",
+            f"coefficient products over {len(functions):,} operations (limit "
+            f"{MAX_TAYLOR_WORK:,})",
             kind="ResourceError",
         )
+    _reserve_series(functions, order)
     with using_config("enable_backprop", True):
         coefficients = series.coefficients(y, x, order)
     if any(k >= 2 for k in checked):
         _vouch(y, x, coefficients, [k for k in checked if k >= 2])
     return coefficients
+
+
+def _reserve_series(functions: list, order: int) -> None:
+    """Refuse a Taylor expansion whose recorded products the memory budget cannot hold:
+    about (order + 1)²/2 arrays the size of each operation's output."""
+    budget = active_budget()
+    if budget is None:
+        return
+    arrays = sum(_output_bytes(f) for f in functions)
+    needed = arrays * (order + 1) ** 2 / 2
+    if budget.used() + needed > budget.limit:
+        raise CalcError(
+            f"the derivative of order {order} would hold about {size_text(needed)} of Taylor "
+            f"coefficients, over the statement's memory budget of {size_text(budget.limit)}",
+            kind="MemoryError",
+        )
+
+
+def _output_bytes(f: Any) -> int:
+    return sum(y.data.nbytes for y in (ref() for ref in f.outputs) if y is not None)
 
 
 #: A derivative must agree to this many parts with its value from nearby points, or it is

@@ -25,7 +25,7 @@ from dezero import Variable, as_variable, using_config
 from dezero.budget import MemoryBudget, MemoryBudgetExceeded, size_text
 from dezero_repl import ast, calculus
 from dezero_repl.errors import CalcError, did_you_mean
-from dezero_repl.ledger import Ledger, prune
+from dezero_repl.ledger import HistoryLost, Ledger, prune, summarize
 from dezero_repl.vocabulary import (
     BUILTINS,
     CONSTANTS,
@@ -234,7 +234,12 @@ class Session:
                     kind="TypeError",
                 )
             return Outcome("function", message=self.describe_function(value), warnings=warnings)
-        report = self._report(value) if self.grad_enabled else None
+        report = None
+        if self.grad_enabled:
+            try:
+                report = self._report(value)
+            except HistoryLost as e:
+                warnings = [*warnings, f"no gradients reported: {e.message}"]
         grads = None if report is None else {n: g for n, _, g in report}
         if name is not None:
             value = self._bind(name, value)
@@ -380,9 +385,9 @@ class Session:
         prune(value, named, self.ledger)
         if old is not None and old.ndim > 0 and id(old) not in named:
             # An array lost its name. Scalars remember their gradients, so reports stop at
-            # them; arrays do not, and without this, alternating assignments (a = f(b),
-            # b = g(a), ...) keep the whole history connected for every report to walk.
-            prune(old, named, self.ledger)
+            # them; an array's history is summarized (see ledger.py), else a loop over
+            # arrays would keep all of it, for every report to walk.
+            summarize(old, self.variables, self.ledger)
         return value
 
     # -- function definitions -------------------------------------------------

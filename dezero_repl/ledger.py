@@ -15,6 +15,12 @@ remember: for a named ``u`` upstream of the value ``w``,
 over the remembering variables ``b`` where backpropagation stopped. Every path from ``w`` to
 ``u`` is counted once, at the first remembering variable on it, so the sum is the one a full
 backward pass makes.
+
+Arrays are bounded another way. When an array loses its name (``v = v - lr * v`` makes a
+new ``v``), its history is replaced by a ``Summary``: its first derivatives with respect to
+the named scalars upstream, found by forward mode (one array of its shape per scalar).
+Reports and first derivatives through it stay exact; a loop over arrays then holds a few
+arrays, not one per iteration. Higher derivatives through a summary are refused.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from dezero import Variable, gradients
+import dezero.functions as F
+from dezero import Function, Variable, gradients, no_grad, series
+from dezero.core import Config
+from dezero.series import ZERO
+from dezero_repl.errors import CalcError
 
 Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u)
 
@@ -136,3 +146,94 @@ def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
         reaches[id(v)] = any(reaches.get(id(x), False) for x in v.creator.inputs)
         if not reaches[id(v)]:
             v.unchain()
+
+
+# ---------------------------------------------------------------------------
+# Arrays that lose their name keep a summary of their history
+# ---------------------------------------------------------------------------
+
+
+def summarize(v: Variable, variables: dict[str, Variable], ledger: Ledger) -> None:
+    """Replace the history of an array that lost its name by a ``Summary``, if every named
+    variable it depends on is a scalar; else only cut what leads to no named variable."""
+    named = {id(u): u for u in variables.values()}
+    prune(v, set(named), ledger)
+    if v.creator is None or isinstance(v.creator, Summary):
+        return
+    upstream, stop = _named_upstream(v, named, ledger)
+    if not upstream or any(u.size != 1 for u in upstream):
+        return
+    partials = []
+    with no_grad():
+        for u in upstream:
+            seeds = {id(u): (u, np.ones_like(u.data))}
+            for i in stop - {id(u)}:
+                remembered = ledger.remembered(named[i]).get(id(u))
+                seeds[i] = (named[i], 0.0 if remembered is None else remembered[1])
+            partials.append(series.tangent(v, seeds).data)
+    Summary(partials, v.name).stand_for(v, upstream)
+
+
+class HistoryLost(CalcError):
+    """A derivative needs more of an array's history than its Summary kept."""
+
+
+class Summary(Function):
+    """Stands for the history of an array: its value, and its first derivatives with
+    respect to its inputs, the named scalars it depended on."""
+
+    def __init__(self, partials: list[np.ndarray], name: str | None) -> None:
+        self.partials = partials
+        self.name = name or "an array"
+
+    def stand_for(self, v: Variable, inputs: list[Variable]) -> None:
+        """Become the creator of ``v`` in place of its history."""
+        self.inputs = inputs
+        self.outputs = [weakref.ref(v)]
+        self.generation = v.generation - 1  # below v's users, above its inputs
+        v.creator = self
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        raise self.lost()
+
+    def backward(self, gy: Variable) -> tuple[Variable, ...]:
+        gxs = []
+        for x, partial in zip(self.inputs, self.partials):
+            # differentiable in gy only: the partials' own derivatives are not kept
+            slope = _Kept(partial, self)(x) if Config.enable_backprop else partial
+            gxs.append(F.sum(gy * slope).reshape(x.shape))
+        return tuple(gxs)
+
+    def taylor(self, *xs: list) -> list:
+        y0 = self.outputs[0]()
+        moving = [(x, partial) for x, partial in zip(xs, self.partials) if x[1] is not ZERO]
+        if not moving:
+            return [y0] + [ZERO] * (len(xs[0]) - 1)
+        if len(xs[0]) > 2:
+            raise self.lost()
+        return [y0, sum(x[1] * _Kept(partial, self)(x[0]) for x, partial in moving)]
+
+    def lost(self) -> HistoryLost:
+        return HistoryLost(
+            f"only first derivatives are kept through earlier values of '{self.name}' (an "
+            f"array, reassigned since): recompute it in one statement to go further",
+            kind="ValueError",
+        )
+
+
+class _Kept(Function):
+    """A partial derivative kept by a Summary, as a value that cannot be differentiated."""
+
+    def __init__(self, partial: np.ndarray, summary: Summary) -> None:
+        self.partial, self.summary = partial, summary
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.partial
+
+    def backward(self, gy: Variable) -> Variable:
+        raise self.summary.lost()
+
+    def taylor(self, x: list) -> list:
+        if any(c is not ZERO for c in x[1:]):
+            raise self.summary.lost()
+        return [self.outputs[0]()] + [ZERO] * (len(x) - 1)
