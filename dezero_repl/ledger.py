@@ -160,16 +160,15 @@ def summarize(v: Variable, variables: dict[str, Variable], ledger: Ledger) -> No
     prune(v, set(named), ledger)
     if v.creator is None or isinstance(v.creator, Summary):
         return
-    upstream, stop = _named_upstream(v, named, ledger)
+    upstream, _ = _named_upstream(v, named, ledger)
     if not upstream or any(u.size != 1 for u in upstream):
         return
     partials = []
     with no_grad():
         for u in upstream:
-            seeds = {id(u): (u, np.ones_like(u.data))}
-            for i in stop - {id(u)}:
-                remembered = ledger.remembered(named[i]).get(id(u))
-                seeds[i] = (named[i], 0.0 if remembered is None else remembered[1])
+            # partial derivatives: the other named variables held still, even those that
+            # depend on u, since reports add what flows through them (see Ledger.report)
+            seeds = {id(w): (w, np.float64(w is u)) for w in upstream}
             partials.append(series.tangent(v, seeds).data)
     Summary(partials, v.name).stand_for(v, upstream)
 

@@ -27,18 +27,19 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_DIMENSIONS = 32
 
 
-def check_size(shape: tuple[int, ...], what: str) -> None:
-    """Refuse, before allocating, an array of float64 that the statement's memory budget
-    (see ``dezero.budget``) cannot hold beside what the statement already holds."""
-    nbytes = math.prod(shape) * 8
+def check_size(shape: tuple[int, ...], what: str, arrays: int = 1) -> None:
+    """Refuse, before allocating, ``arrays`` arrays of float64 that the statement's memory
+    budget (see ``dezero.budget``) cannot hold beside what the statement already holds."""
+    nbytes = math.prod(shape) * 8 * arrays
     budget = active_budget()
     if budget is None:
         return
     used = budget.used()
     if used + nbytes > budget.limit:
         held = f" beside the {size_text(used)} it holds" if used >= budget.limit // 8 else ""
+        some = "an array" if arrays == 1 else f"{arrays} arrays"
         raise CalcError(
-            f"{what} would need {size_text(nbytes)} for an array of shape {tuple(shape)}"
+            f"{what} would need {size_text(nbytes)} for {some} of shape {tuple(shape)}"
             f"{held}, over the statement's memory budget of {size_text(budget.limit)}",
             kind="MemoryError",
         )
@@ -180,7 +181,7 @@ def _linspace(a: Variable, b: Variable, n: Variable) -> Variable:
             f"linspace: ends of shapes {a.shape} and {b.shape} do not fit {count} points",
             kind="ValueError",
         ) from None
-    check_size(shape, "linspace")
+    check_size(shape, "linspace", arrays=3)  # the steps, then (b - a)·steps, then a + that
     steps = Variable(np.linspace(0.0, 1.0, count))
     return a + (b - a) * steps  # differentiable in both ends
 

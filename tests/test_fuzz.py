@@ -241,7 +241,7 @@ FOUND = {
     ),
     "linspace-broadcast-over-the-limit": (
         "linspace(reshape(zeros(10000), [10000, 1]), 1, 10000)",
-        "linspace would need 762.9 MiB for an array of shape (10000, 10000), over the "
+        "linspace would need 2.2 GiB for 3 arrays of shape (10000, 10000), over the "
         "statement's memory budget of 64.0 MiB",
     ),
     "index-arrays-broadcast-over-the-limit": (

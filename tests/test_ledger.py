@@ -3,12 +3,15 @@ and their cost does not grow with the history behind a value."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dezero_repl import evaluator, ledger
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Session
 from dezero_repl.ledger import Ledger
@@ -127,3 +130,84 @@ def test_alternating_array_assignments_keep_the_report_work_constant():
     after = session.execute(parse_statement("a = b * 0.5 + 1"), "a = b * 0.5 + 1")
     np.testing.assert_allclose(after.grads["b"], [0.5, 0.5, 0.5])
     np.testing.assert_allclose(after.grads["a"], [0.45, 0.45, 0.45])  # the a before, via b
+
+
+# ---------------------------------------------------------------------------
+# Loops over arrays: a reassigned array keeps its first derivatives, not its history
+# ---------------------------------------------------------------------------
+
+
+def run_lines(session: Session, lines: list[str]):
+    outcome = None
+    for line in lines:
+        outcome = session.execute(parse_statement(line), line)
+    return outcome
+
+
+def test_a_loop_over_an_array_reports_the_closed_form_with_constant_work():
+    session = Session()
+    run_lines(session, ["lr = 0.01", "v = ones(1000)"])
+    step = "v = v - lr * v"
+    statement = parse_statement(step)
+    visits = [rule_calls(lambda: session.execute(statement, step)) for _ in range(300)]
+    assert 0 < visits[-1] == visits[10]
+    outcome = run_lines(session, ["sum(v)"])
+    n, size = 300, 1000  # v = (1 - lr)^n, elementwise
+    np.testing.assert_allclose(float(outcome.value), size * 0.99**n, rtol=1e-12)
+    np.testing.assert_allclose(outcome.grads["lr"], -n * size * 0.99 ** (n - 1), rtol=1e-12)
+
+
+ARRAY_STEPS = ["v = sin(v) * k + v", "v = v * a - k", "v = exp(-v * a) + v * k", "w = v * k"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(ARRAY_STEPS + ["k = k * a + 0.1", "a = a - 0.01"]), max_size=10))
+def test_array_loops_report_what_the_whole_history_gives(steps):
+    lines = ["a = 0.9", "k = 0.3", "v = [0.5, 1, 2]", "w = v", *steps, "sum(v) + sum(w) * k"]
+    fast = reports(Session(), lines)
+    with whole_histories():
+        full = reports(Session(), lines)
+    for got, want in zip(fast, full):
+        assert got.keys() == want.keys()
+        for name in got:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-10, atol=1e-13)
+    derivative = ["diff(sum(v) + sum(w) * k, a) + diff(sum(v), k)"]  # through the summaries
+    got = run_lines(Session(), lines + derivative).value
+    with whole_histories():
+        want = run_lines(Session(), lines + derivative).value
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+
+
+@contextlib.contextmanager
+def whole_histories():
+    """A context in which a reassigned array keeps its whole history (the reference)."""
+    saved = evaluator.summarize
+    evaluator.summarize = lambda v, variables, kept: ledger.prune(
+        v, {id(u) for u in variables.values()}, kept
+    )
+    try:
+        yield
+    finally:
+        evaluator.summarize = saved
+
+
+def test_first_derivatives_through_a_summary_are_exact_and_higher_ones_refused():
+    session = Session()
+    run_lines(session, ["lr = 0.1", "v = [1, 2]", "v = v - lr * v", "v = v - lr * v"])
+    d = run_lines(session, ["diff(sum(v), lr)"])  # sum(v) = 3 (1 - lr)²
+    np.testing.assert_allclose(float(d.value), -6 * 0.9, rtol=1e-14)
+    assert d.grads is None  # its own gradient would be a second derivative
+    assert d.warnings == [
+        "no gradients reported: only first derivatives are kept through earlier values of "
+        "'v' (an array, reassigned since): recompute it in one statement to go further"
+    ]
+    with pytest.raises(CalcError, match="only first derivatives are kept"):
+        run_lines(session, ["diff(sum(v), lr, 2)"])
+    assert float(run_lines(session, ["sum(v)"]).value) == pytest.approx(3 * 0.81)
+
+
+def test_an_array_still_named_keeps_its_higher_derivatives():
+    session = Session()
+    d = run_lines(session, ["k = 2", "w = sin(k * [1, 2])", "diff(sum(w), k, 2)"])
+    expected = -(np.sin(2.0) + 4 * np.sin(4.0))  # d²/dk² of sin(k) + sin(2k)
+    np.testing.assert_allclose(float(d.value), expected, rtol=1e-14)

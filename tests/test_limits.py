@@ -190,7 +190,7 @@ ONES_COLUMN = "reshape(ones(10**5), [10**5, 1])"
             "'*' would need 74.5 GiB for an array of shape (100000, 100000)",
         ),
         (f"{ONES_COLUMN} ** ones(10**5)", "'**' would need 74.5 GiB"),
-        (f"linspace({ONES_COLUMN}, 1, 10**5)", "linspace would need 74.5 GiB"),
+        (f"linspace({ONES_COLUMN}, 1, 10**5)", "linspace would need 223.5 GiB for 3 arrays"),
         (
             "[1, 2][zeros([10**5, 1]), zeros([1, 10**5])]",
             "this index would need 74.5 GiB",
