@@ -128,3 +128,16 @@ def test_a_2_mb_statement_is_refused_at_once(cli_env):
     first = proc.stderr.decode().splitlines()[0]
     message = "this statement is 1.9 MiB long (limit 0.5 MiB): split it into several"
     assert first == f"<stdin>:1:1: error: {message}"
+
+
+@pytest.mark.parametrize("key", ["memory_limit", "array_limit"])
+def test_the_memory_budget_is_set_in_config_toml_under_either_name(home_env, key):
+    env, config = home_env
+    (config / "config.toml").write_text(f'{key} = "16MiB"\n', encoding="utf-8")
+    proc = _run(env, "-e", "zeros(10**7)")
+    assert proc.returncode == 1
+    assert b"over the statement's memory budget of 16.0 MiB" in proc.stderr
+    (config / "config.toml").write_text(f'{key} = "1MiB"\n', encoding="utf-8")
+    proc = _run(env, "-e", "1+1")
+    assert proc.stdout == b"2\n"
+    assert b"'memory_limit' must be a size such as" in proc.stderr

@@ -32,3 +32,18 @@ def test_preview_is_empty_for_commands_definitions_and_errors():
     preview = Preview(session_with())
     for text in [":vars", "g(x) = x", "1 +", "nosuch + 1"]:
         assert preview.text(text) == ""
+
+
+def test_preview_has_a_small_memory_budget_of_its_own():
+    from dezero.budget import resident
+
+    session = session_with("x = 2")
+    preview = Preview(session)
+    before = resident()
+    assert preview.text("sum(sin(ones(10**8) * x))") == ""  # 800 MB: over its 32 MiB
+    many = "sum(" + " + ".join(["ones(10**5) * x"] * 100) + ")"  # 200 arrays of 0.8 MB
+    assert preview.text(many) == ""
+    assert resident() - before < 64 << 20
+    assert preview.text("sum(ones(10**5) * x)") == "= 200000   ∂/∂x = 100000"
+    outcome = session.execute(parse_statement("sum(ones(10**7) * x)"), "sum(ones(10**7) * x)")
+    assert float(outcome.value) == 2e7  # Enter has the statement's budget, not the preview's
