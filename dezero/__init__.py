@@ -10,14 +10,15 @@
 """
 
 import dezero.functions  # noqa: E402,F401 - the operators of Variable call into it
+import dezero.operators  # noqa: F401 - gives Variable its + - * / ** operators
 import dezero.utils  # noqa: E402,F401
+from dezero.backprop import gradients
 from dezero.core import (
     Config,
     Function,
     Variable,
     as_array,
     as_variable,
-    gradients,
     no_grad,
     setup_variable,
     using_config,

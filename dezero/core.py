@@ -15,14 +15,13 @@ nothing more.
 from __future__ import annotations
 
 import contextlib
-import heapq
-import sys
 import threading
 import weakref
 from typing import Any
 
 import numpy as np
 
+from dezero import fast
 from dezero.budget import this_thread as _budgets
 
 # ---------------------------------------------------------------------------
@@ -187,6 +186,8 @@ class Variable:
             self.grad = Variable(np.ones_like(self.data))
         if self.creator is None:
             return
+        from dezero.backprop import backprop  # dezero.backprop imports this module
+
         keep = None if retain_grad else ()
         backprop(self, keep, create_graph)
 
@@ -344,312 +345,12 @@ class Function:
 
 
 # ---------------------------------------------------------------------------
-# The backward pass
+# Arithmetic: the Functions behind + - * / ** (dezero.operators gives Variable its operators)
 # ---------------------------------------------------------------------------
 
 
-class _Frontier:
-    """The functions waiting to be visited, to be taken latest generation first.
-
-    Functions are bucketed by generation under a heap of the generations present, so the
-    many functions of one generation in a wide graph cost no heap work each. The walk itself
-    holds the function it will visit next, as long as nothing waiting outranks it: along a
-    chain, every function is found alone and the frontier is never touched.
-    """
-
-    def __init__(self) -> None:
-        self.buckets: dict[int, list[Function]] = {}
-        self.generations: list[int] = []  # negated, so that heapq's smallest is the latest
-
-    def push(self, f: Function) -> None:
-        bucket = self.buckets.get(f.generation)
-        if bucket is None:
-            self.buckets[f.generation] = [f]
-            heapq.heappush(self.generations, -f.generation)
-        else:
-            bucket.append(f)
-
-    def pop(self) -> Function:
-        bucket = self.buckets[-self.generations[0]]
-        f = bucket.pop()
-        if not bucket:
-            del self.buckets[-heapq.heappop(self.generations)]
-        return f
-
-    def hold(self, held: Function | None, found: Function) -> Function:
-        """Of a held function and a newly found one, hold the later; the other waits."""
-        if held is None:
-            return found
-        if found.generation > held.generation:
-            held, found = found, held
-        self.push(found)
-        return held
-
-    def next(self, held: Function | None) -> Function | None:
-        """The function to visit next: the held one, unless a waiting one is later."""
-        if self.generations and (held is None or held.generation < -self.generations[0]):
-            if held is not None:
-                self.push(held)
-            return self.pop()
-        return held
-
-
-def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()) -> None:
-    """Propagate ``y.grad`` to every Variable upstream of ``y``.
-
-    ``keep`` says whose gradients survive on intermediate Variables: ``None`` keeps all of
-    them, otherwise only those whose ids are in ``keep``. Leaves always get theirs, and so
-    do the Variables whose ids are in ``stop``: the pass treats them as leaves.
-
-    Both passes visit each function once, after every function that uses its outputs: in
-    decreasing generation, since a function's generation is below its users'.
-    """
-    old_mode = _state.enable_backprop
-    _state.enable_backprop = create_graph
-    try:
-        if create_graph:
-            _backprop_graph(y, keep, stop)
-        else:
-            _backprop_arrays(y, keep, stop)
-    finally:
-        _state.enable_backprop = old_mode
-
-
-def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
-    """Backpropagation whose every step is recorded, so it can be differentiated again."""
-    frontier = _Frontier()
-    seen = {id(y.creator)}
-    f = y.creator
-    while f is not None:
-        refs = f._outputs  # what Function.outputs lists, read directly
-        outputs = [ref() for ref in refs] if type(refs) is tuple else [refs()]
-        gys = [None if out is None else out.grad for out in outputs]
-        held = None
-        if any(gy is not None for gy in gys):
-            gxs = f.backward(*gys)
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            xs = f._inputs
-            for x, gx in zip(xs if type(xs) is tuple else (xs,), gxs):
-                if gx is None:
-                    continue
-                x.grad = gx if x.grad is None else x.grad + gx
-                if x.creator is not None and id(x) not in stop and id(x.creator) not in seen:
-                    seen.add(id(x.creator))
-                    held = frontier.hold(held, x.creator)
-            if keep is not None:
-                for out in outputs:
-                    if out is not None and id(out) not in keep:
-                        out.grad = None
-        f = frontier.next(held)
-
-
-def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
-    """First-order backpropagation on plain arrays; only kept gradients become Variables.
-
-    ``flowing`` holds the gradient of each intermediate Variable until its creator is
-    visited, ``leaves`` those of the leaves until the end. Sums always allocate, so no array
-    that a caller holds is ever modified. Unless every gradient is kept, a large value that
-    only the graph holds and no rule reads is released on the way and its buffer reused
-    (``spares``: creator id -> buffer, see ``_release``).
-    This loop is the hot path of every backward pass: the common cases (one output, one
-    input, a chain) are spelled out, and it reads the attributes behind ``Function.inputs``
-    and ``Function.outputs`` directly.
-    """
-    flowing = {id(y): _scalar(y.grad.data)}  # 0-d float64: NumPy computes faster on scalars
-    leaves: dict[int, tuple[Variable, Any]] = {}
-    spares: dict[int, np.ndarray] = {}
-    release = keep is not None and _COUNTS_REFERENCES
-    ndarray, large = np.ndarray, _RELEASE_BYTES  # local names: the check below is per step
-    budget = _budgets.budget
-    frontier = _Frontier()
-    seen = {id(y.creator)}
-    f = y.creator
-    while f is not None:
-        refs = f._outputs
-        if type(refs) is not tuple:  # one output
-            out = refs()
-            gy = None if out is None else flowing.pop(id(out), None)
-            if gy is not None and (keep is None or out.grad is not None or id(out) in keep):
-                _settle(out, gy, y, keep)
-            gys = None if gy is None else (gy,)
-        else:
-            outputs = [ref() for ref in refs]
-            gys = [None if out is None else flowing.pop(id(out), None) for out in outputs]
-            if all(gy is None for gy in gys):
-                gys = None
-            else:
-                for out, gy in zip(outputs, gys):
-                    if out is not None:
-                        _settle(out, gy, y, keep)
-        held = None
-        if gys is not None:
-            rule = getattr(f, "backward_array", None)
-            if rule is None:
-                gxs = _variable_rule(f, gys)
-            elif spares and id(f) in spares:
-                gxs = rule(*gys, out=spares.pop(id(f)))
-            else:
-                gxs = rule(*gys)
-            if budget is not None:
-                budget.produced(gxs)
-            if release and type(gxs) is ndarray and gxs.nbytes >= large:
-                _release_input(f, spares, stop)
-            xs = f._inputs
-            if type(xs) is not tuple:
-                xs = (xs,)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            for x, gx in zip(xs, gxs):
-                if gx is None:
-                    continue
-                if x.creator is None or id(x) in stop:  # a leaf: its gradient is final at the end
-                    old = leaves.get(id(x))
-                    if old is None:
-                        leaves[id(x)] = (x, gx if x.grad is None else x.grad.data + gx)
-                    else:
-                        leaves[id(x)] = (x, old[1] + gx)
-                    continue
-                old = flowing.get(id(x))
-                if old is None and x.grad is not None:
-                    old = x.grad.data
-                flowing[id(x)] = gx if old is None else old + gx
-                if id(x.creator) not in seen:
-                    seen.add(id(x.creator))
-                    held = x.creator if held is None else frontier.hold(held, x.creator)
-        f = frontier.next(held) if frontier.generations else held
-    for x, g in leaves.values():
-        x.grad = Variable(_own(g))
-
-
-def _release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None:
-    """Release the one input of ``f`` if only ``f`` holds it and ``f``'s rule did not read it.
-
-    The caller has seen that the input's gradient is large, as the input must then be.
-    The references are counted on ``f._inputs`` itself: a local name for the input would
-    count as one more holder.
-    """
-    if f.reads_input_data or type(f._inputs) is tuple:
-        return
-    if _input_references(f) == _ONLY_INPUT:
-        _release(f._inputs, spares, stop)
-
-
-def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
-    """Hand the buffer of ``x`` to its creator's rule, to write a gradient into.
-
-    Only the graph holds ``x``, the only Function that uses it has run a rule that did not
-    read it, and the creator's rule does not read it either: the value can never be read
-    again but by a walk of the graph, which then finds ``x.data`` None. So that this stays
-    rare and worth it, only a large array held by ``x`` alone (no view, no caller) that owns
-    its memory is released; ``retain_grad=True`` releases nothing. It must be C-ordered,
-    NumPy's default: the gradient written into it has the layout a fresh one would have.
-    """
-    c = x.creator
-    if c is None or not c.recycles_output or type(c._outputs) is tuple or id(x) in stop:
-        return
-    if type(x.data) is not np.ndarray or _data_references(x) != _ONLY_DATA:
-        return
-    data = x.data
-    flags = data.flags
-    if data.nbytes >= _RELEASE_BYTES and flags.owndata and flags.writeable and flags.c_contiguous:
-        x.data = None
-        spares[id(c)] = data
-
-
-def _input_references(f: Function) -> int:
-    return sys.getrefcount(f._inputs)
-
-
-def _data_references(x: Variable) -> int:
-    return sys.getrefcount(x.data)
-
-
-def _fits(out: np.ndarray | None, *operands: Any) -> np.ndarray | None:
-    """``out`` if a ufunc of ``operands`` can write its result there as is, else None.
-
-    None as a ufunc's ``out`` lets NumPy allocate, so ``_into`` passes the answer along.
-    """
-    if type(out) is not np.ndarray:
-        return None
-    shape = np.broadcast_shapes(*[np.shape(a) for a in operands])
-    if out.shape == shape and out.dtype.kind in "fc" and out.dtype == np.result_type(*operands):
-        return out
-    return None
-
-
-def _into(ufunc: np.ufunc, out: np.ndarray, *operands: Any) -> Any:
-    """``ufunc(*operands)``, written into ``out`` if it fits there (see ``_fits``)."""
-    return ufunc(*operands, out=_fits(out, *operands))
-
-
-def _product(a: Any, b: Any, own: Any) -> Any:
-    """``a * b``, where ``own`` (a or b) is an array the rule has just computed: the product
-    goes into its buffer if it fits. The order of a and b is kept: NumPy's complex products
-    are not always bitwise commutative."""
-    out = _fits(own, a, b)
-    return a * b if out is None else np.multiply(a, b, out=out)
-
-
-def _settle(out: Variable, gy: Any, y: Variable, keep: Any) -> None:
-    """Keep an output's gradient as a Variable if asked to; otherwise make sure it has none."""
-    if keep is None or id(out) in keep:
-        if out is not y:
-            out.grad = None if gy is None else Variable(_own(gy))
-    elif out.grad is not None:
-        out.grad = None
-
-
-def _own(g: Any) -> np.ndarray:
-    """A gradient fit to hand out: a writable array (rules may return read-only views)."""
-    if type(g) is not np.ndarray:
-        return np.asarray(g)
-    return g if g.flags.writeable else g.copy()
-
-
-def _variable_rule(f: Function, gys: list[np.ndarray | None]) -> Any:
-    """Apply a Function's Variable-level rule to arrays (for functions without an array rule).
-
-    Like an array rule, it returns a lone gradient as it is and several in a tuple.
-    """
-    gxs = f.backward(*[None if gy is None else Variable(as_array(gy)) for gy in gys])
-    if not isinstance(gxs, tuple):
-        return None if gxs is None else as_variable(gxs).data
-    return tuple(None if gx is None else as_variable(gx).data for gx in gxs)
-
-
-def gradients(
-    y: Variable, xs: list[Variable], create_graph: bool = False, stop: Any = frozenset()
-) -> list[Variable | None]:
-    """Return dy/dx for each x in ``xs``, leaving every ``.grad`` on the graph as it was.
-
-    A Variable that ``y`` does not depend on gets ``None``. Backpropagation goes no further
-    up than the Variables whose ids are in ``stop``. As in ``Variable.backward``, a first-
-    order pass may reuse the buffer of a large intermediate value that only the graph holds.
-    """
-    saved = [x.grad for x in xs]
-    for x in xs:
-        x.grad = None
-    y_grad = y.grad
-    y.grad = Variable(np.ones(y.shape, dtype=y.dtype))
-    try:
-        if y.creator is not None:
-            backprop(y, {id(x) for x in xs}, create_graph, stop)
-        return [x.grad for x in xs]
-    finally:
-        if not any(x is y for x in xs):
-            y.grad = y_grad
-        for x, g in zip(xs, saved):
-            x.grad = g
-
-
-# ---------------------------------------------------------------------------
-# Arithmetic: the operators of Variable
-# ---------------------------------------------------------------------------
-
-
-def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
-    """Undo broadcasting on a gradient, Variable or array."""
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Undo broadcasting on a gradient, Variable or array: sum it to ``shape``."""
     if g.shape == shape:
         return g
     if isinstance(g, Variable):
@@ -669,7 +370,7 @@ def _series():
     return series
 
 
-def _scalar(x: np.ndarray) -> Any:
+def scalar(x: np.ndarray) -> Any:
     """``x`` ready for NumPy's arithmetic: a 0-d float64 array becomes a NumPy scalar.
 
     NumPy computes on its scalars several times faster than on 0-d arrays, with the same
@@ -682,10 +383,10 @@ def _scalar(x: np.ndarray) -> Any:
 class Add(Function):
     def forward(self, x0, x1):
         self.x0_shape, self.x1_shape = x0.shape, x1.shape
-        return _scalar(x0) + _scalar(x1)
+        return scalar(x0) + scalar(x1)
 
     def backward(self, gy):
-        return _sum_to(gy, self.x0_shape), _sum_to(gy, self.x1_shape)
+        return unbroadcast(gy, self.x0_shape), unbroadcast(gy, self.x1_shape)
 
     backward_array = backward
 
@@ -696,10 +397,10 @@ class Add(Function):
 class Sub(Function):
     def forward(self, x0, x1):
         self.x0_shape, self.x1_shape = x0.shape, x1.shape
-        return _scalar(x0) - _scalar(x1)
+        return scalar(x0) - scalar(x1)
 
     def backward(self, gy):
-        return _sum_to(gy, self.x0_shape), _sum_to(-gy, self.x1_shape)
+        return unbroadcast(gy, self.x0_shape), unbroadcast(-gy, self.x1_shape)
 
     backward_array = backward
 
@@ -711,16 +412,16 @@ class Mul(Function):
     recycles_output = True
 
     def forward(self, x0, x1):
-        return _scalar(x0) * _scalar(x1)
+        return scalar(x0) * scalar(x1)
 
     def backward(self, gy):
         x0, x1 = self.inputs
-        return _sum_to(gy * x1, x0.shape), _sum_to(gy * x0, x1.shape)
+        return unbroadcast(gy * x1, x0.shape), unbroadcast(gy * x0, x1.shape)
 
     def backward_array(self, gy, out=None):
         x0, x1 = self.inputs
-        gx0 = gy * x1.data if out is None else _into(np.multiply, out, gy, x1.data)
-        return _sum_to(gx0, x0.shape), _sum_to(gy * x0.data, x1.shape)
+        gx0 = gy * x1.data if out is None else fast.into(np.multiply, out, gy, x1.data)
+        return unbroadcast(gx0, x0.shape), unbroadcast(gy * x0.data, x1.shape)
 
     def taylor(self, x0, x1):
         return _series().product(x0, x1)
@@ -728,19 +429,19 @@ class Mul(Function):
 
 class Div(Function):
     def forward(self, x0, x1):
-        return _scalar(x0) / _scalar(x1)
+        return scalar(x0) / scalar(x1)
 
     def backward(self, gy):
         x0, x1 = self.inputs
         gx0 = gy / x1
         gx1 = -gx0 * x0 / x1  # -gy x0 / x1², dividing twice: x1**2 would square at every order
-        return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
+        return unbroadcast(gx0, x0.shape), unbroadcast(gx1, x1.shape)
 
     def backward_array(self, gy):
         x0, x1 = self.inputs
         gx0 = gy / x1.data
         gx1 = -gx0 * x0.data / x1.data  # d(x0/x1)/dx1 = -x0 / x1²
-        return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
+        return unbroadcast(gx0, x0.shape), unbroadcast(gx1, x1.shape)
 
     def taylor(self, x0, x1):
         return _series().quotient(x0, x1)
@@ -751,13 +452,13 @@ class Neg(Function):
     recycles_output = True
 
     def forward(self, x):
-        return -_scalar(x)
+        return -scalar(x)
 
     def backward(self, gy):
         return -gy
 
     def backward_array(self, gy, out=None):
-        return -gy if out is None else _into(np.negative, out, gy)
+        return -gy if out is None else fast.into(np.negative, out, gy)
 
     def taylor(self, x):
         return _series().negative(x)
@@ -780,49 +481,26 @@ class Pow(Function):
     def backward(self, gy):
         (x,) = self.inputs
         c = self.c
-        return _sum_to(c * x ** _lowered(c) * gy, x.shape)
+        return unbroadcast(c * x ** _lowered(c) * gy, x.shape)
 
     def backward_array(self, gy, out=None):
         x, c = self.inputs[0].data, self.c
-        g = _repeated_value(gy)
+        g = fast.repeated_value(gy)
         if g is not None and np.ndim(c) == 0:  # as after a sum: fold g into the constant
             return _power_rule(x, c, c * g, out)
         gx = _power_rule(x, c, c, out)
-        return _sum_to(_product(gx, gy, gx), x.shape)
+        return unbroadcast(fast.product(gx, gy, gx), x.shape)
 
     def taylor(self, x):
-        return _power_series(x, self.c, lambda: x[0] ** self.c)
-
-
-def _power_series(x: list, c: Any, y0: Any) -> list:
-    """The series of x ** c for a constant c (a number, or a Variable the rule keeps).
-
-    Small whole powers multiply series, which stays exact where x0 = 0; others use the
-    recurrence of x y' = c y x', which divides by x0. ``y0`` makes the value, if needed.
-    """
-    S = _series()  # noqa: N806 - a module
-    k = c.data if isinstance(c, Variable) else c
-    if np.ndim(k) == 0 and float(k).is_integer() and 0 <= k <= 64:
-        return S.integer_power(x, int(k))
-    return S.power(x, c, y0())
+        return _series().constant_power(x, self.c, lambda: x[0] ** self.c)
 
 
 def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
     """``k * x ** (c - 1)``, where k is c or c times a gradient; into ``out`` if it fits."""
     if np.ndim(c) or c != 2:
         power = x ** _lowered(c)
-        return _product(k, power, power)
-    return x * k if out is None else _into(np.multiply, out, x, k)
-
-
-def _repeated_value(g: Any) -> Any:
-    """The number that fills ``g`` if it is one number broadcast, else None.
-
-    The gradient of a sum is such an array; multiplying by the number saves a pass.
-    """
-    if type(g) is np.ndarray and g.size and g.ndim and not any(g.strides):
-        return g.reshape(-1)[0]
-    return None
+        return fast.product(k, power, power)
+    return x * k if out is None else fast.into(np.multiply, out, x, k)
 
 
 def _lowered(c: Any) -> Any:
@@ -836,285 +514,8 @@ def _lowered(c: Any) -> Any:
     return np.where(np.equal(c, 0), 1, np.subtract(c, 1))
 
 
-class PowVar(Function):
-    """``x0 ** x1`` where the exponent is a Variable too."""
-
-    def forward(self, x0, x1):
-        return x0**x1
-
-    def backward(self, gy):
-        x0, x1 = self.inputs
-        y = x0**x1
-        gx0 = gy * x1 * x0 ** (x1 - 1)
-        gx1 = gy * y * _log_base(x0)  # d(a^b)/db = a^b ln a
-        return _sum_to(gx0, x0.shape), _sum_to(gx1, x1.shape)
-
-    def taylor(self, x0, x1):
-        S = _series()  # noqa: N806 - a module
-        a, b = x0, x1
-        if all(c is S.ZERO for c in b[1:]):  # a constant exponent
-            return _power_series(a, b[0], lambda: a[0] ** b[0])
-        if all(c is S.ZERO for c in a[1:]):  # a constant base
-            return _exponential_series(b, a[0], a[0] ** b[0])
-        log_a = S.log(a, _functions().log(a[0]))
-        return S.exp(S.product(b, log_a), a[0] ** b[0])  # a^b = e^(b ln a)
-
-
-def _exponential_series(x: list, c: Any, y0: Variable) -> list:
-    """The series of c ** x for a constant base c: y' = ln(c) y x'."""
-    S = _series()  # noqa: N806 - a module
-    log_c = _log_base(c)
-    return S.exp(S.each(lambda v: v * log_c, x), y0)
-
-
-def _log_base(c: Any) -> Any:
-    """ln c for the base of c ** x, but 0 where c is 0: 0 ** x is 0 (for x > 0), a flat
-    function, and its slope 0 ** x · ln 0 would otherwise be 0 · -inf = nan."""
-    zero = np.equal(c.data if isinstance(c, Variable) else c, 0)
-    if isinstance(c, Variable):
-        return _functions().log(c + zero.astype(c.dtype) if zero.any() else c)
-    return _log(np.where(zero, 1, c) if zero.any() else c)
-
-
-# A constant operand (a Python number or an ndarray) is not wrapped in a Variable of its own:
-# nobody can ask for its gradient, so these one-input functions keep it as a plain value.
-
-
-class AddConstant(Function):
-    reads_input_data = False
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        self.x_shape = x.shape
-        return _scalar(x) + self.c
-
-    def backward(self, gy):
-        return _sum_to(gy, self.x_shape)
-
-    backward_array = backward
-
-    def taylor(self, x):
-        return [x[0] + self.c] + x[1:]
-
-
-class SubFromConstant(Function):
-    reads_input_data = False
-    recycles_output = True
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        self.x_shape = x.shape
-        return self.c - _scalar(x)
-
-    def backward(self, gy):
-        return _sum_to(-gy, self.x_shape)
-
-    def backward_array(self, gy, out=None):
-        gx = -gy if out is None else _into(np.negative, out, gy)
-        return _sum_to(gx, self.x_shape)
-
-    def taylor(self, x):
-        return [self.c - x[0]] + _series().negative(x[1:])
-
-
-class MulConstant(Function):
-    reads_input_data = False
-    recycles_output = True
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        self.x_shape = x.shape
-        return _scalar(x) * self.c
-
-    def backward(self, gy):
-        return _sum_to(gy * self.c, self.x_shape)
-
-    def backward_array(self, gy, out=None):
-        gx = gy * self.c if out is None else _into(np.multiply, out, gy, self.c)
-        return _sum_to(gx, self.x_shape)
-
-    def taylor(self, x):
-        return _series().each(lambda v: v * self.c, x)
-
-
-class DivConstant(Function):
-    reads_input_data = False
-    recycles_output = True
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        self.x_shape = x.shape
-        return _scalar(x) / self.c
-
-    def backward(self, gy):
-        return _sum_to(gy / self.c, self.x_shape)
-
-    def backward_array(self, gy, out=None):
-        gx = gy / self.c if out is None else _into(np.divide, out, gy, self.c)
-        return _sum_to(gx, self.x_shape)
-
-    def taylor(self, x):
-        return _series().each(lambda v: v / self.c, x)
-
-
-class DivFromConstant(Function):
-    """``c / x``."""
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        return self.c / _scalar(x)
-
-    def backward(self, gy):
-        (x,) = self.inputs
-        return _sum_to(gy * (-self.c) / x / x, x.shape)  # -c / x², dividing twice as in Div
-
-    def backward_array(self, gy):
-        x = self.inputs[0].data
-        return _sum_to(gy * (-self.c) / x / x, x.shape)
-
-    def taylor(self, x):
-        S = _series()  # noqa: N806 - a module
-        return S.quotient(S.constant(np.asarray(self.c), len(x) - 1), x)
-
-
-class PowConstVar(Function):
-    """``c ** x`` for a constant base c."""
-
-    def __init__(self, c):
-        self.c = c
-
-    def forward(self, x):
-        return self.c**x
-
-    def backward(self, gy):
-        (x,) = self.inputs
-        y = self.c**x
-        return _sum_to(gy * y * _log_base(self.c), x.shape)  # d(c^x)/dx = c^x ln c
-
-    def taylor(self, x):
-        return _exponential_series(x, self.c, self.c ** x[0])
-
-
-def _log(c: Any) -> Any:
-    """ln c for a constant; a Python number stays one, so that it keeps x's dtype."""
-    log_c = np.log(c)
-    return float(log_c) if isinstance(c, (int, float)) else log_c
-
-
-def _constant(c: Any, x: Any) -> Any:
-    """A constant operand as NumPy sees it next to ``x``, the other operand.
-
-    Next to float64 data a Python int becomes the float NumPy would make of it anyway
-    (NumPy computes faster with a Python float than with an int). Python numbers otherwise
-    stay as they are, for NumPy's promotion rules to judge.
-    """
-    if type(c) is int:
-        if isinstance(x, Variable) and x.data.dtype is _FLOAT64 and -_BIG < c < _BIG:
-            return float(c)
-        return c
-    if isinstance(c, (int, float, np.ndarray, np.generic)):  # bool is an int too
-        return c
-    return np.asarray(c)
+fast.calibrate(Function, Variable)
 
 
 _FLOAT64 = np.dtype(np.float64)
-_BIG = 2**1023  # ints beyond float64's range stay ints, for NumPy to judge
-
-
-def add(x0: Any, x1: Any) -> Variable:
-    if isinstance(x1, Variable):
-        return Add()(x0, x1)
-    return AddConstant(_constant(x1, x0))(x0)
-
-
-def sub(x0: Any, x1: Any) -> Variable:
-    if isinstance(x1, Variable):
-        return Sub()(x0, x1)
-    return AddConstant(-_constant(x1, x0))(x0)  # x - c == x + (-c) exactly
-
-
-def rsub(x0: Any, x1: Any) -> Variable:
-    """``x1 - x0``: the operand order of ``__rsub__``."""
-    if isinstance(x1, Variable):
-        return Sub()(x1, x0)
-    return SubFromConstant(_constant(x1, x0))(x0)
-
-
-def mul(x0: Any, x1: Any) -> Variable:
-    if isinstance(x1, Variable):
-        return Mul()(x0, x1)
-    return MulConstant(_constant(x1, x0))(x0)
-
-
-def div(x0: Any, x1: Any) -> Variable:
-    if isinstance(x1, Variable):
-        return Div()(x0, x1)
-    return DivConstant(_constant(x1, x0))(x0)
-
-
-def rdiv(x0: Any, x1: Any) -> Variable:
-    """``x1 / x0``: the operand order of ``__rtruediv__``."""
-    if isinstance(x1, Variable):
-        return Div()(x1, x0)
-    return DivFromConstant(_constant(x1, x0))(x0)
-
-
-def neg(x: Any) -> Variable:
-    return Neg()(x)
-
-
-def pow(x: Any, c: Any) -> Variable:  # noqa: A001 - the book's name
-    if isinstance(c, Variable):
-        return PowVar()(x, c)
-    return Pow(c)(x)
-
-
-def rpow(x: Any, c: Any) -> Variable:
-    """``c ** x``: the Variable is the exponent."""
-    if isinstance(c, Variable):
-        return PowVar()(c, x)
-    return PowConstVar(_constant(c, x))(x)
-
-
-Variable.__add__ = Variable.__radd__ = add
-Variable.__sub__ = sub
-Variable.__rsub__ = rsub
-Variable.__mul__ = Variable.__rmul__ = mul
-Variable.__truediv__ = div
-Variable.__rtruediv__ = rdiv
-Variable.__pow__ = pow
-Variable.__rpow__ = rpow
-Variable.__neg__ = neg
-
-
-def _calibrate() -> None:
-    """Count the references to a value held once, the way ``_release`` counts them.
-
-    The counts depend on the interpreter's version; measuring them here, through the same
-    functions, keeps ``_release`` exact. Only CPython with its global lock counts references
-    exactly; elsewhere nothing is released.
-    """
-    global _ONLY_INPUT, _ONLY_DATA
-    f = Function()
-    f._inputs = Variable(None)
-    _ONLY_INPUT = _input_references(f)
-    _ONLY_DATA = _data_references(Variable(np.empty(0)))
-
-
-_RELEASE_BYTES = 1 << 20  # smaller buffers cost little to allocate afresh
-_COUNTS_REFERENCES = (
-    sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", lambda: True)()
-)
-_ONLY_INPUT = _ONLY_DATA = -1
-if _COUNTS_REFERENCES:
-    _calibrate()
+fast.calibrate(Function, Variable)

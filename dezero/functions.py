@@ -13,23 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from dezero import fast, utils
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
-from dezero import utils
-from dezero.core import (
-    Function,
-    Variable,
-    _into,
-    _product,
-    add,
-    as_array,
-    as_variable,
-    div,
-    mul,
-    neg,
-    pow,
-    rsub,
-    sub,
-)
+from dezero.core import Function, Variable, as_array, as_variable
+from dezero.operators import add, div, mul, neg, pow, rsub, sub
 
 __all__ = [
     "add", "sub", "rsub", "mul", "div", "neg", "pow",
@@ -64,8 +51,8 @@ class Sin(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        cosine = _into(np.cos, out, x)
-        return _product(gy, cosine, cosine)
+        cosine = fast.into(np.cos, out, x)
+        return fast.product(gy, cosine, cosine)
 
     def taylor(self, x):
         s, _ = S.sin_cos(x, sin(x[0]), cos(x[0]))
@@ -84,9 +71,9 @@ class Cos(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        sine = _into(np.sin, out, x)
-        minus_sine = _into(np.negative, sine, sine)
-        return _product(gy, minus_sine, minus_sine)
+        sine = fast.into(np.sin, out, x)
+        minus_sine = fast.into(np.negative, sine, sine)
+        return fast.product(gy, minus_sine, minus_sine)
 
     def taylor(self, x):
         _, c = S.sin_cos(x, sin(x[0]), cos(x[0]))
@@ -165,7 +152,7 @@ class Log(Function):
 
     def backward_array(self, gy, out=None):
         x = self.inputs[0].data
-        return gy / x if out is None else _into(np.divide, out, gy, x)
+        return gy / x if out is None else fast.into(np.divide, out, gy, x)
 
     def taylor(self, x):
         return S.log(x, log(x[0]))

@@ -190,6 +190,18 @@ def integer_power(x: Series, n: int) -> Series:
     return result if result is not None else constant(np.ones(np.shape(x[0].data)), len(x) - 1)
 
 
+def constant_power(x: Series, c: Any, y0: Callable[[], Any]) -> Series:
+    """The series of x ** c for a constant c (a number, or a Variable the rule keeps).
+
+    Small whole powers multiply series, which stays exact where x0 = 0; others use the
+    recurrence of x y' = c y x', which divides by x0. ``y0`` makes the value, if needed.
+    """
+    k = c.data if isinstance(c, Variable) else c
+    if np.ndim(k) == 0 and float(k).is_integer() and 0 <= k <= 64:
+        return integer_power(x, int(k))
+    return power(x, c, y0())
+
+
 def sqrt(x: Series, y0: Variable) -> Series:
     """√x, from y² = x:  yk = (xk - Σ_{j=1..k-1} yj y(k-j)) / (2 y0)."""
     y = [y0]

@@ -20,6 +20,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable, as_variable, gradients, no_grad, series, using_config
 from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the table below
+from dezero import operators as O  # noqa: N812 - and those with a constant operand
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl import ast
@@ -41,8 +42,8 @@ MAX_GRAPH = 300_000
 #: The Functions that act element by element: along them, each element of an array variable
 #: has its own Taylor series, and the derivative of the sum is each element's derivative.
 ELEMENTWISE = (
-    C.Add, C.Sub, C.Mul, C.Div, C.Neg, C.Pow, C.PowVar, C.PowConstVar,
-    C.AddConstant, C.SubFromConstant, C.MulConstant, C.DivConstant, C.DivFromConstant,
+    C.Add, C.Sub, C.Mul, C.Div, C.Neg, C.Pow, O.PowVar, O.PowConstVar,
+    O.AddConstant, O.SubFromConstant, O.MulConstant, O.DivConstant, O.DivFromConstant,
     F.Sin, F.Cos, F.Tan, F.Tanh, F.Exp, F.Log, F.Log2, F.Log10, F.Sqrt, F.Abs,
     F.Sigmoid, F.ReLU, F.LeakyReLU, F.Clip,
 )  # fmt: skip

@@ -647,13 +647,13 @@ def test_chain_and_branches_mixed_in_one_graph():
 
 
 def test_repeated_value_recognises_one_number_broadcast():
-    from dezero.core import _repeated_value
+    from dezero.fast import repeated_value
 
-    assert _repeated_value(np.broadcast_to(np.array(3.0), (4,))) == 3.0
-    assert _repeated_value(np.broadcast_to(np.array(2.0), (2, 3))) == 2.0
-    assert _repeated_value(np.ones(3)) is None  # a real array: no shortcut
-    assert _repeated_value(np.broadcast_to(np.array([1.0, 2.0]), (3, 2))) is None
-    assert _repeated_value(np.broadcast_to(np.array(1.0), (0,))) is None  # empty
+    assert repeated_value(np.broadcast_to(np.array(3.0), (4,))) == 3.0
+    assert repeated_value(np.broadcast_to(np.array(2.0), (2, 3))) == 2.0
+    assert repeated_value(np.ones(3)) is None  # a real array: no shortcut
+    assert repeated_value(np.broadcast_to(np.array([1.0, 2.0]), (3, 2))) is None
+    assert repeated_value(np.broadcast_to(np.array(1.0), (0,))) is None  # empty
 
 
 def test_power_of_an_empty_array_under_a_sum():
