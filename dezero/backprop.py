@@ -140,6 +140,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     release = keep is not None and fast.COUNTS_REFERENCES
     ndarray, large = np.ndarray, fast.RELEASE_BYTES  # local names: the check below is per step
     budget = budgets.budget
+    rules = fast.RULES
     frontier = _Frontier()
     seen = {id(y.creator)}
     f = y.creator
@@ -162,13 +163,13 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                         _settle(out, gy, y, keep)
         held = None
         if gys is not None:
-            rule = getattr(f, "backward_array", None)
-            if rule is None:
+            rule = rules.get(type(f))
+            if rule is None or rule.backward is None:
                 gxs = _variable_rule(f, gys)
             elif spares and id(f) in spares:
-                gxs = rule(*gys, out=spares.pop(id(f)))
+                gxs = rule.backward(f, *gys, out=spares.pop(id(f)))
             else:
-                gxs = rule(*gys)
+                gxs = rule.backward(f, *gys)
             if budget is not None:
                 budget.produced(gxs)
             if release and type(gxs) is ndarray and gxs.nbytes >= large:

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from dezero import fast
 from dezero.budget import this_thread as _budgets
 
 # ---------------------------------------------------------------------------
@@ -248,33 +247,15 @@ def setup_variable() -> None:
 class Function:
     """An operation on Variables: ``forward`` computes on arrays, ``backward`` on Variables.
 
-    A subclass may also define ``backward_array(*gys)``, the same rule on plain arrays.
-    First-order backpropagation uses it when present: it skips wrapping every intermediate
-    gradient in a Variable and may reuse the buffers it allocates itself.
-
-    Two flags say what the rules read, so that a first-order backward pass can reuse the
-    memory of a large intermediate value that nothing needs any more (see ``_release``):
-    ``reads_input_data = False`` for a one-input function whose rules never read that
-    input's data (``sum`` needs only its shape), and ``recycles_output = True`` for a
-    one-output function whose rules never read the output's data and whose
-    ``backward_array`` accepts ``out``, the output's buffer, to write the input's gradient
-    into if it fits. A subclass that redefines ``forward``, ``backward`` or
-    ``backward_array`` gets the safe defaults back unless it states the flags itself.
-
     ``inputs`` and ``outputs`` are the book's lists (of Variables, and of weak references to
     them). A Function stores a single input or output as it is and several in a tuple:
     every object of a graph is work for Python's cycle collector, which on a long chain costs
     more than the operations themselves, and most Functions have one input and one output.
+
+    First-order backpropagation may use a faster rule on plain arrays, from the table in
+    ``dezero.fast``; a subclass never inherits one, so it is always differentiated by its
+    own ``backward``.
     """
-
-    reads_input_data = True
-    recycles_output = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if {"forward", "backward", "backward_array"} & cls.__dict__.keys():
-            cls.reads_input_data = cls.__dict__.get("reads_input_data", True)
-            cls.recycles_output = cls.__dict__.get("recycles_output", False)
 
     @property
     def inputs(self) -> list[Variable]:
@@ -388,8 +369,6 @@ class Add(Function):
     def backward(self, gy):
         return unbroadcast(gy, self.x0_shape), unbroadcast(gy, self.x1_shape)
 
-    backward_array = backward
-
     def taylor(self, x0, x1):
         return _series().sum_of(x0, x1)
 
@@ -402,26 +381,17 @@ class Sub(Function):
     def backward(self, gy):
         return unbroadcast(gy, self.x0_shape), unbroadcast(-gy, self.x1_shape)
 
-    backward_array = backward
-
     def taylor(self, x0, x1):
         return _series().difference(x0, x1)
 
 
 class Mul(Function):
-    recycles_output = True
-
     def forward(self, x0, x1):
         return scalar(x0) * scalar(x1)
 
     def backward(self, gy):
         x0, x1 = self.inputs
         return unbroadcast(gy * x1, x0.shape), unbroadcast(gy * x0, x1.shape)
-
-    def backward_array(self, gy, out=None):
-        x0, x1 = self.inputs
-        gx0 = gy * x1.data if out is None else fast.into(np.multiply, out, gy, x1.data)
-        return unbroadcast(gx0, x0.shape), unbroadcast(gy * x0.data, x1.shape)
 
     def taylor(self, x0, x1):
         return _series().product(x0, x1)
@@ -437,28 +407,16 @@ class Div(Function):
         gx1 = -gx0 * x0 / x1  # -gy x0 / x1², dividing twice: x1**2 would square at every order
         return unbroadcast(gx0, x0.shape), unbroadcast(gx1, x1.shape)
 
-    def backward_array(self, gy):
-        x0, x1 = self.inputs
-        gx0 = gy / x1.data
-        gx1 = -gx0 * x0.data / x1.data  # d(x0/x1)/dx1 = -x0 / x1²
-        return unbroadcast(gx0, x0.shape), unbroadcast(gx1, x1.shape)
-
     def taylor(self, x0, x1):
         return _series().quotient(x0, x1)
 
 
 class Neg(Function):
-    reads_input_data = False
-    recycles_output = True
-
     def forward(self, x):
         return -scalar(x)
 
     def backward(self, gy):
         return -gy
-
-    def backward_array(self, gy, out=None):
-        return -gy if out is None else fast.into(np.negative, out, gy)
 
     def taylor(self, x):
         return _series().negative(x)
@@ -470,40 +428,19 @@ class Pow(Function):
     def __init__(self, c):
         self.c = c
 
-    @property
-    def recycles_output(self) -> bool:
-        """A square writes its gradient 2x into its output's buffer (other powers allocate)."""
-        return np.ndim(self.c) == 0 and self.c == 2
-
     def forward(self, x):
         return x**self.c  # not on a NumPy scalar: its C pow differs, e.g. (-inf) ** 0.5
 
     def backward(self, gy):
         (x,) = self.inputs
         c = self.c
-        return unbroadcast(c * x ** _lowered(c) * gy, x.shape)
-
-    def backward_array(self, gy, out=None):
-        x, c = self.inputs[0].data, self.c
-        g = fast.repeated_value(gy)
-        if g is not None and np.ndim(c) == 0:  # as after a sum: fold g into the constant
-            return _power_rule(x, c, c * g, out)
-        gx = _power_rule(x, c, c, out)
-        return unbroadcast(fast.product(gx, gy, gx), x.shape)
+        return unbroadcast(c * x ** lowered(c) * gy, x.shape)
 
     def taylor(self, x):
         return _series().constant_power(x, self.c, lambda: x[0] ** self.c)
 
 
-def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
-    """``k * x ** (c - 1)``, where k is c or c times a gradient; into ``out`` if it fits."""
-    if np.ndim(c) or c != 2:
-        power = x ** _lowered(c)
-        return fast.product(k, power, power)
-    return x * k if out is None else fast.into(np.multiply, out, x, k)
-
-
-def _lowered(c: Any) -> Any:
+def lowered(c: Any) -> Any:
     """The exponent c - 1 of d(x**c)/dx = c * x**(c - 1), but 1 where c is 0.
 
     The factor c makes that term 0 either way; x**1 keeps it 0 at x = 0, where
@@ -514,8 +451,4 @@ def _lowered(c: Any) -> Any:
     return np.where(np.equal(c, 0), 1, np.subtract(c, 1))
 
 
-fast.calibrate(Function, Variable)
-
-
 _FLOAT64 = np.dtype(np.float64)
-fast.calibrate(Function, Variable)

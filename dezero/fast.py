@@ -1,9 +1,16 @@
-"""Speed on large arrays: rules that write into buffers, and buffers handed back for reuse.
+"""Speed: gradient rules on plain arrays, and buffers handed back for reuse.
 
-A first-order backward pass on large arrays spends its time allocating. Two things save it:
+Every Function's ``backward`` is written with Variable operations, so that it can be
+differentiated again. A first-order pass does not need that: for the operations below,
+``RULES`` holds the same rule on plain arrays, one line or a few each, in the manner of
+autograd's ``defvjp`` table. It skips wrapping every intermediate gradient in a Variable.
+Looked up by exact type, a rule never applies to a subclass, which may differentiate
+otherwise. Each entry also says what the Function's rules read, for buffer reuse.
 
-- ``into`` and ``product`` let an array rule write its result into a buffer it already
-  has, when the shapes and dtypes fit;
+On large arrays the pass spends its time allocating. Two things save it:
+
+- ``into`` and ``product`` let a rule write its result into a buffer it already has, when
+  the shapes and dtypes fit;
 - ``release_input`` hands the buffer of a large intermediate value to its creator's rule,
   when nothing but the graph holds the value and no rule will read it again (see
   ``_release``). ``F.sum((x + 3) ** 2)`` on 10^7 elements then peaks at two arrays above
@@ -16,12 +23,17 @@ calibrated at import (``calibrate``), and only on CPython with its global lock.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from dezero.core import Function, Variable
+from dezero import core as C  # noqa: N812 - the Functions the table names
+from dezero import functions as F  # noqa: N812
+from dezero import operators as O  # noqa: N812
+from dezero import utils
+from dezero.core import Function, Variable, lowered, unbroadcast
 
 
 def release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None:
@@ -31,7 +43,8 @@ def release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None
     The references are counted on ``f._inputs`` itself: a local name for the input would
     count as one more holder.
     """
-    if f.reads_input_data or type(f._inputs) is tuple:
+    rule = RULES.get(type(f))
+    if rule is None or rule.reads_input or type(f._inputs) is tuple:
         return
     if _input_references(f) == _ONLY_INPUT:
         _release(f._inputs, spares, stop)
@@ -48,7 +61,8 @@ def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
     NumPy's default: the gradient written into it has the layout a fresh one would have.
     """
     c = x.creator
-    if c is None or not c.recycles_output or type(c._outputs) is tuple or id(x) in stop:
+    rule = None if c is None else RULES.get(type(c))
+    if rule is None or not rule.recycles(c) or type(c._outputs) is tuple or id(x) in stop:
         return
     if type(x.data) is not np.ndarray or _data_references(x) != _ONLY_DATA:
         return
@@ -110,18 +124,210 @@ COUNTS_REFERENCES = (
 _ONLY_INPUT = _ONLY_DATA = -1
 
 
-def calibrate(function: type, variable: type) -> None:
+def _calibrate() -> None:
     """Count the references to a value held once, the way ``_release`` counts them.
 
     The counts depend on the interpreter's version; measuring them here, through the same
     functions, keeps ``_release`` exact. Only CPython with its global lock counts references
-    exactly; elsewhere nothing is released. dezero.core calls this once it has defined
-    Function and Variable.
+    exactly; elsewhere nothing is released.
     """
     global _ONLY_INPUT, _ONLY_DATA
-    if not COUNTS_REFERENCES:
-        return
-    f = function()
-    f._inputs = variable(None)
+    f = Function()
+    f._inputs = Variable(None)
     _ONLY_INPUT = _input_references(f)
-    _ONLY_DATA = _data_references(variable(np.empty(0)))
+    _ONLY_DATA = _data_references(Variable(np.empty(0)))
+
+
+if COUNTS_REFERENCES:
+    _calibrate()
+
+
+# ---------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A Function's first-order rule on arrays, and what its rules read.
+
+    ``backward(f, *gys)`` returns the inputs' gradients as ``f.backward`` would, on arrays;
+    if ``recycles`` (a flag, or a test of the Function) it also accepts ``out=``, the
+    output's buffer, to write the one input's gradient into. ``reads_input = False`` says
+    that none of the Function's rules reads its input's data (``sum`` needs its shape).
+    """
+
+    backward: Callable[..., Any] | None
+    reads_input: bool = True
+    recycles_output: bool | Callable[[Any], bool] = False
+
+    def recycles(self, f: Function) -> bool:
+        flag = self.recycles_output
+        return flag(f) if callable(flag) else flag
+
+
+RULES: dict[type, Rule] = {}
+
+
+def rule(cls: type, reads_input: bool = True, recycles_output: Any = False) -> Callable:
+    """Enter the decorated function in ``RULES`` as the array rule of ``cls``."""
+
+    def enter(backward: Callable) -> Callable:
+        RULES[cls] = Rule(backward, reads_input, recycles_output)
+        return backward
+
+    return enter
+
+
+def _square(f: Function) -> bool:
+    return np.ndim(f.c) == 0 and f.c == 2
+
+
+# The arithmetic of core and operators: gx = gy·∂y/∂x, summed back to x's shape.
+
+rule(C.Add)(C.Add.backward)
+rule(C.Sub)(C.Sub.backward)
+rule(O.AddConstant, reads_input=False)(O.AddConstant.backward)
+
+
+@rule(C.Mul, recycles_output=True)
+def _mul(f, gy, out=None):
+    x0, x1 = f.inputs
+    gx0 = gy * x1.data if out is None else into(np.multiply, out, gy, x1.data)
+    return unbroadcast(gx0, x0.shape), unbroadcast(gy * x0.data, x1.shape)
+
+
+@rule(C.Div)
+def _div(f, gy):
+    x0, x1 = f.inputs
+    gx0 = gy / x1.data
+    return unbroadcast(gx0, x0.shape), unbroadcast(-gx0 * x0.data / x1.data, x1.shape)
+
+
+@rule(C.Neg, reads_input=False, recycles_output=True)
+def _neg(f, gy, out=None):
+    return -gy if out is None else into(np.negative, out, gy)
+
+
+@rule(C.Pow, recycles_output=_square)
+def _pow(f, gy, out=None):
+    x, c = f.inputs[0].data, f.c
+    g = repeated_value(gy)
+    if g is not None and np.ndim(c) == 0:  # as after a sum: fold g into the constant
+        return _power_rule(x, c, c * g, out)
+    gx = _power_rule(x, c, c, out)
+    return unbroadcast(product(gx, gy, gx), x.shape)
+
+
+def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
+    """``k * x ** (c - 1)``, where k is c or c times a gradient; into ``out`` if it fits."""
+    if np.ndim(c) or c != 2:
+        power = x ** lowered(c)
+        return product(k, power, power)
+    return x * k if out is None else into(np.multiply, out, x, k)
+
+
+@rule(O.SubFromConstant, reads_input=False, recycles_output=True)
+def _sub_from_constant(f, gy, out=None):
+    return unbroadcast(-gy if out is None else into(np.negative, out, gy), f.x_shape)
+
+
+@rule(O.MulConstant, reads_input=False, recycles_output=True)
+def _mul_constant(f, gy, out=None):
+    gx = gy * f.c if out is None else into(np.multiply, out, gy, f.c)
+    return unbroadcast(gx, f.x_shape)
+
+
+@rule(O.DivConstant, reads_input=False, recycles_output=True)
+def _div_constant(f, gy, out=None):
+    gx = gy / f.c if out is None else into(np.divide, out, gy, f.c)
+    return unbroadcast(gx, f.x_shape)
+
+
+@rule(O.DivFromConstant)
+def _div_from_constant(f, gy):
+    x = f.inputs[0].data
+    return unbroadcast(gy * (-f.c) / x / x, x.shape)
+
+
+# Elementwise functions: gx = gy·f'(x), from the input or from the output y.
+
+
+@rule(F.Sin, recycles_output=True)
+def _sin(f, gy, out=None):
+    cosine = into(np.cos, out, f.inputs[0].data)
+    return product(gy, cosine, cosine)
+
+
+@rule(F.Cos, recycles_output=True)
+def _cos(f, gy, out=None):
+    sine = into(np.sin, out, f.inputs[0].data)
+    minus_sine = into(np.negative, sine, sine)
+    return product(gy, minus_sine, minus_sine)
+
+
+@rule(F.Tan, reads_input=False)
+def _tan(f, gy):
+    y = f.outputs[0]().data
+    return gy * (1 + y * y)
+
+
+@rule(F.Tanh)
+def _tanh(f, gy):
+    x = f.inputs[0].data
+    return gy * (4 * F.sigmoid_array(2 * x) * F.sigmoid_array(-2 * x))
+
+
+@rule(F.Exp, reads_input=False)
+def _exp(f, gy):
+    return gy * f.outputs[0]().data
+
+
+@rule(F.Log, recycles_output=True)
+def _log(f, gy, out=None):
+    x = f.inputs[0].data
+    return gy / x if out is None else into(np.divide, out, gy, x)
+
+
+@rule(F.Sqrt, reads_input=False)
+def _sqrt(f, gy):
+    return gy / (2 * f.outputs[0]().data)
+
+
+RULES[F.Softmax] = RULES[F.LogSoftmax] = Rule(None, reads_input=False)  # read their output
+
+
+# Shapes: gradients are moved back into place.
+
+
+@rule(F.Reshape)
+def _reshape(f, gy):
+    return gy.reshape(f.x_shape)
+
+
+@rule(F.GetItem)
+def _get_item(f, gy):
+    gx = np.zeros(f.inputs[0].shape, dtype=np.result_type(gy, np.float64))
+    F.scatter_add(gx, f.slices, gy)
+    return gx
+
+
+@rule(F.Stack)
+def _stack(f, gy):
+    return tuple(np.moveaxis(gy, f.axis, 0))
+
+
+@rule(F.Sum, reads_input=False)
+def _sum(f, gy):
+    gy = utils.reshape_sum_backward(gy, f.x_shape, f.axis, f.keepdims)
+    return np.broadcast_to(gy, f.x_shape)
+
+
+@rule(F.SumTo, reads_input=False)
+def _sum_to(f, gy):
+    return np.broadcast_to(gy, f.x_shape)
+
+
+@rule(F.BroadcastTo)
+def _broadcast_to(f, gy):
+    return utils.sum_to(gy, f.x_shape)

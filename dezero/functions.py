@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from dezero import fast, utils
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
+from dezero import utils
 from dezero.core import Function, Variable, as_array, as_variable
 from dezero.operators import add, div, mul, neg, pow, rsub, sub
 
@@ -40,8 +40,6 @@ def _mask(condition: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 class Sin(Function):
-    recycles_output = True
-
     def forward(self, x):
         return np.sin(x)
 
@@ -49,19 +47,12 @@ class Sin(Function):
         (x,) = self.inputs
         return gy * cos(x)
 
-    def backward_array(self, gy, out=None):
-        x = self.inputs[0].data
-        cosine = fast.into(np.cos, out, x)
-        return fast.product(gy, cosine, cosine)
-
     def taylor(self, x):
         s, _ = S.sin_cos(x, sin(x[0]), cos(x[0]))
         return s
 
 
 class Cos(Function):
-    recycles_output = True
-
     def forward(self, x):
         return np.cos(x)
 
@@ -69,30 +60,18 @@ class Cos(Function):
         (x,) = self.inputs
         return gy * -sin(x)
 
-    def backward_array(self, gy, out=None):
-        x = self.inputs[0].data
-        sine = fast.into(np.sin, out, x)
-        minus_sine = fast.into(np.negative, sine, sine)
-        return fast.product(gy, minus_sine, minus_sine)
-
     def taylor(self, x):
         _, c = S.sin_cos(x, sin(x[0]), cos(x[0]))
         return c
 
 
 class Tan(Function):
-    reads_input_data = False  # its rules read its output
-
     def forward(self, x):
         return np.tan(x)
 
     def backward(self, gy):
         y = self.outputs[0]()
         return gy * (1 + y * y)  # sec² x = 1 + tan² x, from the output we already have
-
-    def backward_array(self, gy):
-        y = self.outputs[0]().data
-        return gy * (1 + y * y)
 
     def taylor(self, x):  # y' = (1 + y²) x'
         return S.ode(
@@ -111,10 +90,6 @@ class Tanh(Function):
         (x,) = self.inputs
         return gy * (4 * sigmoid(2 * x) * sigmoid(-2 * x))
 
-    def backward_array(self, gy):
-        x = self.inputs[0].data
-        return gy * (4 * _sigmoid(2 * x) * _sigmoid(-2 * x))
-
     def taylor(self, x):  # y' = (1 - y²) x'
         x0 = x[0]
         sech2 = 4 * sigmoid(2 * x0) * sigmoid(-2 * x0)
@@ -124,8 +99,6 @@ class Tanh(Function):
 
 
 class Exp(Function):
-    reads_input_data = False  # its rules read its output
-
     def forward(self, x):
         return np.exp(x)
 
@@ -133,26 +106,17 @@ class Exp(Function):
         y = self.outputs[0]()
         return gy * y
 
-    def backward_array(self, gy):
-        return gy * self.outputs[0]().data
-
     def taylor(self, x):
         return S.exp(x, exp(x[0]))
 
 
 class Log(Function):
-    recycles_output = True
-
     def forward(self, x):
         return np.log(x)
 
     def backward(self, gy):
         (x,) = self.inputs
         return gy / x
-
-    def backward_array(self, gy, out=None):
-        x = self.inputs[0].data
-        return gy / x if out is None else fast.into(np.divide, out, gy, x)
 
     def taylor(self, x):
         return S.log(x, log(x[0]))
@@ -183,17 +147,12 @@ class Log10(Function):
 
 
 class Sqrt(Function):
-    reads_input_data = False  # its rules read its output
-
     def forward(self, x):
         return np.sqrt(x)
 
     def backward(self, gy):
         y = self.outputs[0]()
         return gy / (2 * y)
-
-    def backward_array(self, gy):
-        return gy / (2 * self.outputs[0]().data)
 
     def taylor(self, x):
         return S.sqrt(x, sqrt(x[0]))
@@ -213,7 +172,7 @@ class Abs(Function):
 
 class Sigmoid(Function):
     def forward(self, x):
-        return _sigmoid(x)
+        return sigmoid_array(x)
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -230,7 +189,7 @@ class Sigmoid(Function):
         return S.ode(x, sigmoid(x[0]), slope)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x), written as e^x / (1 + e^x) where x < 0: neither form overflows, and
     each keeps full relative precision on its side (sigmoid(-40) is 4.2e-18, not 0)."""
     e = np.exp(-np.abs(x))
@@ -266,8 +225,6 @@ class LeakyReLU(Function):
 
 
 class Softmax(Function):
-    reads_input_data = False  # its rules read its output
-
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
 
@@ -286,8 +243,6 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    reads_input_data = False  # its rules read its output
-
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
 
@@ -394,9 +349,6 @@ class Reshape(Function):
     def backward(self, gy):
         return reshape(gy, self.x_shape)
 
-    def backward_array(self, gy):
-        return gy.reshape(self.x_shape)
-
     def taylor(self, x):
         return S.each(lambda v: reshape(v, self.shape), x)
 
@@ -429,11 +381,6 @@ class GetItem(Function):
         (x,) = self.inputs
         return GetItemGrad(self.slices, x.shape)(gy)
 
-    def backward_array(self, gy):
-        gx = np.zeros(self.inputs[0].shape, dtype=np.result_type(gy, np.float64))
-        _scatter_add(gx, self.slices, gy)
-        return gx
-
     def taylor(self, x):
         return S.each(lambda v: get_item(v, self.slices), x)
 
@@ -447,7 +394,7 @@ class GetItemGrad(Function):
 
     def forward(self, gy):
         gx = np.zeros(self.in_shape, dtype=gy.dtype)
-        _scatter_add(gx, self.slices, gy)
+        scatter_add(gx, self.slices, gy)
         return gx
 
     def backward(self, ggx):
@@ -457,7 +404,7 @@ class GetItemGrad(Function):
         return S.each(lambda v: GetItemGrad(self.slices, self.in_shape)(v), gy)
 
 
-def _scatter_add(gx: np.ndarray, slices: Any, gy: np.ndarray) -> None:
+def scatter_add(gx: np.ndarray, slices: Any, gy: np.ndarray) -> None:
     """``gx[slices] += gy``, where an index repeated in ``slices`` adds up (np.add.at).
 
     Integers, slices, ``...`` and None never repeat an element, so plain assignment does:
@@ -482,9 +429,6 @@ class Stack(Function):
     def backward(self, gy):
         lead = (slice(None),) * (self.axis % gy.ndim)
         return tuple(get_item(gy, lead + (i,)) for i in range(gy.shape[self.axis]))
-
-    def backward_array(self, gy):
-        return tuple(np.moveaxis(gy, self.axis, 0))
 
     def taylor(self, *xs):
         shape = xs[0][0].shape
@@ -535,8 +479,6 @@ def get_item(x: Any, slices: Any) -> Variable:
 
 
 class Sum(Function):
-    reads_input_data = False
-
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis = axis
         self.keepdims = keepdims
@@ -549,17 +491,11 @@ class Sum(Function):
         gy = utils.reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
         return broadcast_to(gy, self.x_shape)
 
-    def backward_array(self, gy):
-        gy = utils.reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)
-        return np.broadcast_to(gy, self.x_shape)
-
     def taylor(self, x):
         return S.each(lambda v: sum(v, self.axis, self.keepdims), x)
 
 
 class SumTo(Function):
-    reads_input_data = False
-
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -569,9 +505,6 @@ class SumTo(Function):
 
     def backward(self, gy):
         return broadcast_to(gy, self.x_shape)
-
-    def backward_array(self, gy):
-        return np.broadcast_to(gy, self.x_shape)
 
     def taylor(self, x):
         return S.each(lambda v: sum_to(v, self.shape), x)
@@ -587,9 +520,6 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return sum_to(gy, self.x_shape)
-
-    def backward_array(self, gy):
-        return utils.sum_to(gy, self.x_shape)
 
     def taylor(self, x):
         return S.each(lambda v: broadcast_to(v, self.shape), x)

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from dezero import fast
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero.core import (
     Add,
@@ -33,8 +32,6 @@ from dezero.core import (
 
 
 class AddConstant(Function):
-    reads_input_data = False
-
     def __init__(self, c):
         self.c = c
 
@@ -45,16 +42,11 @@ class AddConstant(Function):
     def backward(self, gy):
         return unbroadcast(gy, self.x_shape)
 
-    backward_array = backward
-
     def taylor(self, x):
         return [x[0] + self.c] + x[1:]
 
 
 class SubFromConstant(Function):
-    reads_input_data = False
-    recycles_output = True
-
     def __init__(self, c):
         self.c = c
 
@@ -65,18 +57,11 @@ class SubFromConstant(Function):
     def backward(self, gy):
         return unbroadcast(-gy, self.x_shape)
 
-    def backward_array(self, gy, out=None):
-        gx = -gy if out is None else fast.into(np.negative, out, gy)
-        return unbroadcast(gx, self.x_shape)
-
     def taylor(self, x):
         return [self.c - x[0]] + S.negative(x[1:])
 
 
 class MulConstant(Function):
-    reads_input_data = False
-    recycles_output = True
-
     def __init__(self, c):
         self.c = c
 
@@ -87,18 +72,11 @@ class MulConstant(Function):
     def backward(self, gy):
         return unbroadcast(gy * self.c, self.x_shape)
 
-    def backward_array(self, gy, out=None):
-        gx = gy * self.c if out is None else fast.into(np.multiply, out, gy, self.c)
-        return unbroadcast(gx, self.x_shape)
-
     def taylor(self, x):
         return S.each(lambda v: v * self.c, x)
 
 
 class DivConstant(Function):
-    reads_input_data = False
-    recycles_output = True
-
     def __init__(self, c):
         self.c = c
 
@@ -108,10 +86,6 @@ class DivConstant(Function):
 
     def backward(self, gy):
         return unbroadcast(gy / self.c, self.x_shape)
-
-    def backward_array(self, gy, out=None):
-        gx = gy / self.c if out is None else fast.into(np.divide, out, gy, self.c)
-        return unbroadcast(gx, self.x_shape)
 
     def taylor(self, x):
         return S.each(lambda v: v / self.c, x)
@@ -129,10 +103,6 @@ class DivFromConstant(Function):
     def backward(self, gy):
         (x,) = self.inputs
         return unbroadcast(gy * (-self.c) / x / x, x.shape)  # -c / x², dividing twice as in Div
-
-    def backward_array(self, gy):
-        x = self.inputs[0].data
-        return unbroadcast(gy * (-self.c) / x / x, x.shape)
 
     def taylor(self, x):
         return S.quotient(S.constant(np.asarray(self.c), len(x) - 1), x)

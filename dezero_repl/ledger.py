@@ -68,7 +68,7 @@ class Ledger:
             adjoint = direct[i]
             for j, (ref, partial) in self.remembered(named[i]).items():
                 if j in named and ref() is not None:
-                    contribution = adjoint * partial
+                    contribution = _chain(adjoint, partial)
                     totals[j] = totals[j] + contribution if j in totals else contribution
         return [(n, v, totals[id(v)]) for n, v in variables.items() if id(v) in totals]
 
@@ -86,6 +86,14 @@ class Ledger:
         if partials is None:
             return None
         return any(i in named and ref() is not None for i, (ref, _) in partials.items())
+
+
+def _chain(adjoint: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    """adjoint · ∂b/∂u, where a partial derivative of exactly 0 means that b does not
+    depend on that element of u: it stays 0 even when the adjoint is infinite, as it does
+    in a full backward pass, which never reaches that element."""
+    zero = np.zeros(np.broadcast_shapes(np.shape(adjoint), np.shape(partial)))
+    return np.multiply(adjoint, partial, out=zero, where=partial != 0)
 
 
 def _named_upstream(
