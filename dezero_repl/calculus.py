@@ -23,8 +23,9 @@ from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the t
 from dezero import operators as O  # noqa: N812 - and those with a constant operand
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
-from dezero_repl import ast
+from dezero_repl import nodes
 from dezero_repl.errors import CalcError
+from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
 
 if TYPE_CHECKING:
@@ -51,22 +52,6 @@ ELEMENTWISE = (
 TOLERANCE = 1e-12
 #: ... or gives up after this many iterations.
 MAX_ITERATIONS = 100
-
-
-@dataclass(frozen=True)
-class Derivative:
-    """``f'``, ``f''``, ...: the order-th derivative of a one-parameter function."""
-
-    base: Any
-    order: int
-
-
-@dataclass(frozen=True)
-class GradientOf:
-    """``grad(f)`` or ``hessian(f)``: a function returning partial derivatives of f."""
-
-    base: Any
-    hessian: bool = False
 
 
 def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
@@ -264,11 +249,9 @@ def _graph_size(y: Variable, x: Variable) -> int:
 
 
 def _one_parameter(f: Any, what: str) -> None:
-    from dezero_repl.evaluator import arity, callable_name
-
-    n = arity(f)
+    n = f.arity
     if n != 1:
-        name = callable_name(f)
+        name = f.name
         args = ", ".join(f"x{i}" for i in range(1, (n or 2) + 1))
         raise CalcError(
             f"{what} needs a function of one variable, but {name} takes {n or 'several'} "
@@ -290,12 +273,10 @@ def derivative(session: Session, f: Derivative, args: list[Any], depth: int) -> 
 
 def applied(session: Session, f: Any, args: list[Any], depth: int = 0) -> Variable:
     """``f(*args)`` as a Variable; a function whose value is itself a function is refused."""
-    from dezero_repl.evaluator import callable_name, is_function
-
     value = session.apply(f, args, depth)
     if is_function(value):
         raise CalcError(
-            f"{callable_name(f)} returns the function {callable_name(value)}, not a number",
+            f"{f.name} returns the function {value.name}, not a number",
             kind="TypeError",
         )
     return as_variable(value)
@@ -303,34 +284,26 @@ def applied(session: Session, f: Any, args: list[Any], depth: int = 0) -> Variab
 
 def _argument(value: Any, operation: str) -> Variable:
     """A number or array argument as a Variable; a function value is refused."""
-    from dezero_repl.evaluator import _require_array
-
-    _require_array(value, operation)
+    require_array(value, operation)
     return as_variable(value)
 
 
 def _prime_name(f: Derivative) -> str:
-    from dezero_repl.evaluator import callable_name
-
-    return callable_name(f)
+    return f.name
 
 
 def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) -> Variable:
     """Evaluate ``grad(g)(a, b, ...)`` or ``hessian(g)(a, b, ...)`` at a point."""
-    from dezero_repl.evaluator import arity, callable_name
-
-    n = arity(f.base)
+    n = f.base.arity
     if n is not None and len(args) != n:
-        raise CalcError(
-            f"{callable_name(f)} takes {n} argument(s), got {len(args)}", kind="TypeError"
-        )
-    xs = [_argument(a, f"{callable_name(f)}()") for a in args]
+        raise CalcError(f"{f.name} takes {n} argument(s), got {len(args)}", kind="TypeError")
+    xs = [_argument(a, f"{f.name}()") for a in args]
     if any(x.ndim != 0 for x in xs):
-        raise CalcError(f"{callable_name(f)} needs numbers as arguments", kind="TypeError")
+        raise CalcError(f"{f.name} needs numbers as arguments", kind="TypeError")
     with using_config("enable_backprop", True):
         y = applied(session, f.base, xs, depth + 1)
         if y.ndim != 0:
-            raise CalcError(f"{callable_name(f.base)} must return a number", kind="TypeError")
+            raise CalcError(f"{f.base.name} must return a number", kind="TypeError")
         first = _partials(y, xs)
         if not f.hessian:
             return F.stack(first)
@@ -348,8 +321,17 @@ def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Figured:
+    """A special form's value, with figures about how it was found (iterations, method),
+    which the statement's outcome reports beside the value."""
+
+    value: Any
+    figures: dict[str, Any]
+
+
 def special_form(
-    session: Session, name: str, node: ast.Call, args: list[Any], scope: dict, depth: int
+    session: Session, name: str, node: nodes.Call, args: list[Any], scope: dict, depth: int
 ) -> Any:
     """Apply a special form; errors point at the call."""
     try:
@@ -369,12 +351,10 @@ def _count(name: str, args: list[Any], lo: int, hi: int, signature: str) -> None
         )
 
 
-def _diff(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
-    from dezero_repl.evaluator import is_function
-
+def _diff(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Variable:
     _count("diff", args, 2, 3, "diff(expr, x, n)")
     variable = node.args[1]
-    if not isinstance(variable, ast.Name) or variable.primes or not isinstance(args[1], Variable):
+    if not isinstance(variable, nodes.Name) or variable.primes or not isinstance(args[1], Variable):
         raise CalcError(
             "the second argument of diff must be a variable, as in diff(x**2, x)",
             variable.start,
@@ -395,24 +375,22 @@ def _diff(session: Session, node: ast.Call, args: list[Any], depth: int) -> Vari
 
 
 def _function_argument(session: Session, value: Any, form: str) -> Any:
-    from dezero_repl.evaluator import SpecialForm, is_function
-
     if not is_function(value) or isinstance(value, SpecialForm):
         raise CalcError(f"{form} takes a function, as in {form}(f)", kind="TypeError")
     return value
 
 
-def _grad(session: Session, node: ast.Call, args: list[Any], depth: int) -> GradientOf:
+def _grad(session: Session, node: nodes.Call, args: list[Any], depth: int) -> GradientOf:
     _count("grad", args, 1, 1, "grad(f)")
     return GradientOf(_function_argument(session, args[0], "grad"))
 
 
-def _hessian(session: Session, node: ast.Call, args: list[Any], depth: int) -> GradientOf:
+def _hessian(session: Session, node: nodes.Call, args: list[Any], depth: int) -> GradientOf:
     _count("hessian", args, 1, 1, "hessian(f)")
     return GradientOf(_function_argument(session, args[0], "hessian"), hessian=True)
 
 
-def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
+def _taylor(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Figured:
     _count("taylor", args, 3, 3, "taylor(f, a, n)")
     f = _function_argument(session, args[0], "taylor")
     _one_parameter(f, "taylor")
@@ -433,8 +411,7 @@ def _taylor(session: Session, node: ast.Call, args: list[Any], depth: int) -> Va
             f"the coefficient of order {k} {message}; orders up to {k - 1} can be computed",
             kind="PrecisionError",
         )
-    session._extra["taylor"] = {"around": float(a.data), "order": n}
-    return F.stack(coefficients)
+    return Figured(F.stack(coefficients), {"taylor": {"around": float(a.data), "order": n}})
 
 
 def _scalar_function_at(session: Session, f: Any, depth: int):
@@ -453,8 +430,6 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
 
 
 def _start_point(value: Any, form: str) -> np.ndarray:
-    from dezero_repl.evaluator import is_function
-
     if is_function(value) or value is None or isinstance(value, slice):
         raise CalcError(f"{form} starts from a number or a list of numbers", kind="TypeError")
     data = np.asarray(value.data if isinstance(value, Variable) else value, dtype=np.float64)
@@ -508,7 +483,7 @@ def _check_root(at: Any, x: float, start: float) -> None:
         )
 
 
-def _solve(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
+def _solve(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Figured:
     _count("solve", args, 2, 2, "solve(f, x0)")
     f = _function_argument(session, args[0], "solve")
     _one_parameter(f, "solve")
@@ -518,22 +493,18 @@ def _solve(session: Session, node: ast.Call, args: list[Any], depth: int) -> Var
     at = _scalar_function_at(session, f, depth)
     x, iterations = _newton_1d(at, float(x0), 1, "solve")
     _check_root(at, x, float(x0))
-    session._extra.update(iterations=iterations, method="Newton")
-    return Variable(np.array(x))
+    return Figured(Variable(np.array(x)), {"iterations": iterations, "method": "Newton"})
 
 
-def _minimize(session: Session, node: ast.Call, args: list[Any], depth: int) -> Variable:
-    from dezero_repl.evaluator import arity
-
+def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Figured:
     _count("minimize", args, 2, 2, "minimize(f, x0)")
     f = _function_argument(session, args[0], "minimize")
     x0 = _start_point(args[1], "minimize")
-    n = arity(f)
+    n = f.arity
     if n == 1 and x0.ndim == 0:
         at = _scalar_function_at(session, f, depth)
         x, iterations = _newton_1d(at, float(x0), 2, "minimize")
-        session._extra.update(iterations=iterations, method="Newton")
-        return Variable(np.array(x))
+        return Figured(Variable(np.array(x)), {"iterations": iterations, "method": "Newton"})
     if x0.ndim != 1 or (n is not None and x0.shape[0] != n):
         raise CalcError(
             f"minimize needs a starting point with one number per parameter ({n}), "
@@ -541,8 +512,8 @@ def _minimize(session: Session, node: ast.Call, args: list[Any], depth: int) -> 
             kind="TypeError",
         )
     x, iterations = _newton_nd(session, f, x0, depth)
-    session._extra.update(iterations=iterations, method="Newton (damped, with Hessian)")
-    return Variable(x)
+    method = "Newton (damped, with Hessian)"
+    return Figured(Variable(x), {"iterations": iterations, "method": method})
 
 
 def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int):

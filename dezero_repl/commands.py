@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from dezero.utils import GraphvizNotFound, get_dot_graph, render_dot
 from dezero_repl import help as help_text
-from dezero_repl.ast import Command, ExprStmt
 from dezero_repl.errors import CalcError, did_you_mean
 from dezero_repl.evaluator import Outcome, Session
 from dezero_repl.format import describe_shape, format_value
+from dezero_repl.nodes import Command, ExprStmt
 from dezero_repl.parser import ParseError, parse_statement
 
 if TYPE_CHECKING:

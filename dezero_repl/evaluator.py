@@ -23,9 +23,17 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable, as_variable, using_config
 from dezero.budget import MemoryBudget, MemoryBudgetExceeded, size_text
-from dezero_repl import ast, calculus
+from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError, did_you_mean
 from dezero_repl.ledger import HistoryLost, Ledger, prune, summarize
+from dezero_repl.values import (
+    Derivative,
+    GradientOf,
+    SpecialForm,
+    UserFunction,
+    is_function,
+    require_array,
+)
 from dezero_repl.vocabulary import (
     BUILTINS,
     CONSTANTS,
@@ -43,62 +51,6 @@ MAX_CALL_DEPTH = 100
 #: The most steps (syntax nodes visited) one statement may forecast: user functions that
 #: call others several times multiply, and f40 in a chain of doubling functions is 2^40.
 MAX_STEPS = 2_000_000
-
-
-# ---------------------------------------------------------------------------
-# Values other than arrays
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class UserFunction:
-    """``name(params) = body``, defined by the statement ``source``."""
-
-    name: str
-    params: tuple[str, ...]
-    body: ast.Expr
-    source: str
-    calls: frozenset[str] = frozenset()
-
-    def describe(self) -> str:
-        return self.source.strip()
-
-
-@dataclass(frozen=True)
-class SpecialForm:
-    """A built-in that takes expressions or functions: diff, grad, taylor, solve, ..."""
-
-    name: str
-
-
-def callable_name(f: Any) -> str:
-    """How a function value is named in messages: sin, f, f'', grad(g)."""
-    if isinstance(f, (Builtin, UserFunction, SpecialForm)):
-        return f.name
-    if isinstance(f, calculus.Derivative):
-        return callable_name(f.base) + "'" * f.order
-    if isinstance(f, calculus.GradientOf):
-        return f"{'hessian' if f.hessian else 'grad'}({callable_name(f.base)})"
-    return "?"
-
-
-def arity(f: Any) -> int | None:
-    """How many arguments a function value takes (None when it varies)."""
-    if isinstance(f, UserFunction):
-        return len(f.params)
-    if isinstance(f, Builtin):
-        return f.min_args if f.min_args == f.max_args else None
-    if isinstance(f, calculus.Derivative):
-        return 1
-    if isinstance(f, calculus.GradientOf):
-        return arity(f.base)
-    return None
-
-
-def is_function(value: Any) -> bool:
-    return isinstance(
-        value, (Builtin, UserFunction, SpecialForm, calculus.Derivative, calculus.GradientOf)
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -199,7 +151,7 @@ class Session:
 
     # -- statements -----------------------------------------------------------
 
-    def execute(self, statement: ast.Statement | None, text: str) -> Outcome:
+    def execute(self, statement: nodes.Statement | None, text: str) -> Outcome:
         """Run one statement. On error, raise CalcError and leave the session unchanged."""
         with _CollectorPaused(), self.budget():
             return self._execute(statement, text)
@@ -213,14 +165,14 @@ class Session:
             self.memory_limit if limit is None else min(limit, self.memory_limit)
         )
 
-    def _execute(self, statement: ast.Statement | None, text: str) -> Outcome:
+    def _execute(self, statement: nodes.Statement | None, text: str) -> Outcome:
         if statement is None:
             return Outcome("empty")
-        if isinstance(statement, ast.FuncDef):
+        if isinstance(statement, nodes.FuncDef):
             return self._define(statement, text)
-        if isinstance(statement, ast.Command):
+        if isinstance(statement, nodes.Command):
             raise CalcError("commands are run by the command table", kind="InternalError")
-        name = statement.name if isinstance(statement, ast.Assign) else None
+        name = statement.name if isinstance(statement, nodes.Assign) else None
         if name is not None:
             self._check_assignable(name, statement.name_start, statement.name_end)
         value, warnings, extra = self.evaluate_statement(statement.expr)
@@ -255,7 +207,7 @@ class Session:
         return Outcome(kind, value.data, name, grads, warnings, extra=extra)
 
     def evaluate_statement(
-        self, expr: ast.Expr, record: bool | None = None
+        self, expr: nodes.Expr, record: bool | None = None
     ) -> tuple[Any, list[str], dict[str, Any]]:
         """Evaluate an expression in the session's mode; return value, warnings, extras.
 
@@ -285,7 +237,7 @@ class Session:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
 
-    def _survey(self, expr: ast.Expr) -> tuple[bool, bool]:
+    def _survey(self, expr: nodes.Expr) -> tuple[bool, bool]:
         """Walk ``expr`` once, and the body of each user function it names once: refuse it
         if its evaluation is forecast to take over MAX_STEPS steps, and tell whether it uses
         calculus and whether it reads a named variable or ``ans`` (parameters shadow them).
@@ -328,13 +280,13 @@ class Session:
             )
         return calculus, reads
 
-    def _scan(self, expr: ast.Expr, params: frozenset[str]) -> tuple[int, list[str], bool, bool]:
+    def _scan(self, expr: nodes.Expr, params: frozenset[str]) -> tuple[int, list[str], bool, bool]:
         """One walk of ``expr``: its nodes, the user functions it names (once per use), and
         whether it reads a variable or ``ans`` and uses calculus itself."""
-        nodes, named, reads, calculus = 0, [], False, False
-        for node in ast.walk(expr):
-            nodes += 1
-            if type(node) is not ast.Name or node.id in params:
+        count, named, reads, calculus = 0, [], False, False
+        for node in nodes.walk(expr):
+            count += 1
+            if type(node) is not nodes.Name or node.id in params:
                 continue
             if node.id in self.functions:
                 named.append(node.id)
@@ -342,7 +294,7 @@ class Session:
                 reads = True
             if node.primes or node.id in SPECIAL_FORMS:
                 calculus = True
-        return nodes, named, reads, calculus
+        return count, named, reads, calculus
 
     def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
@@ -351,7 +303,7 @@ class Session:
         self._fp.name("the gradient", [g for _, _, g in report])
         return report
 
-    def _gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
+    def gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
         """The report as name → gradient."""
         return {name: g for name, _, g in self._report(value)}
 
@@ -392,7 +344,7 @@ class Session:
 
     # -- function definitions -------------------------------------------------
 
-    def _define(self, statement: ast.FuncDef, text: str) -> Outcome:
+    def _define(self, statement: nodes.FuncDef, text: str) -> Outcome:
         name = statement.name
         span = statement.name_start, statement.name_end
         if name in self.variables:
@@ -424,11 +376,11 @@ class Session:
             extra={"defined": name, "params": list(statement.params)},
         )
 
-    def _check_body(self, statement: ast.FuncDef) -> set[str]:
+    def _check_body(self, statement: nodes.FuncDef) -> set[str]:
         """Check every name in a body is known; return the user functions it calls."""
         calls: set[str] = set()
-        for node in ast.walk(statement.body):
-            if not isinstance(node, ast.Name) or node.id in statement.params:
+        for node in nodes.walk(statement.body):
+            if not isinstance(node, nodes.Name) or node.id in statement.params:
                 continue
             if node.id == statement.name or node.id in self.functions:
                 calls.add(node.id)
@@ -468,14 +420,7 @@ class Session:
         return None
 
     def describe_function(self, f: Any) -> str:
-        if isinstance(f, UserFunction):
-            return f.describe()
-        if isinstance(f, Builtin):
-            return f"{f.signature}: built-in, {f.summary}"
-        if isinstance(f, SpecialForm):
-            sig, summary = SPECIAL_FORMS[f.name]
-            return f"{sig}: built-in, {summary}"
-        return f"{callable_name(f)}: a function of {arity(f)} argument(s)"
+        return f.describe()
 
     # -- names ----------------------------------------------------------------------
 
@@ -499,7 +444,7 @@ class Session:
             *RESERVED,
         ]
 
-    def lookup(self, node: ast.Name, scope: dict[str, Any], callee: bool = False) -> Any:
+    def lookup(self, node: nodes.Name, scope: dict[str, Any], callee: bool = False) -> Any:
         """The value of a name: parameter, variable, last result, constant or function."""
         name = node.id
         if name in scope:
@@ -540,12 +485,12 @@ class Session:
                     node.end,
                     kind="TypeError",
                 )
-            value = calculus.Derivative(value, node.primes)
+            value = Derivative(value, node.primes)
         return value
 
     # -- expressions ----------------------------------------------------------------
 
-    def evaluate(self, expr: ast.Expr, scope: dict[str, Any], depth: int = 0) -> Any:
+    def evaluate(self, expr: nodes.Expr, scope: dict[str, Any], depth: int = 0) -> Any:
         """The value of an expression: a Variable, a NumPy number or a function value.
 
         The tree is walked with an explicit stack: each node is visited once to schedule
@@ -564,54 +509,54 @@ class Session:
                 args = values[len(values) - count :]
                 del values[len(values) - count :]
                 values.append(self._combine(node, args, scope, depth))
-            elif type(node) is ast.Number:
+            elif type(node) is nodes.Number:
                 if node.value == np.inf:  # written finite, too large for a float
                     self._fp.note("overflow in a number literal (read as inf)")
                 values.append(np.float64(node.value))
-            elif type(node) is ast.Name:
+            elif type(node) is nodes.Name:
                 values.append(self.lookup(node, scope, callee=state == _VISIT_CALLEE))
-            elif type(node) is ast.Binary:  # the commonest node, scheduled without children()
+            elif type(node) is nodes.Binary:  # the commonest node, scheduled without children()
                 stack += ((node, ~2), (node.right, _VISIT), (node.left, _VISIT))
             else:
-                kids = ast.children(node)
+                kids = nodes.children(node)
                 stack.append((node, ~len(kids)))
                 for i in range(len(kids) - 1, -1, -1):
-                    callee = i == 0 and type(node) is ast.Call
+                    callee = i == 0 and type(node) is nodes.Call
                     stack.append((kids[i], _VISIT_CALLEE if callee else _VISIT))
         return values[0]
 
-    def _combine(self, node: ast.Node, args: list[Any], scope: dict[str, Any], depth: int) -> Any:
+    def _combine(self, node: nodes.Node, args: list[Any], scope: dict[str, Any], depth: int) -> Any:
         kind = type(node)
-        if kind is ast.Binary:
+        if kind is nodes.Binary:
             return self._binary(node, *args)
-        if kind is ast.Unary:
+        if kind is nodes.Unary:
             (x,) = args
-            _require_array(x, node.op, node.op_start, node.op_end)
+            require_array(x, node.op, node.op_start, node.op_end)
             return -x if node.op == "-" else x
-        if kind is ast.Call:
+        if kind is nodes.Call:
             return self.call(node, args[0], args[1:], scope, depth)
-        if kind is ast.Index:
+        if kind is nodes.Index:
             return self._index(node, args[0], args[1:])
-        if kind is ast.Slice:
+        if kind is nodes.Slice:
             bounds = [None if a is None else _whole(a, "a slice bound") for a in args]
             if bounds[2] == 0:
                 raise CalcError("a slice step cannot be zero", node.start, node.end, "ValueError")
             return slice(*bounds)
-        if kind is ast.Transpose:
+        if kind is nodes.Transpose:
             (x,) = args
-            _require_array(x, ".T", node.op_start, node.op_end)
+            require_array(x, ".T", node.op_start, node.op_end)
             return F.transpose(x)
-        if kind is ast.ArrayLit:
+        if kind is nodes.ArrayLit:
             return _array_literal(node, args)
         raise CalcError(f"cannot evaluate {kind.__name__}", node.start, node.end)  # unreachable
 
-    def _binary(self, node: ast.Binary, x: Any, y: Any) -> Any:
+    def _binary(self, node: nodes.Binary, x: Any, y: Any) -> Any:
         span = node.op_start, node.op_end
         op = node.op
         if type(x) not in _ARRAYS:
-            _require_array(x, op, *span)
+            require_array(x, op, *span)
         if type(y) not in _ARRAYS:
-            _require_array(y, op, *span)
+            require_array(y, op, *span)
         try:
             if op == "@":
                 result = matmul(x, y)
@@ -632,8 +577,8 @@ class Session:
             self._fp.name(f"'{op}'", result)
         return result
 
-    def _index(self, node: ast.Index, target: Any, items: list[Any]) -> Variable:
-        _require_array(target, "[]", node.op_start, node.op_end)
+    def _index(self, node: nodes.Index, target: Any, items: list[Any]) -> Variable:
+        require_array(target, "[]", node.op_start, node.op_end)
         target = as_variable(target)
         try:
             key = tuple(item if isinstance(item, slice) else _index_item(item) for item in items)
@@ -660,7 +605,7 @@ class Session:
     # -- calls ------------------------------------------------------------------------
 
     def call(
-        self, node: ast.Call, f: Any, args: list[Any], scope: dict[str, Any], depth: int
+        self, node: nodes.Call, f: Any, args: list[Any], scope: dict[str, Any], depth: int
     ) -> Any:
         """Apply a function value to evaluated arguments."""
         span = node.start, node.end
@@ -673,15 +618,19 @@ class Session:
                 kind="TypeError",
             )
         if isinstance(f, SpecialForm):
-            return calculus.special_form(self, f.name, node, args, scope, depth)
+            result = calculus.special_form(self, f.name, node, args, scope, depth)
+            if isinstance(result, calculus.Figured):
+                self._extra.update(result.figures)
+                result = result.value
+            return result
         try:
             result = self.apply(f, args, depth)
         except CalcError as e:
             raise e.at(*span) from None
         except (ValueError, TypeError, IndexError) as e:
-            raise CalcError(f"{callable_name(f)}: {e}", *span, kind="ValueError") from None
+            raise CalcError(f"{f.name}: {e}", *span, kind="ValueError") from None
         if self._fp.pending:
-            self._fp.name(f"{callable_name(f)}()", result)
+            self._fp.name(f"{f.name}()", result)
         return result
 
     def apply(self, f: Any, args: list[Any], depth: int = 0) -> Any:
@@ -690,9 +639,9 @@ class Session:
             _check_count(f.name, f.signature, len(args), f.min_args, f.max_args)
             for a in args:
                 if type(a) not in _ARRAYS:
-                    _require_array(a, f"{f.name}()")
+                    require_array(a, f"{f.name}()")
             return f.compute(*[as_variable(a) for a in args])
-        name = callable_name(f)
+        name = f.name
         if isinstance(f, UserFunction):
             sig = f"{f.name}({', '.join(f.params)})"
             _check_count(name, sig, len(args), len(f.params), len(f.params))
@@ -707,9 +656,9 @@ class Session:
                 nested = e.kind == "RecursionError"  # naming a hundred callers helps nobody
                 message = e.message if nested else f"in {f.name}: {e.message}"
                 raise CalcError(message, kind=e.kind) from None
-        if isinstance(f, calculus.Derivative):
+        if isinstance(f, Derivative):
             return calculus.derivative(self, f, args, depth)
-        if isinstance(f, calculus.GradientOf):
+        if isinstance(f, GradientOf):
             return calculus.gradient_of(self, f, args, depth)
         raise CalcError(f"'{name}' cannot be called here", kind="TypeError")
 
@@ -769,26 +718,13 @@ def _data(value: Any) -> Any:
     return value.data if isinstance(value, Variable) else value
 
 
-def _require_array(value: Any, operation: str, start: int | None = None, end: int | None = None):
-    if is_function(value):
-        raise CalcError(
-            f"'{callable_name(value)}' is a function: call it, e.g. "
-            f"{callable_name(value)}(x), before using it with {operation}",
-            start,
-            end,
-            kind="TypeError",
-        )
-    if value is None or isinstance(value, slice):
-        raise CalcError(f"a slice cannot be used with {operation}", start, end, kind="TypeError")
-
-
 def _whole(value: Any, what: str) -> int:
-    _require_array(value, what)
+    require_array(value, what)
     return integer(value, what)
 
 
 def _index_item(value: Any) -> Any:
-    _require_array(value, "an index")
+    require_array(value, "an index")
     data = np.asarray(_data(value))
     if data.ndim == 0:
         return integer(data, "an index")
@@ -815,8 +751,8 @@ def _index_message(text: str) -> str:
     return text.replace("is out of bounds", "is out of range")
 
 
-def _describe_callee(func: ast.Expr) -> str:
-    return f"'{func.id}'" if isinstance(func, ast.Name) else "this value"
+def _describe_callee(func: nodes.Expr) -> str:
+    return f"'{func.id}'" if isinstance(func, nodes.Name) else "this value"
 
 
 def _check_count(name: str, signature: str, got: int, lo: int, hi: int) -> None:
@@ -829,11 +765,11 @@ def _check_count(name: str, signature: str, got: int, lo: int, hi: int) -> None:
     )
 
 
-def _array_literal(node: ast.ArrayLit, elements: list[Any]) -> Any:
+def _array_literal(node: nodes.ArrayLit, elements: list[Any]) -> Any:
     if not elements:
         return np.zeros(0)
     for e in elements:
-        _require_array(e, "an array literal", node.start, node.end)
+        require_array(e, "an array literal", node.start, node.end)
     shapes = [np.shape(_data(e)) for e in elements]
     for i, shape in enumerate(shapes[1:], start=2):
         if shape != shapes[0]:

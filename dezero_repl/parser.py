@@ -1,4 +1,4 @@
-"""Turn calculator source text into syntax trees (the nodes of dezero_repl.ast).
+"""Turn calculator source text into syntax trees (the nodes of dezero_repl.nodes).
 
 The grammar lives in grammar.lark; Lark turns it into LALR tables, shipped in
 grammar_tables.py. A small driver over those tables (lalr.py) parses with an explicit
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dezero_repl import ast
+from dezero_repl import nodes
 from dezero_repl.lalr import Rejected, TableParser
 from dezero_repl.shapes import ShapeCache
 
@@ -88,48 +88,48 @@ class _Builder:
             )
         return token
 
-    def start(self, children: list) -> ast.Statement | None:
+    def start(self, children: list) -> nodes.Statement | None:
         return children[0] if children else None
 
-    def expr_stmt(self, children: list) -> ast.ExprStmt:
+    def expr_stmt(self, children: list) -> nodes.ExprStmt:
         (expr,) = children
-        return ast.ExprStmt(expr, start=expr.start, end=expr.end)
+        return nodes.ExprStmt(expr, start=expr.start, end=expr.end)
 
-    def assign(self, children: list) -> ast.Assign | ast.FuncDef:
+    def assign(self, children: list) -> nodes.Assign | nodes.FuncDef:
         target, _equal, expr = children
         return _assignment(target, expr)
 
-    def command(self, children: list) -> ast.Command:
+    def command(self, children: list) -> nodes.Command:
         name, *rest = children
         arg = rest[0].strip() if rest else ""
         end = rest[0].start_pos + len(rest[0].rstrip()) if arg else name.end_pos
-        return ast.Command(name[1:], arg, start=name.start_pos, end=end)
+        return nodes.Command(name[1:], arg, start=name.start_pos, end=end)
 
-    def number(self, children: list) -> ast.Number:
+    def number(self, children: list) -> nodes.Number:
         (token,) = children
-        return ast.Number(float(token), start=token.start_pos, end=token.end_pos)
+        return nodes.Number(float(token), start=token.start_pos, end=token.end_pos)
 
-    def name(self, children: list) -> ast.Name:
+    def name(self, children: list) -> nodes.Name:
         (token,) = children
         ident = token.rstrip("'")
-        return ast.Name(ident, len(token) - len(ident), start=token.start_pos, end=token.end_pos)
+        return nodes.Name(ident, len(token) - len(ident), start=token.start_pos, end=token.end_pos)
 
-    def group(self, children: list) -> ast.Expr:
+    def group(self, children: list) -> nodes.Expr:
         lpar, expr, rpar = children
         return dataclasses.replace(expr, start=lpar.start_pos, end=rpar.end_pos)
 
-    def array(self, children: list) -> ast.ArrayLit:
+    def array(self, children: list) -> nodes.ArrayLit:
         lsqb, *elements, rsqb = children
         elements = tuple(elements[0]) if elements else ()
-        return ast.ArrayLit(elements, start=lsqb.start_pos, end=rsqb.end_pos)
+        return nodes.ArrayLit(elements, start=lsqb.start_pos, end=rsqb.end_pos)
 
     def arguments(self, children: list) -> list:
         return children
 
-    def call(self, children: list) -> ast.Call:
+    def call(self, children: list) -> nodes.Call:
         func, lpar, *args, rpar = children
         args = tuple(args[0]) if args else ()
-        return ast.Call(
+        return nodes.Call(
             func,
             args,
             start=func.start,
@@ -138,9 +138,9 @@ class _Builder:
             op_end=rpar.end_pos,
         )
 
-    def index(self, children: list) -> ast.Index:
+    def index(self, children: list) -> nodes.Index:
         target, lsqb, *items, rsqb = children
-        return ast.Index(
+        return nodes.Index(
             target,
             tuple(items),
             start=target.start,
@@ -149,8 +149,8 @@ class _Builder:
             op_end=rsqb.end_pos,
         )
 
-    def slice(self, children: list) -> ast.Slice:
-        parts: list[ast.Expr | None] = [None, None, None]
+    def slice(self, children: list) -> nodes.Slice:
+        parts: list[nodes.Expr | None] = [None, None, None]
         slot = 0
         for child in children:
             if isinstance(child, str):  # a colon token moves on to the next part
@@ -160,14 +160,14 @@ class _Builder:
         first, last = children[0], children[-1]
         start = first.start_pos if isinstance(first, str) else first.start
         end = last.end_pos if isinstance(last, str) else last.end
-        return ast.Slice(*parts, start=start, end=end)
+        return nodes.Slice(*parts, start=start, end=end)
 
-    def attribute(self, children: list) -> ast.Transpose:
+    def attribute(self, children: list) -> nodes.Transpose:
         target, dot, name = children
         if name != "T":
             message = f"unknown attribute '{name}': only .T (transpose) is supported"
             raise _SyntaxProblem(message, name.start_pos, name.end_pos)
-        return ast.Transpose(
+        return nodes.Transpose(
             target,
             start=target.start,
             end=name.end_pos,
@@ -175,9 +175,9 @@ class _Builder:
             op_end=name.end_pos,
         )
 
-    def unary(self, children: list) -> ast.Unary:
+    def unary(self, children: list) -> nodes.Unary:
         op, operand = children
-        return ast.Unary(
+        return nodes.Unary(
             str(op),
             operand,
             start=op.start_pos,
@@ -186,22 +186,22 @@ class _Builder:
             op_end=op.end_pos,
         )
 
-    def power(self, children: list) -> ast.Binary:
+    def power(self, children: list) -> nodes.Binary:
         return _fold(children)
 
-    def product(self, children: list) -> ast.Binary:
+    def product(self, children: list) -> nodes.Binary:
         return _fold(children)
 
-    def sum(self, children: list) -> ast.Binary:
+    def sum(self, children: list) -> nodes.Binary:
         return _fold(children)
 
 
-def _fold(children: list) -> ast.Binary:
+def _fold(children: list) -> nodes.Binary:
     """Fold [a, op, b, op, c, ...] to the left: ((a op b) op c) ..."""
     left = children[0]
     for i in range(1, len(children), 2):
         op, right = children[i], children[i + 1]
-        left = ast.Binary(
+        left = nodes.Binary(
             "**" if op == "^" else str(op),
             left,
             right,
@@ -213,23 +213,25 @@ def _fold(children: list) -> ast.Binary:
     return left
 
 
-def _assignment(target: ast.Expr, expr: ast.Expr) -> ast.Assign | ast.FuncDef:
+def _assignment(target: nodes.Expr, expr: nodes.Expr) -> nodes.Assign | nodes.FuncDef:
     """Read `target = expr` as a variable assignment or a function definition."""
     span = {"start": target.start, "end": expr.end}
-    if isinstance(target, ast.Name) and not target.primes:
-        return ast.Assign(target.id, expr, **span, name_start=target.start, name_end=target.end)
-    if isinstance(target, ast.Call) and _is_plain_name(target.func):
+    if isinstance(target, nodes.Name) and not target.primes:
+        return nodes.Assign(target.id, expr, **span, name_start=target.start, name_end=target.end)
+    if isinstance(target, nodes.Call) and _is_plain_name(target.func):
         name = target.func
         params = _parameters(target.args)
-        return ast.FuncDef(name.id, params, expr, **span, name_start=name.start, name_end=name.end)
+        return nodes.FuncDef(
+            name.id, params, expr, **span, name_start=name.start, name_end=name.end
+        )
     raise _SyntaxProblem(_cannot_assign(target), target.start, target.end)
 
 
-def _is_plain_name(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Name) and node.primes == 0
+def _is_plain_name(node: nodes.Expr) -> bool:
+    return isinstance(node, nodes.Name) and node.primes == 0
 
 
-def _parameters(args: tuple[ast.Expr, ...]) -> tuple[str, ...]:
+def _parameters(args: tuple[nodes.Expr, ...]) -> tuple[str, ...]:
     seen: list[str] = []
     for arg in args:
         if not _is_plain_name(arg):
@@ -240,22 +242,22 @@ def _parameters(args: tuple[ast.Expr, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _cannot_assign(target: ast.Expr) -> str:
-    if isinstance(target, ast.Call) and isinstance(target.func, ast.Name):
+def _cannot_assign(target: nodes.Expr) -> str:
+    if isinstance(target, nodes.Call) and isinstance(target.func, nodes.Name):
         target = target.func  # a primed name: f'(x) = ...
     match target:
-        case ast.Name():
+        case nodes.Name():
             primes = "'" * target.primes
             return f"cannot assign to the derivative {target.id}{primes}"
-        case ast.Number():
+        case nodes.Number():
             return "cannot assign to a number"
-        case ast.Unary() | ast.Binary():
+        case nodes.Unary() | nodes.Binary():
             return f"cannot assign to the result of '{target.op}'"
-        case ast.Call():
+        case nodes.Call():
             return "cannot assign to the result of a call"
-        case ast.Index():
+        case nodes.Index():
             return "cannot assign to an element of an array"
-        case ast.Transpose():
+        case nodes.Transpose():
             return "cannot assign to a transpose"
     return "cannot assign to an array"
 
@@ -330,7 +332,7 @@ def write_tables(path: Path) -> None:
 # ---- parsing one statement ----------------------------------------------------------
 
 
-def parse_statement(text: str) -> ast.Statement | None:
+def parse_statement(text: str) -> nodes.Statement | None:
     """Parse one statement; return None if `text` holds only blanks and comments.
 
     Raises ParseError. Newlines may appear anywhere a blank may, but `;` may not.
@@ -355,7 +357,7 @@ def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
     ]
 
 
-def _parse(text: str) -> ast.Statement | None:
+def _parse(text: str) -> nodes.Statement | None:
     """Parse with the packaged tables (see lalr.py); what they reject goes to Lark."""
     tables = _table_parser()
     if tables is not None:
@@ -378,7 +380,7 @@ def _table_parser() -> TableParser | None:
     return TableParser(grammar_tables.DATA, grammar_tables.MEMO, _Builder())
 
 
-def _parse_with_lark(text: str) -> ast.Statement | None:
+def _parse_with_lark(text: str) -> nodes.Statement | None:
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
     try:

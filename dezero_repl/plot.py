@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from dezero import Variable, as_variable, gradients, using_config
-from dezero_repl import ast, calculus
+from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError
-from dezero_repl.evaluator import Outcome, callable_name, is_function
+from dezero_repl.evaluator import Outcome
 from dezero_repl.format import format_number
 from dezero_repl.parser import ParseError, parse_statement
+from dezero_repl.values import is_function
 
 if TYPE_CHECKING:
     from dezero_repl.runner import Runner
@@ -103,18 +104,18 @@ def _split_top_level(text: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
-def _parse(text: str) -> tuple[str, ast.Expr]:
+def _parse(text: str) -> tuple[str, nodes.Expr]:
     try:
         statement = parse_statement(text)
     except ParseError as e:
         raise CalcError(f"in ':plot {text}': {e.message}", kind="SyntaxError") from None
-    if not isinstance(statement, ast.ExprStmt):
+    if not isinstance(statement, nodes.ExprStmt):
         raise CalcError("':plot' takes expressions or functions", kind="CommandError")
     return text, statement.expr
 
 
-def _free_variables(session: Any, expr: ast.Expr) -> list[str]:
-    names = [n.id for n in ast.walk(expr) if isinstance(n, ast.Name) and not n.primes]
+def _free_variables(session: Any, expr: nodes.Expr) -> list[str]:
+    names = [n.id for n in nodes.walk(expr) if isinstance(n, nodes.Name) and not n.primes]
     return [n for n in dict.fromkeys(names) if n in session.variables]
 
 
@@ -151,7 +152,7 @@ def _number(session: Any, text: str) -> float:
 
 
 def _curves(
-    session: Any, text: str, expr: ast.Expr, variable: str | None, xs: np.ndarray, single: bool
+    session: Any, text: str, expr: nodes.Expr, variable: str | None, xs: np.ndarray, single: bool
 ) -> list[Curve]:
     """One expression's curve, and its derivative when it is the only item plotted."""
     x = Variable(xs.copy())
@@ -160,7 +161,7 @@ def _curves(
         if is_function(value):
             f = value
             y = calculus.applied(session, f, [x])
-            label = callable_name(f)
+            label = f.name
             derivative_label = label + "'"
         else:
             if variable is None:

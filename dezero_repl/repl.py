@@ -30,14 +30,15 @@ from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 
-from dezero_repl import __version__, ast
+from dezero_repl import __version__, nodes
 from dezero_repl.commands import COMMANDS
 from dezero_repl.config import Settings, history_path
 from dezero_repl.errors import CalcError
-from dezero_repl.evaluator import Session, is_function
+from dezero_repl.evaluator import Session
 from dezero_repl.format import format_value
 from dezero_repl.parser import ParseError, is_incomplete, parse_statement, tokens
 from dezero_repl.runner import QuitRequested, Runner
+from dezero_repl.values import is_function
 from dezero_repl.vocabulary import BUILTINS, CONSTANTS, RESERVED, SPECIAL_FORMS
 
 BANNER = (
@@ -241,7 +242,7 @@ class Preview:
             statement = parse_statement(source)
         except ParseError:
             return ""
-        if statement is None or isinstance(statement, (ast.Command, ast.FuncDef)):
+        if statement is None or isinstance(statement, (nodes.Command, nodes.FuncDef)):
             return ""
         if _costly(statement.expr):
             return "(no preview for higher derivatives and solvers: press Enter)"
@@ -258,12 +259,12 @@ class Preview:
         return _preview_line(value, grads, self.session.precision)
 
 
-def _costly(expr: ast.Expr) -> bool:
+def _costly(expr: nodes.Expr) -> bool:
     """Whether an expression may run long inside one step, where the time budget cannot
     stop it: a derivative beyond the second, or diff, grad, taylor, solve and the like."""
     return any(
-        isinstance(node, ast.Name) and (node.primes > 2 or node.id in SPECIAL_FORMS)
-        for node in ast.walk(expr)
+        isinstance(node, nodes.Name) and (node.primes > 2 or node.id in SPECIAL_FORMS)
+        for node in nodes.walk(expr)
     )
 
 
@@ -271,7 +272,7 @@ class PreviewTimeout(Exception):
     """The preview ran out of its time budget."""
 
 
-def evaluate_quietly(session: Session, expr: ast.Expr, deadline: float):
+def evaluate_quietly(session: Session, expr: nodes.Expr, deadline: float):
     """Value and gradients of an expression, with no effect on the session, within the
     preview's own time and memory budgets."""
     saved = (session.last, list(session.log))
@@ -281,7 +282,7 @@ def evaluate_quietly(session: Session, expr: ast.Expr, deadline: float):
             value, _, _ = session.evaluate_statement(expr)
             if is_function(value):
                 return session.describe_function(value), None
-            grads = session._gradient_report(value) if session.grad_enabled else None
+            grads = session.gradient_report(value) if session.grad_enabled else None
             return value.data, grads
     except CalcError as e:
         if e.kind == "Timeout":

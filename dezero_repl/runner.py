@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from dezero_repl import commands
-from dezero_repl.ast import Command
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Session
+from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement, split_statements
 
 #: The longest statement parsed, in characters. Parsing costs about 7 µs a character, so

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from dezero_repl import ast
+from dezero_repl import nodes
 
 #: Longer statements are rarely repeated: they go to Lark and are not memoized.
 MAX_TOKENS = 200
@@ -57,7 +57,7 @@ class Plan:
     def __init__(self, steps: list[tuple[type, list[tuple], list[tuple]]]) -> None:
         self.steps = steps
 
-    def build(self, text: str, tokens: list[Token]) -> ast.Statement:
+    def build(self, text: str, tokens: list[Token]) -> nodes.Statement:
         values: list[Any] = []
         for cls, kids, leaves in self.steps:
             args: dict[str, Any] = {}
@@ -86,7 +86,7 @@ class Plan:
         return values[0]
 
 
-def learn(tree: ast.Statement, text: str, tokens: list[Token]) -> Plan | None:
+def learn(tree: nodes.Statement, text: str, tokens: list[Token]) -> Plan | None:
     """A plan that rebuilds ``tree`` from tokens, or None if the tree does not fit one."""
     starts = {start: i for i, (_, start, _) in enumerate(tokens)}
     ends = {end: i for i, (_, _, end) in enumerate(tokens)}
@@ -106,29 +106,29 @@ class _Unfit(Exception):
     """The tree has something a plan cannot express."""
 
 
-def _fields(node: ast.Node, text: str, tokens, starts, ends) -> list[tuple]:
+def _fields(node: nodes.Node, text: str, tokens, starts, ends) -> list[tuple]:
     out = []
     for field in dataclasses.fields(node):
         name, value = field.name, getattr(node, field.name)
         if name in _SPANS:
             out.append(_span(name, value, starts, ends))
-        elif isinstance(value, ast.Node):
+        elif isinstance(value, nodes.Node):
             out.append((name, "child", None))  # one node
-        elif isinstance(value, tuple) and all(isinstance(v, ast.Node) for v in value):
+        elif isinstance(value, tuple) and all(isinstance(v, nodes.Node) for v in value):
             out.append((name, "children", len(value)))
-        elif isinstance(node, ast.Number) and name == "value":
+        elif isinstance(node, nodes.Number) and name == "value":
             i = _token_at(node.start, starts, tokens, "number")
             if float(text[tokens[i][1] : tokens[i][2]]) != value:
                 raise _Unfit()
             out.append((name, "float", i))
-        elif isinstance(node, ast.Name) and name in ("id", "primes"):
+        elif isinstance(node, nodes.Name) and name in ("id", "primes"):
             i = _token_at(node.start, starts, tokens, "name")
             if text[tokens[i][1] : tokens[i][2]].rstrip("'") != node.id:
                 raise _Unfit()
             out.append((name, name, i))
-        elif isinstance(node, ast.Assign) and name == "name":
+        elif isinstance(node, nodes.Assign) and name == "name":
             out.append((name, "id", _token_at(node.name_start, starts, tokens, "name")))
-        elif isinstance(node, (ast.FuncDef, ast.Command)):
+        elif isinstance(node, (nodes.FuncDef, nodes.Command)):
             raise _Unfit()  # parameters and arguments that the grammar checks by value
         else:
             out.append((name, "const", value))  # operators, missing slice parts
@@ -150,9 +150,9 @@ def _token_at(position: int, starts: dict, tokens: list[Token], kind: str) -> in
     return i
 
 
-def _post_order(tree: ast.Node) -> Iterator[ast.Node]:
+def _post_order(tree: nodes.Node) -> Iterator[nodes.Node]:
     """Nodes, children before parents and in field order, without recursion."""
-    stack: list[tuple[ast.Node, bool]] = [(tree, False)]
+    stack: list[tuple[nodes.Node, bool]] = [(tree, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -163,14 +163,14 @@ def _post_order(tree: ast.Node) -> Iterator[ast.Node]:
             stack.append((child, False))
 
 
-def _child_nodes(node: ast.Node) -> list[ast.Node]:
-    kids: list[ast.Node] = []
+def _child_nodes(node: nodes.Node) -> list[nodes.Node]:
+    kids: list[nodes.Node] = []
     for field in dataclasses.fields(node):
         value = getattr(node, field.name)
-        if isinstance(value, ast.Node):
+        if isinstance(value, nodes.Node):
             kids.append(value)
         elif isinstance(value, tuple):
-            kids.extend(v for v in value if isinstance(v, ast.Node))
+            kids.extend(v for v in value if isinstance(v, nodes.Node))
     return kids
 
 

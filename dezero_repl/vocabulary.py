@@ -99,6 +99,13 @@ class Builtin:
     elementwise: bool = False
 
     @property
+    def arity(self) -> int | None:
+        return self.min_args if self.min_args == self.max_args else None
+
+    def describe(self) -> str:
+        return f"{self.signature}: built-in, {self.summary}"
+
+    @property
     def params(self) -> list[str]:
         inside = self.signature[self.signature.index("(") + 1 : -1]
         return [p.strip(" []") for p in inside.replace("[,", ",").split(",") if p.strip()]

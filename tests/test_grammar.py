@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark
 
-from dezero_repl import ast
+from dezero_repl import nodes
 from dezero_repl import parser as parser_module
 from dezero_repl.parser import (
     Chunk,
@@ -21,7 +21,7 @@ from dezero_repl.parser import (
 
 
 def sexpr(text: str) -> str:
-    return ast.to_sexpr(parse_statement(text))
+    return nodes.to_sexpr(parse_statement(text))
 
 
 def error(text: str) -> ParseError:
@@ -30,8 +30,8 @@ def error(text: str) -> ParseError:
     return info.value
 
 
-def node_count(node: ast.Node) -> int:
-    return sum(1 for _ in ast.walk(node))
+def node_count(node: nodes.Node) -> int:
+    return sum(1 for _ in nodes.walk(node))
 
 
 # ---- precedence and every construct -------------------------------------------------
@@ -133,7 +133,7 @@ def test_blank_statement_is_none(text):
 
 def test_number_value_is_float():
     node = parse_statement("2").expr
-    assert isinstance(node, ast.Number) and node.value == 2.0 and isinstance(node.value, float)
+    assert isinstance(node, nodes.Number) and node.value == 2.0 and isinstance(node.value, float)
 
 
 def test_name_primes_are_counted():
@@ -146,14 +146,14 @@ def test_caret_is_normalized_to_pow():
 
 
 def test_statement_kinds():
-    assert isinstance(parse_statement("x + 1"), ast.ExprStmt)
+    assert isinstance(parse_statement("x + 1"), nodes.ExprStmt)
     assign = parse_statement("x = 1")
-    assert isinstance(assign, ast.Assign) and assign.name == "x"
+    assert isinstance(assign, nodes.Assign) and assign.name == "x"
     funcdef = parse_statement("g(x, y) = x*y")
-    assert isinstance(funcdef, ast.FuncDef)
+    assert isinstance(funcdef, nodes.FuncDef)
     assert (funcdef.name, funcdef.params) == ("g", ("x", "y"))
     command = parse_statement("  :del  x y ")
-    assert isinstance(command, ast.Command) and (command.name, command.arg) == ("del", "x y")
+    assert isinstance(command, nodes.Command) and (command.name, command.arg) == ("del", "x y")
 
 
 # ---- spans ----------------------------------------------------------------------------
@@ -379,7 +379,7 @@ def test_split_long_continued_statement_is_linear():
 
 def test_ten_thousand_nested_parentheses():
     node = parse_statement("(" * 10_000 + "1" + ")" * 10_000).expr
-    assert isinstance(node, ast.Number) and (node.start, node.end) == (0, 20_001)
+    assert isinstance(node, nodes.Number) and (node.start, node.end) == (0, 20_001)
 
 
 def test_ten_thousand_nested_brackets():
@@ -390,14 +390,14 @@ def test_ten_thousand_nested_brackets():
 def test_power_tower_ten_thousand_deep():
     statement = parse_statement("**".join(["2"] * 10_000))
     assert node_count(statement) == 1 + 9_999 + 10_000
-    assert ast.to_sexpr(statement).count("(**") == 9_999
+    assert nodes.to_sexpr(statement).count("(**") == 9_999
     repr(statement.expr)
 
 
 def test_ten_thousand_unary_minus():
     statement = parse_statement("-" * 10_000 + "x")
     assert node_count(statement) == 10_002
-    assert ast.to_sexpr(statement).endswith("x" + ")" * 10_000)
+    assert nodes.to_sexpr(statement).endswith("x" + ")" * 10_000)
 
 
 def test_hundred_thousand_term_sum():
@@ -406,7 +406,7 @@ def test_hundred_thousand_term_sum():
     left_spine = statement.expr
     for _ in range(99_999):
         left_spine = left_spine.left
-    assert isinstance(left_spine, ast.Number)
+    assert isinstance(left_spine, nodes.Number)
 
 
 def test_long_chains_of_calls_and_indexes():
@@ -468,7 +468,7 @@ def test_the_loaded_parser_parses_as_one_built_from_the_grammar(text):
     outcomes = []
     for parser in (loaded, built):
         try:
-            outcomes.append(ast.to_sexpr(parser.parse(text)))
+            outcomes.append(nodes.to_sexpr(parser.parse(text)))
         except Exception as e:  # the same error, at the same place, expecting the same
             expected = sorted(getattr(e, "accepts", None) or getattr(e, "expected", None) or [])
             outcomes.append((type(e).__name__, getattr(e, "pos_in_stream", None), expected))
@@ -480,7 +480,7 @@ def test_tables_for_another_grammar_are_not_used(monkeypatch):
 
     monkeypatch.setattr(grammar_tables, "GRAMMAR_SHA256", "0" * 64)
     monkeypatch.setattr(grammar_tables, "DATA", None)  # would fail if it were loaded
-    assert ast.to_sexpr(parser_module._parser.__wrapped__().parse("2**3**2")) == "(** 2 (** 3 2))"
+    assert nodes.to_sexpr(parser_module._parser.__wrapped__().parse("2**3**2")) == "(** 2 (** 3 2))"
 
 
 # ---- tokens for highlighting ----------------------------------------------------------
@@ -589,7 +589,7 @@ def _outcome(parse, text):
 def flatten_tree(tree):
     if tree is None:
         return None
-    return [(type(node).__name__, repr(node)) for node in ast.walk(tree)]
+    return [(type(node).__name__, repr(node)) for node in nodes.walk(tree)]
 
 
 @settings(max_examples=400, deadline=None)

@@ -156,7 +156,7 @@ DANGEROUS_MODULES = {"pickle", "marshal", "shelve", "importlib", "subprocess", "
 ALLOWED = {
     ("dezero_repl/lalr.py", "getattr(builder, n)"):
         "n is a terminal or rule name from the packaged grammar tables, never user text",
-    ("dezero_repl/ast.py", "getattr(self, f.name)"):
+    ("dezero_repl/nodes.py", "getattr(self, f.name)"):
         "f.name is a field of the node's own dataclass, never user text",
     ("dezero_repl/shapes.py", "getattr(node, field.name)"):
         "field.name is a field of the node's own dataclass, never user text",

@@ -8,22 +8,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dezero_repl import ast
+from dezero_repl import nodes
 from dezero_repl.parser import ParseError, _parse_with_lark, _shape_tokens, parse_statement
 from dezero_repl.shapes import ShapeCache
 
 
-def flatten(tree: ast.Node | None) -> list[tuple]:
+def flatten(tree: nodes.Node | None) -> list[tuple]:
     """Every node with all its fields except children, in walk order: a full comparison."""
     if tree is None:
         return []
     rows = []
-    for node in ast.walk(tree):
+    for node in nodes.walk(tree):
         fields = []
         for f in dataclasses.fields(node):
             value = getattr(node, f.name)
-            if isinstance(value, ast.Node) or (
-                isinstance(value, tuple) and value and isinstance(value[0], ast.Node)
+            if isinstance(value, nodes.Node) or (
+                isinstance(value, tuple) and value and isinstance(value[0], nodes.Node)
             ):
                 continue
             fields.append((f.name, value))
@@ -76,7 +76,7 @@ def test_second_statement_of_a_shape_is_not_parsed_by_lark():
     assert calls == ["a3 = 1.25 * a5 + a2"]
     assert cache.hits == 1
     assert flatten(second) == flatten(_parse_with_lark("b7 = 0.5 * q + zz"))
-    assert ast.to_sexpr(first) != ast.to_sexpr(second)
+    assert nodes.to_sexpr(first) != nodes.to_sexpr(second)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,108 @@
+"""Function values: everything a name can hold besides numbers and arrays.
+
+A function value is a built-in (``sin``), a user function (``f(x) = x^2``), a special form
+(``diff``, ``solve``, ...), a derivative (``f''``) or a gradient (``grad(f)``). Each has the
+same small protocol, so that no caller needs to tell them apart to name them or count
+their arguments:
+
+- ``name``: how messages name it (``sin``, ``f''``, ``grad(g)``);
+- ``arity``: how many arguments it takes (None when that varies);
+- ``describe()``: the line ``:help`` and the REPL show for it.
+
+How each is applied is the evaluator's business (``Session.apply``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dezero_repl.errors import CalcError
+from dezero_repl.nodes import Expr
+from dezero_repl.vocabulary import SPECIAL_FORMS, Builtin
+
+
+@dataclass
+class UserFunction:
+    """``name(params) = body``, defined by the statement ``source``."""
+
+    name: str
+    params: tuple[str, ...]
+    body: Expr
+    source: str
+    calls: frozenset[str] = frozenset()
+
+    @property
+    def arity(self) -> int:
+        return len(self.params)
+
+    def describe(self) -> str:
+        return self.source.strip()
+
+
+@dataclass(frozen=True)
+class SpecialForm:
+    """A built-in that takes expressions or functions: diff, grad, taylor, solve, ..."""
+
+    name: str
+    arity = None
+
+    def describe(self) -> str:
+        signature, summary = SPECIAL_FORMS[self.name]
+        return f"{signature}: built-in, {summary}"
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """``f'``, ``f''``, ...: the order-th derivative of a one-parameter function."""
+
+    base: Any
+    order: int
+    arity = 1
+
+    @property
+    def name(self) -> str:
+        return self.base.name + "'" * self.order
+
+    def describe(self) -> str:
+        return f"{self.name}: a function of 1 argument(s)"
+
+
+@dataclass(frozen=True)
+class GradientOf:
+    """``grad(f)`` or ``hessian(f)``: a function returning partial derivatives of f."""
+
+    base: Any
+    hessian: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{'hessian' if self.hessian else 'grad'}({self.base.name})"
+
+    @property
+    def arity(self) -> int | None:
+        return self.base.arity
+
+    def describe(self) -> str:
+        return f"{self.name}: a function of {self.arity} argument(s)"
+
+
+FUNCTION_VALUES = (Builtin, UserFunction, SpecialForm, Derivative, GradientOf)
+
+
+def is_function(value: Any) -> bool:
+    return isinstance(value, FUNCTION_VALUES)
+
+
+def require_array(value: Any, operation: str, start: int | None = None, end: int | None = None):
+    """Refuse a function value or a slice where a number or an array is needed."""
+    if is_function(value):
+        raise CalcError(
+            f"'{value.name}' is a function: call it, e.g. {value.name}(x), before using it "
+            f"with {operation}",
+            start,
+            end,
+            kind="TypeError",
+        )
+    if value is None or isinstance(value, slice):
+        raise CalcError(f"a slice cannot be used with {operation}", start, end, kind="TypeError")
