@@ -152,7 +152,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from dezero_repl import config
     from dezero_repl.evaluator import Session
     from dezero_repl.output import HumanOutput, JsonOutput
-    from dezero_repl.runner import QuitRequested, Runner
+    from dezero_repl.runner import Runner
+    from dezero_repl.sources import QuitRequested
 
     session = Session()
     settings = config.Settings() if args.no_config else config.load(warn=_warn)
@@ -215,7 +216,7 @@ def _read_stdin() -> bytes:
     if sys.stdin is None:
         return b""
     try:
-        from dezero_repl.runner import read_all
+        from dezero_repl.sources import read_all
 
         return read_all(sys.stdin.buffer)
     except (OSError, ValueError):

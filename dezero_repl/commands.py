@@ -1,7 +1,7 @@
 """The ``:commands``: one function each, listed in the table at the bottom.
 
 A command receives the runner (for its session and output) and its raw argument text, and
-returns an ``Outcome`` of kind "command" whose ``extra`` fields also appear in JSON output.
+returns a ``CommandDone`` outcome whose ``extra`` fields also appear in JSON output.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from dezero.utils import GraphvizNotFound, get_dot_graph, render_dot
 from dezero_repl import help as help_text
 from dezero_repl.errors import CalcError, did_you_mean
-from dezero_repl.evaluator import Outcome, Session
+from dezero_repl.evaluator import Session
 from dezero_repl.format import describe_shape, format_value
 from dezero_repl.nodes import Command, ExprStmt
+from dezero_repl.outcomes import CommandDone, Outcome
 from dezero_repl.parser import ParseError, parse_statement
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ _REPLAYED: dict[str, Callable[[Session, str], str]] = {
 
 
 def _done(message: str, **extra) -> Outcome:
-    return Outcome("command", message=message, extra=extra)
+    return CommandDone(message, extra=extra)
 
 
 def _words(arg: str) -> list[str]:
@@ -186,7 +187,7 @@ def reset(runner: Runner, arg: str) -> Outcome:
 
 def load(runner: Runner, arg: str) -> Outcome:
     """:load FILE runs a script in this session."""
-    from dezero_repl.runner import read_source
+    from dezero_repl.sources import read_source
 
     path = arg.strip()
     if not path:
@@ -270,7 +271,7 @@ def _identity(path: Path) -> str:
 
 def quit_(runner: Runner, arg: str) -> Outcome:
     """:quit leaves the calculator."""
-    from dezero_repl.runner import QuitRequested
+    from dezero_repl.sources import QuitRequested
 
     raise QuitRequested()
 

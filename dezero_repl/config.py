@@ -150,7 +150,7 @@ def run_init(runner: Any) -> None:
     path = config_dir() / "init.calc"
     if not path.is_file():
         return
-    from dezero_repl.runner import QuitRequested
+    from dezero_repl.sources import QuitRequested
 
     saved_output, saved_keep_going = runner.output, runner.keep_going
     runner.output, runner.keep_going = QuietOutput(), True

@@ -15,17 +15,20 @@ import operator
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 import dezero.functions as F
 from dezero import Variable, as_variable, using_config
-from dezero.budget import MemoryBudget, MemoryBudgetExceeded, size_text
+from dezero.budget import MemoryBudget
 from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.floating import FloatingPointLog
+from dezero_repl.indexing import array_literal, check_index_size, index_item, index_message
 from dezero_repl.ledger import HistoryLost, Ledger, prune, summarize
+from dezero_repl.limits import StatementBudget, survey
+from dezero_repl.outcomes import Computed, Defined, Empty, FunctionShown, Outcome
 from dezero_repl.values import (
     Derivative,
     GradientOf,
@@ -37,7 +40,6 @@ from dezero_repl.values import (
 from dezero_repl.vocabulary import (
     BUILTINS,
     CONSTANTS,
-    MAX_DIMENSIONS,
     RESERVED,
     SPECIAL_FORMS,
     Builtin,
@@ -48,81 +50,6 @@ from dezero_repl.vocabulary import (
 
 #: How deeply user functions may call one another.
 MAX_CALL_DEPTH = 100
-#: The most steps (syntax nodes visited) one statement may forecast: user functions that
-#: call others several times multiply, and f40 in a chain of doubling functions is 2^40.
-MAX_STEPS = 2_000_000
-
-
-# ---------------------------------------------------------------------------
-# What a statement produced
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """The result of one statement, before it is formatted as text or JSON."""
-
-    kind: str  # "value", "assign", "define", "function", "command", "empty"
-    value: np.ndarray | None = None
-    name: str | None = None
-    grads: dict[str, np.ndarray] | None = None
-    warnings: list[str] = field(default_factory=list)
-    message: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------
-# Floating-point warnings: NumPy reports them to a callback, we name the operation
-# ---------------------------------------------------------------------------
-
-_WARNING_WORDS = {
-    "divide by zero": "division by zero",
-    "overflow": "overflow",
-    "invalid value": "invalid value",
-}
-
-
-class _FloatingPointLog:
-    """Collects NumPy's floating-point complaints and turns them into one-line warnings."""
-
-    def __init__(self) -> None:
-        self.pending: list[str] = []
-        self.warnings: list[str] = []
-
-    def __call__(self, kind: str, flag: int) -> None:
-        self.pending.append(kind)
-
-    def name(self, operation: str, result: Any = None) -> None:
-        """Attribute complaints since the last call to ``operation``, whose value is ``result``."""
-        for kind in dict.fromkeys(self.pending):
-            words = _WARNING_WORDS.get(kind, kind)
-            self.note(f"{words} in {operation} (result contains {_non_finite(words, result)})")
-        self.pending.clear()
-
-    def note(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
-
-
-def _non_finite(words: str, result: Any) -> str:
-    """What a complaint left in a result (a value or a list of them): nan for an invalid
-    value, else the infinities it holds."""
-    if words == "invalid value":
-        return "nan"
-    results = result if isinstance(result, list) else [result]
-    signs = [
-        sign
-        for sign, test in (("inf", np.isposinf), ("-inf", np.isneginf))
-        if any(_has(test, r) for r in results)
-    ]
-    return " and ".join(signs) or "inf"
-
-
-def _has(test: Callable[[Any], Any], result: Any) -> bool:
-    data = result.data if isinstance(result, Variable) else result
-    if not isinstance(data, (np.ndarray, np.generic)) or data.dtype.kind != "f":
-        return False
-    return bool(test(data).any())
 
 
 # ---------------------------------------------------------------------------
@@ -142,7 +69,7 @@ class Session:
         self.last: Variable | None = None
         self.log: list[str] = []  # the source of every successful statement, for :save
         self.written: set[str] = set()  # the files :save wrote, which it may replace
-        self._fp = _FloatingPointLog()
+        self._fp = FloatingPointLog()
         self._extra: dict[str, Any] = {}
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews
         self.memory_limit = 1 << 30  # what one statement may hold, in bytes (dezero.budget)
@@ -161,13 +88,13 @@ class Session:
 
         Going over it is a one-line CalcError, and the statement changes nothing.
         """
-        return _StatementBudget(
+        return StatementBudget(
             self.memory_limit if limit is None else min(limit, self.memory_limit)
         )
 
     def _execute(self, statement: nodes.Statement | None, text: str) -> Outcome:
         if statement is None:
-            return Outcome("empty")
+            return Empty()
         if isinstance(statement, nodes.FuncDef):
             return self._define(statement, text)
         if isinstance(statement, nodes.Command):
@@ -185,7 +112,7 @@ class Session:
                     statement.expr.end,
                     kind="TypeError",
                 )
-            return Outcome("function", message=self.describe_function(value), warnings=warnings)
+            return FunctionShown(self.describe_function(value), warnings=warnings)
         report = None
         if self.grad_enabled:
             try:
@@ -203,8 +130,7 @@ class Session:
             prune(value, {id(v) for v in self.variables.values()}, self.ledger)
         self.last = value
         self.log.append(text.strip())
-        kind = "assign" if name is not None else "value"
-        return Outcome(kind, value.data, name, grads, warnings, extra=extra)
+        return Computed(value.data, grads, name, warnings=warnings, extra=extra)
 
     def evaluate_statement(
         self, expr: nodes.Expr, record: bool | None = None
@@ -216,9 +142,9 @@ class Session:
         functions it calls, since only then are there gradients to report. ``record=True``
         records one whatever the expression (for :graph).
         """
-        calculus, reads = self._survey(expr)
+        calculus, reads = survey(expr, self.functions, self.variables)
         needs_graph = calculus or (self.grad_enabled and reads) if record is None else record
-        self._fp = _FloatingPointLog()
+        self._fp = FloatingPointLog()
         self._extra = {}
         with (
             using_config("enable_backprop", needs_graph),
@@ -236,65 +162,6 @@ class Session:
             if not self.grad_enabled and value.creator is not None:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
-
-    def _survey(self, expr: nodes.Expr) -> tuple[bool, bool]:
-        """Walk ``expr`` once, and the body of each user function it names once: refuse it
-        if its evaluation is forecast to take over MAX_STEPS steps, and tell whether it uses
-        calculus and whether it reads a named variable or ``ans`` (parameters shadow them).
-
-        A step is a syntax node visited; a user function's body counts once at every place
-        that names it (per call, or per use by a derivative or a solver), so functions that
-        call others several times multiply. Definitions are never cyclic.
-        """
-        steps, named, reads, calculus = self._scan(expr, frozenset())
-        bodies: dict[str, tuple[int, bool, bool]] = {}  # name -> steps, reads, calculus
-        pending = [(name, False) for name in named]
-        while pending:  # a body after the bodies of the functions it names
-            name, ready = pending.pop()
-            if name in bodies:
-                continue
-            f = self.functions[name]
-            body_steps, inner, body_reads, body_calculus = self._scan(f.body, frozenset(f.params))
-            if not ready:
-                pending.append((name, True))
-                pending.extend((g, False) for g in inner if g not in bodies)
-                continue
-            for g in inner:
-                g_steps, g_reads, g_calculus = bodies.get(g, (0, False, False))
-                body_steps = min(body_steps + g_steps, _HUGE)
-                body_reads, body_calculus = body_reads or g_reads, body_calculus or g_calculus
-            bodies[name] = (body_steps, body_reads, body_calculus)
-        for g in named:
-            g_steps, g_reads, g_calculus = bodies[g]
-            steps, reads, calculus = (
-                min(steps + g_steps, _HUGE),
-                reads or g_reads,
-                calculus or g_calculus,
-            )
-        if steps > MAX_STEPS:
-            raise CalcError(
-                f"this would take about {_about(steps)} steps to evaluate (limit "
-                f"{MAX_STEPS:,}): user functions that call others several times multiply "
-                f"their cost",
-                kind="ResourceError",
-            )
-        return calculus, reads
-
-    def _scan(self, expr: nodes.Expr, params: frozenset[str]) -> tuple[int, list[str], bool, bool]:
-        """One walk of ``expr``: its nodes, the user functions it names (once per use), and
-        whether it reads a variable or ``ans`` and uses calculus itself."""
-        count, named, reads, calculus = 0, [], False, False
-        for node in nodes.walk(expr):
-            count += 1
-            if type(node) is not nodes.Name or node.id in params:
-                continue
-            if node.id in self.functions:
-                named.append(node.id)
-            elif node.id in self.variables or node.id in RESERVED:
-                reads = True
-            if node.primes or node.id in SPECIAL_FORMS:
-                calculus = True
-        return count, named, reads, calculus
 
     def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
@@ -369,12 +236,8 @@ class Session:
         self._callees |= calls
         self.log.append(text.strip())
         params = ", ".join(statement.params)
-        return Outcome(
-            "define",
-            name=name,
-            message=f"defined {name}({params})",
-            extra={"defined": name, "params": list(statement.params)},
-        )
+        extra = {"defined": name, "params": list(statement.params)}
+        return Defined(f"defined {name}({params})", extra=extra)
 
     def _check_body(self, statement: nodes.FuncDef) -> set[str]:
         """Check every name in a body is known; return the user functions it calls."""
@@ -547,7 +410,7 @@ class Session:
             require_array(x, ".T", node.op_start, node.op_end)
             return F.transpose(x)
         if kind is nodes.ArrayLit:
-            return _array_literal(node, args)
+            return array_literal(node, args)
         raise CalcError(f"cannot evaluate {kind.__name__}", node.start, node.end)  # unreachable
 
     def _binary(self, node: nodes.Binary, x: Any, y: Any) -> Any:
@@ -581,7 +444,7 @@ class Session:
         require_array(target, "[]", node.op_start, node.op_end)
         target = as_variable(target)
         try:
-            key = tuple(item if isinstance(item, slice) else _index_item(item) for item in items)
+            key = tuple(item if isinstance(item, slice) else index_item(item) for item in items)
         except CalcError as e:
             raise e.at(node.op_start, node.op_end) from None
         if len(key) > max(target.ndim, 0) and not any(isinstance(k, np.ndarray) for k in key):
@@ -592,14 +455,14 @@ class Session:
                 kind="IndexError",
             )
         try:
-            _check_index_size(target.shape, key)
+            check_index_size(target.shape, key)
         except CalcError as e:
             raise e.at(node.op_start, node.op_end) from None
         try:
             return F.get_item(target, key if len(key) != 1 else key[0])
         except IndexError as e:
             raise CalcError(
-                _index_message(str(e)), node.op_start, node.op_end, "IndexError"
+                index_message(str(e)), node.op_start, node.op_end, "IndexError"
             ) from None
 
     # -- calls ------------------------------------------------------------------------
@@ -676,20 +539,6 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-class _StatementBudget(MemoryBudget):
-    """A memory budget whose overrun is the statement's error, in one line."""
-
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        super().__exit__(kind, error, trace)
-        if isinstance(error, MemoryBudgetExceeded):
-            raise CalcError(
-                f"this statement needs more than its memory budget of "
-                f"{size_text(self.limit)} (it would have held about {size_text(error.needed)}); "
-                f"--memory-limit or memory_limit in config.toml sets the budget",
-                kind="MemoryError",
-            ) from None
-
-
 class _CollectorPaused:
     """Pause Python's cyclic garbage collector while a statement runs (``with``).
 
@@ -723,34 +572,6 @@ def _whole(value: Any, what: str) -> int:
     return integer(value, what)
 
 
-def _index_item(value: Any) -> Any:
-    require_array(value, "an index")
-    data = np.asarray(_data(value))
-    if data.ndim == 0:
-        return integer(data, "an index")
-    if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
-        raise CalcError("indices must be whole numbers", kind="IndexError")
-    return data.astype(np.intp)
-
-
-def _check_index_size(shape: tuple[int, ...], key: tuple) -> None:
-    """Refuse, before allocating, a result of index arrays that broadcast too large."""
-    arrays = [k.shape for k in key if isinstance(k, np.ndarray)]
-    if not arrays:
-        return  # integers and slices never make an array larger than the target
-    try:
-        broadcast = np.broadcast_shapes(*arrays)
-    except ValueError:
-        return  # NumPy reports the mismatch itself
-    rest = [d for d, k in zip(shape, key) if not isinstance(k, np.ndarray)]
-    check_size((*broadcast, *rest, *shape[len(key) :]), "this index")
-
-
-def _index_message(text: str) -> str:
-    # NumPy: "index 5 is out of bounds for axis 0 with size 3"
-    return text.replace("is out of bounds", "is out of range")
-
-
 def _describe_callee(func: nodes.Expr) -> str:
     return f"'{func.id}'" if isinstance(func, nodes.Name) else "this value"
 
@@ -763,39 +584,3 @@ def _check_count(name: str, signature: str, got: int, lo: int, hi: int) -> None:
     raise CalcError(
         f"{name} takes {want} argument{plural} ({signature}), got {got}", kind="TypeError"
     )
-
-
-def _array_literal(node: nodes.ArrayLit, elements: list[Any]) -> Any:
-    if not elements:
-        return np.zeros(0)
-    for e in elements:
-        require_array(e, "an array literal", node.start, node.end)
-    shapes = [np.shape(_data(e)) for e in elements]
-    for i, shape in enumerate(shapes[1:], start=2):
-        if shape != shapes[0]:
-            element = node.elements[i - 1]
-            raise CalcError(
-                f"ragged array: element {i} has shape {shape} but element 1 has shape {shapes[0]}",
-                element.start,
-                element.end,
-                kind="ValueError",
-            )
-    if len(shapes[0]) >= MAX_DIMENSIONS:
-        raise CalcError(
-            f"array nested too deeply (limit {MAX_DIMENSIONS} dimensions)",
-            node.start,
-            node.end,
-            kind="ValueError",
-        )
-    check_size((len(elements), *shapes[0]), "this array")
-    if not any(isinstance(e, Variable) for e in elements):
-        return np.array([np.asarray(e, dtype=np.float64) for e in elements])
-    return F.stack([as_variable(e) for e in elements])
-
-
-_HUGE = 10**30  # a forecast is capped here: beyond any limit, and still cheap arithmetic
-
-
-def _about(n: int) -> str:
-    """A large count as people read it: 1.1e+12 rather than its 13 digits."""
-    return f"{n:,}" if n < 10**9 else f"{n:.2g}"

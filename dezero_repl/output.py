@@ -18,8 +18,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from dezero_repl.errors import CalcError, line_column, render
-from dezero_repl.evaluator import Outcome
 from dezero_repl.format import ELEMENTS, format_value, summary_json, to_json
+from dezero_repl.outcomes import CommandDone, Computed, Defined, Empty, FunctionShown, Outcome
 
 _STYLES = {"error": "1;31", "warning": "33", "grad": "36", "name": "1", "dim": "2"}
 
@@ -64,13 +64,13 @@ class HumanOutput:
     def render(self, outcome: Outcome) -> list[str]:
         """The lines that show an outcome (without colour codes when colour is off)."""
         digits = self._digits()
-        if outcome.kind in ("define", "function", "command"):
+        if isinstance(outcome, (Defined, FunctionShown, CommandDone)):
             return outcome.message.splitlines() if outcome.message else []
-        if outcome.kind == "empty":
+        if isinstance(outcome, Empty):
             return []
         elements = self.elements()
         value = format_value(outcome.value, digits, elements)
-        if outcome.kind == "assign":
+        if outcome.name is not None:
             value = _hang(f"{self._paint(outcome.name, 'name')} = ", value, len(outcome.name) + 3)
         lines = [value]
         if "iterations" in outcome.extra:
@@ -184,17 +184,17 @@ class JsonOutput:
 
     def result(self, text: str, outcome: Outcome) -> None:
         obj: dict[str, Any] = {"input": text.strip()}
-        if outcome.kind in ("value", "assign"):
+        if isinstance(outcome, Computed):
             if outcome.name is not None:
                 obj["name"] = outcome.name
             obj["value"] = self._array(outcome.value)
             if outcome.grads is not None:
                 obj["grad"] = {name: self._array(g) for name, g in outcome.grads.items()}
-        elif outcome.kind == "function":
+        elif isinstance(outcome, FunctionShown):
             obj["function"] = outcome.message
-        elif outcome.kind == "empty":
+        elif isinstance(outcome, Empty):
             return
-        elif outcome.kind == "command" and outcome.message and "output" not in outcome.extra:
+        elif isinstance(outcome, CommandDone) and outcome.message and "output" not in outcome.extra:
             obj["output"] = outcome.message
         obj.update(_jsonable(outcome.extra))
         if outcome.warnings:

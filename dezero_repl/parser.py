@@ -7,9 +7,8 @@ nothing recurses, however deeply the input nests. Lark itself is imported only w
 statement does not parse, to find what was expected; its errors become a `ParseError`
 in plain words.
 
-Besides `parse_statement`, this module splits a script into statements
-(`split_statements`), tells whether an input is unfinished (`is_incomplete`) and
-cuts text into tokens for highlighting (`tokens`).
+Besides `parse_statement`, this module tells whether an input is unfinished
+(`is_incomplete`). Splitting scripts into statements and tokens is scan.py's.
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dezero_repl import nodes
+from dezero_repl.errors import line_column
 from dezero_repl.lalr import Rejected, TableParser
+from dezero_repl.scan import split_statements, statement_tokens, tokens
 from dezero_repl.shapes import ShapeCache
 
 if TYPE_CHECKING:  # Lark itself is imported only when a statement needs it (see _parser)
@@ -49,16 +48,6 @@ class ParseError(Exception):
         self.line = line
         self.column = column
         self.incomplete = incomplete
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """The source text of one statement and where it begins in the script."""
-
-    text: str
-    offset: int
-    line: int
-    column: int
 
 
 class _SyntaxProblem(Exception):
@@ -343,18 +332,7 @@ def parse_statement(text: str) -> nodes.Statement | None:
 
 @functools.cache
 def _memo() -> ShapeCache:
-    return ShapeCache(_parse, _shape_tokens)
-
-
-def _shape_tokens(text: str) -> list[tuple[str, int, int]] | None:
-    """The tokens of an ordinary statement; None for commands and reserved names."""
-    if "__" in text or text.lstrip(_BLANKS + "\n").startswith(":"):
-        return None
-    return [
-        (m.lastgroup, m.start(), m.end())
-        for m in _SCAN.finditer(text)
-        if m.lastgroup not in ("space", "newline", "comment")
-    ]
+    return ShapeCache(_parse, statement_tokens)
 
 
 def _parse(text: str) -> nodes.Statement | None:
@@ -409,14 +387,8 @@ def is_incomplete(text: str) -> bool:
 
 
 def _error(text: str, message: str, start: int, end: int, incomplete: bool = False) -> ParseError:
-    line, column = _line_column(text, start)
+    line, column = line_column(text, start)
     return ParseError(message, start, end, line, column, incomplete)
-
-
-def _line_column(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, column
 
 
 # What each terminal is called in a message.
@@ -525,145 +497,9 @@ def _unclosed(text: str) -> str | None:
                 opened.pop()
     if not opened:
         return None
-    line, column = _line_column(text, opened[-1])
+    line, column = line_column(text, opened[-1])
     where = f"line {line}, column {column}" if "\n" in text else f"column {column}"
     return f"unclosed '{text[opened[-1]]}' opened at {where}"
-
-
-# ---- scanning: tokens for highlighting and statement boundaries -----------------------
-
-_SCAN = re.compile(
-    r"(?P<newline>\n)"
-    r"|(?P<space>[ \t\f\r]+)"
-    r"|(?P<comment>\#[^\n]*)"
-    r"|(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*'*)"
-    r"|(?P<paren>[][()])"
-    r"|(?P<operator>\*\*|[-+*/@^=])"
-    r"|(?P<punctuation>[,;:.])"
-    r"|(?P<error>.)"
-)
-# A command: blanks, `:name`, then the raw rest of the line.
-_COMMAND = re.compile(r"[ \t\f\r]*(:[A-Za-z_][A-Za-z0-9_]*!?|:)([^\n]*)")
-
-
-def _lex(
-    text: str, position: int = 0, stop: int | None = None, depth: int = 0
-) -> Iterator[tuple[str, int, int]]:
-    """Yield (kind, start, end) for every token and newline; blanks are skipped.
-
-    A `:` that starts a line outside brackets, or follows a `;` there, begins a
-    command: a "command" token for `:name` and an "argument" token for the rest.
-    ``position``, ``stop`` and ``depth`` let a caller scan one line of a script.
-    """
-    stop = len(text) if stop is None else stop
-    command_allowed = True
-    while position < stop:
-        command = _COMMAND.match(text, position, stop) if command_allowed and depth == 0 else None
-        if command:
-            yield "command", *command.span(1)
-            raw, offset = command.group(2), command.start(2)
-            if raw.strip():
-                lead = len(raw) - len(raw.lstrip())
-                yield "argument", offset + lead, offset + len(raw.rstrip())
-            position, command_allowed = command.end(), False
-            continue
-        match = _SCAN.match(text, position, stop)
-        kind, start, position = match.lastgroup, match.start(), match.end()
-        if kind == "space":
-            continue
-        command_allowed = kind == "newline" or (kind == "punctuation" and text[start] == ";")
-        if kind == "paren":
-            depth = depth + 1 if text[start] in "([" else max(depth - 1, 0)
-        elif kind == "name" and text.startswith("__", start):
-            kind = "error"
-        yield kind, start, position
-
-
-def tokens(text: str) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of each token, for highlighting; never raises.
-
-    Kinds: number, name, operator, paren, punctuation, command, argument,
-    comment and error.
-    """
-    return [token for token in _lex(text) if token[0] != "newline"]
-
-
-def split_statements(source: str) -> list[Chunk]:
-    """Split a script into the source text of its statements, in one pass.
-
-    Statements end at `;` or a newline outside brackets, unless the line ends
-    with an operator, `=` or `.`, which continue onto the next line. Blank
-    statements and comments are dropped; a command runs to the end of its line.
-    A plain line (one whole statement, nothing to track) is taken as it is; the
-    others go through the tokenizer.
-    """
-    chunks: list[Chunk] = []
-    depth, line = 0, 1
-    begin = end = semicolon = None
-    position = (1, 1)
-    continues = False
-
-    def flush() -> None:
-        nonlocal begin
-        if begin is not None:
-            chunks.append(Chunk(source[begin:end], begin, *position))
-        begin = None
-
-    line_start = 0
-    while line_start <= len(source):
-        line_end = source.find("\n", line_start)
-        line_end = len(source) if line_end == -1 else line_end
-        if begin is None and depth == 0 and _plain_line(source, line_start, line_end):
-            text = source[line_start:line_end]
-            if text.strip(_BLANKS):
-                lead = len(text) - len(text.lstrip(_BLANKS))
-                chunks.append(Chunk(text.strip(_BLANKS), line_start + lead, line, lead + 1))
-        else:
-            for kind, start, stop in _lex(source, line_start, line_end, depth):
-                if kind == "comment" or kind == "argument":
-                    end = stop if kind == "argument" else end
-                    continue
-                if kind == "command":
-                    flush()
-                    start = start if semicolon is None else semicolon
-                elif kind == "punctuation" and depth == 0 and source[start] == ";":
-                    flush()
-                    semicolon = start
-                    continue
-                elif kind == "paren":
-                    depth = depth + 1 if source[start] in "([" else max(depth - 1, 0)
-                if begin is None:
-                    begin, position = start, (line, start - line_start + 1)
-                end, semicolon = stop, None
-                continues = kind == "operator" or (kind == "punctuation" and source[start] == ".")
-            if depth == 0 and not continues:
-                flush()
-        line, line_start, semicolon = line + 1, line_end + 1, None
-    flush()
-    return chunks
-
-
-_BLANKS = " \t\f\r"  # what the grammar skips between tokens, newlines aside
-_UNPLAIN = re.compile(r"[;#:]")
-_BRACKETS = re.compile(r"[][()]")
-_CONTINUING = frozenset("+-*/@^=.")
-
-
-def _plain_line(source: str, start: int, end: int) -> bool:
-    """Whether a line is complete on its own: no `;`, `#` or `:`, brackets closing in
-    order, and no operator at its end (a blank line is plain too: it holds nothing)."""
-    if _UNPLAIN.search(source, start, end):
-        return False
-    depth = 0
-    for bracket in _BRACKETS.findall(source, start, end):
-        depth += 1 if bracket in "([" else -1
-        if depth < 0:
-            return False
-    if depth:
-        return False
-    text = source[start:end].rstrip(_BLANKS)
-    return not text or text[-1] not in _CONTINUING
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ import numpy as np
 from dezero import Variable, as_variable, gradients, using_config
 from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError
-from dezero_repl.evaluator import Outcome
 from dezero_repl.format import format_number
+from dezero_repl.outcomes import CommandDone
 from dezero_repl.parser import ParseError, parse_statement
+from dezero_repl.scan import tokens
 from dezero_repl.values import is_function
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Curve:
     values: np.ndarray
 
 
-def command(runner: Runner, arg: str) -> Outcome:
+def command(runner: Runner, arg: str) -> CommandDone:
     """:plot EXPR [for x in A..B] [> FILE] draws EXPR and its derivative; :plot f, f', f''."""
     spec, _, target = arg.partition(">")
     spec, target = spec.strip(), target.strip()
@@ -70,11 +71,11 @@ def command(runner: Runner, arg: str) -> Outcome:
     data = {"plot": {"x": _json_list(xs), "series": {k: _json_list(v) for k, v in series.items()}}}
     if target:
         save_image(xs, curves, target)
-        return Outcome("command", message=f"saved the plot to {target}", extra={"file": target})
+        return CommandDone(f"saved the plot to {target}", extra={"file": target})
     if not getattr(runner.output, "draws", True):
-        return Outcome("command", extra=data)  # JSON: the points instead of a drawing
+        return CommandDone(extra=data)  # JSON: the points instead of a drawing
     color = getattr(runner.output, "color", False)
-    return Outcome("command", message=draw(xs, curves, color), extra=data)
+    return CommandDone(draw(xs, curves, color), extra=data)
 
 
 def sample(session: Any, spec: str) -> tuple[np.ndarray, list[Curve]]:
@@ -91,16 +92,15 @@ def sample(session: Any, spec: str) -> tuple[np.ndarray, list[Curve]]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    """Split at commas outside brackets."""
-    parts, depth, current = [], 0, []
-    for ch in text:
-        depth += ch in "([" and 1 or (ch in ")]" and -1 or 0)
-        if ch == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
+    """Split at commas outside brackets, as the scanner finds them."""
+    parts, depth, begin = [], 0, 0
+    for kind, start, end in tokens(text):
+        if kind == "paren":
+            depth += 1 if text[start] in "([" else -1
+        elif kind == "punctuation" and text[start] == "," and depth == 0:
+            parts.append(text[begin:start])
+            begin = end
+    parts.append(text[begin:])
     return [p for p in parts if p.strip()]
 
 

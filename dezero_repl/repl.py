@@ -36,8 +36,10 @@ from dezero_repl.config import Settings, history_path
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Session
 from dezero_repl.format import format_value
-from dezero_repl.parser import ParseError, is_incomplete, parse_statement, tokens
-from dezero_repl.runner import QuitRequested, Runner
+from dezero_repl.parser import ParseError, is_incomplete, parse_statement
+from dezero_repl.runner import Runner
+from dezero_repl.scan import tokens
+from dezero_repl.sources import QuitRequested
 from dezero_repl.values import is_function
 from dezero_repl.vocabulary import BUILTINS, CONSTANTS, RESERVED, SPECIAL_FORMS
 

@@ -8,7 +8,6 @@ after an error: a script stops (unless ``--keep-going``), the REPL goes on.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,13 @@ from dezero_repl import commands
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Session
 from dezero_repl.nodes import Command
-from dezero_repl.parser import ParseError, parse_statement, split_statements
+from dezero_repl.parser import ParseError, parse_statement
+from dezero_repl.scan import split_statements
+from dezero_repl.sources import QuitRequested, decode, read_source
 
 #: The longest statement parsed, in characters. Parsing costs about 7 µs a character, so
 #: this bounds it to a few seconds; a 100,000-term sum (400 KB) still fits.
 MAX_STATEMENT = 1 << 19
-
-
-class QuitRequested(Exception):
-    """Raised by :quit; the front door decides how to leave."""
 
 
 class Runner:
@@ -129,47 +126,3 @@ class Runner:
             self.output.error("dezero-repl", "", 0, e, "<stdin>")
             return False
         return self.run_source(source, "<stdin>")
-
-
-def read_source(path: str) -> str:
-    """The text of a script, or a CalcError saying in one line why it cannot be read."""
-    try:
-        if os.path.isdir(path):
-            raise CalcError(f"cannot read '{path}': it is a directory", kind="FileError")
-        with open(path, "rb") as f:
-            data = read_all(f)
-    except FileNotFoundError:
-        raise CalcError(f"cannot read '{path}': no such file", kind="FileError") from None
-    except PermissionError:
-        raise CalcError(f"cannot read '{path}': permission denied", kind="FileError") from None
-    except OSError as e:
-        raise CalcError(f"cannot read '{path}': {e.strerror or e}", kind="FileError") from None
-    return decode(data, path)
-
-
-def read_all(stream: Any) -> bytes:
-    """Everything in a binary stream, but no further than a NUL byte: that makes it binary
-    (see ``decode``), and it keeps an endless device like /dev/zero from filling memory."""
-    chunks = []
-    while chunk := stream.read(1 << 16):
-        chunks.append(chunk)
-        if b"\x00" in chunk:
-            break
-    return b"".join(chunks)
-
-
-def decode(data: bytes, name: str) -> str:
-    """Bytes of a script as text: binary or non-UTF-8 input is refused in one line.
-
-    A byte-order mark, as some editors write at the start of UTF-8 files, is dropped.
-    """
-    if b"\x00" in data:
-        raise CalcError(f"cannot read '{name}': it is a binary file", kind="FileError")
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        raise CalcError(
-            f"cannot read '{name}': not valid UTF-8 (byte 0x{data[e.start]:02x} "
-            f"at offset {e.start})",
-            kind="FileError",
-        ) from None

@@ -184,7 +184,7 @@ def test_unreadable_file_is_one_error_line_and_exit_1(run_cli, tmp_path):
 
 def test_unreadable_file_message_when_reading_fails(tmp_path, monkeypatch):
     # Runs everywhere, root included: the open itself is made to fail as for mode 000.
-    from dezero_repl import runner
+    from dezero_repl import sources
     from dezero_repl.errors import CalcError
 
     def denied(*args, **kwargs):
@@ -192,7 +192,7 @@ def test_unreadable_file_message_when_reading_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr("builtins.open", denied)
     with pytest.raises(CalcError) as info:
-        runner.read_source(str(tmp_path / "secret.calc"))
+        sources.read_source(str(tmp_path / "secret.calc"))
     assert info.value.message == f"cannot read '{tmp_path / 'secret.calc'}': permission denied"
 
 

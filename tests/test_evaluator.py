@@ -7,7 +7,7 @@ checks the exact text or JSON it produces.
 import numpy as np
 import pytest
 
-from dezero_repl.runner import QuitRequested
+from dezero_repl.sources import QuitRequested
 
 # ---- numbers and precedence ---------------------------------------------------------
 

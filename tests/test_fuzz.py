@@ -35,7 +35,8 @@ from hypothesis import strategies as st
 from dezero_repl.errors import CalcError
 from dezero_repl.evaluator import Session
 from dezero_repl.output import HumanOutput, JsonOutput
-from dezero_repl.runner import QuitRequested, Runner
+from dezero_repl.runner import Runner
+from dezero_repl.sources import QuitRequested
 from dezero_repl.vocabulary import BUILTINS, CONSTANTS, SPECIAL_FORMS
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")

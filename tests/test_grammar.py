@@ -10,14 +10,8 @@ from lark import Lark
 
 from dezero_repl import nodes
 from dezero_repl import parser as parser_module
-from dezero_repl.parser import (
-    Chunk,
-    ParseError,
-    is_incomplete,
-    parse_statement,
-    split_statements,
-    tokens,
-)
+from dezero_repl.parser import ParseError, is_incomplete, parse_statement
+from dezero_repl.scan import Chunk, split_statements, tokens
 
 
 def sexpr(text: str) -> str:

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dezero_repl import nodes
-from dezero_repl.parser import ParseError, _parse_with_lark, _shape_tokens, parse_statement
+from dezero_repl.parser import ParseError, _parse_with_lark, parse_statement
+from dezero_repl.scan import statement_tokens
 from dezero_repl.shapes import ShapeCache
 
 
@@ -71,7 +72,7 @@ def test_second_statement_of_a_shape_is_not_parsed_by_lark():
         calls.append(text)
         return _parse_with_lark(text)
 
-    cache = ShapeCache(counting_parse, _shape_tokens)
+    cache = ShapeCache(counting_parse, statement_tokens)
     first, second = cache("a3 = 1.25 * a5 + a2"), cache("b7 = 0.5 * q + zz")
     assert calls == ["a3 = 1.25 * a5 + a2"]
     assert cache.hits == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dezero_repl.parser import split_statements
+from dezero_repl.scan import split_statements
 
 PIECES = ["x", "1", " ", "\t", "(", ")", "[", "]", ";", "\n", "+", "*", "=", ".", "f'"]
 PIECES += ["__a", "$", "\u00a0", "\r", "2.5", ",", "sin(", "**"]

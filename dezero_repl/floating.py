@@ -1,0 +1,64 @@
+"""Floating-point warnings: NumPy reports them to a callback, and we name the operation.
+
+Overflow, division by zero and invalid values do not stop a statement: the result holds
+inf or nan, and the statement's outcome carries one line per complaint, saying which
+operation made it and what it left in the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dezero import Variable
+
+_WARNING_WORDS = {
+    "divide by zero": "division by zero",
+    "overflow": "overflow",
+    "invalid value": "invalid value",
+}
+
+
+class FloatingPointLog:
+    """Collects NumPy's floating-point complaints and turns them into one-line warnings."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.warnings: list[str] = []
+
+    def __call__(self, kind: str, flag: int) -> None:
+        self.pending.append(kind)
+
+    def name(self, operation: str, result: Any = None) -> None:
+        """Attribute complaints since the last call to ``operation``, whose value is ``result``."""
+        for kind in dict.fromkeys(self.pending):
+            words = _WARNING_WORDS.get(kind, kind)
+            self.note(f"{words} in {operation} (result contains {_non_finite(words, result)})")
+        self.pending.clear()
+
+    def note(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def _non_finite(words: str, result: Any) -> str:
+    """What a complaint left in a result (a value or a list of them): nan for an invalid
+    value, else the infinities it holds."""
+    if words == "invalid value":
+        return "nan"
+    results = result if isinstance(result, list) else [result]
+    signs = [
+        sign
+        for sign, test in (("inf", np.isposinf), ("-inf", np.isneginf))
+        if any(_has(test, r) for r in results)
+    ]
+    return " and ".join(signs) or "inf"
+
+
+def _has(test: Callable[[Any], Any], result: Any) -> bool:
+    data = result.data if isinstance(result, Variable) else result
+    if not isinstance(data, (np.ndarray, np.generic)) or data.dtype.kind != "f":
+        return False
+    return bool(test(data).any())

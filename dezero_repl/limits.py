@@ -1,0 +1,110 @@
+"""What one statement may cost, forecast before it runs and enforced while it runs.
+
+- ``survey`` walks a statement (and the user functions it names) before it runs: a
+  statement forecast to take over MAX_STEPS steps is refused, and the walk tells whether
+  the statement needs a graph at all.
+- ``StatementBudget`` is the memory budget of one statement (see ``dezero.budget``); going
+  over it is one error line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dezero.budget import MemoryBudget, MemoryBudgetExceeded, size_text
+from dezero_repl import nodes
+from dezero_repl.errors import CalcError
+from dezero_repl.vocabulary import RESERVED, SPECIAL_FORMS
+
+#: The most steps (syntax nodes visited) one statement may forecast: user functions that
+#: call others several times multiply, and f40 in a chain of doubling functions is 2^40.
+MAX_STEPS = 2_000_000
+
+
+def survey(
+    expr: nodes.Expr, functions: dict[str, Any], variables: dict[str, Any]
+) -> tuple[bool, bool]:
+    """Walk ``expr`` once, and the body of each user function it names once: refuse it
+    if its evaluation is forecast to take over MAX_STEPS steps, and tell whether it uses
+    calculus and whether it reads a named variable or ``ans`` (parameters shadow them).
+
+    A step is a syntax node visited; a user function's body counts once at every place
+    that names it (per call, or per use by a derivative or a solver), so functions that
+    call others several times multiply. Definitions are never cyclic.
+    """
+    steps, named, reads, calculus = _scan(expr, frozenset(), functions, variables)
+    bodies: dict[str, tuple[int, bool, bool]] = {}  # name -> steps, reads, calculus
+    pending = [(name, False) for name in named]
+    while pending:  # a body after the bodies of the functions it names
+        name, ready = pending.pop()
+        if name in bodies:
+            continue
+        f = functions[name]
+        body_steps, inner, body_reads, body_calculus = _scan(
+            f.body, frozenset(f.params), functions, variables
+        )
+        if not ready:
+            pending.append((name, True))
+            pending.extend((g, False) for g in inner if g not in bodies)
+            continue
+        for g in inner:
+            g_steps, g_reads, g_calculus = bodies.get(g, (0, False, False))
+            body_steps = min(body_steps + g_steps, _HUGE)
+            body_reads, body_calculus = body_reads or g_reads, body_calculus or g_calculus
+        bodies[name] = (body_steps, body_reads, body_calculus)
+    for g in named:
+        g_steps, g_reads, g_calculus = bodies[g]
+        steps, reads, calculus = (
+            min(steps + g_steps, _HUGE),
+            reads or g_reads,
+            calculus or g_calculus,
+        )
+    if steps > MAX_STEPS:
+        raise CalcError(
+            f"this would take about {about(steps)} steps to evaluate (limit "
+            f"{MAX_STEPS:,}): user functions that call others several times multiply "
+            f"their cost",
+            kind="ResourceError",
+        )
+    return calculus, reads
+
+
+def _scan(
+    expr: nodes.Expr, params: frozenset[str], functions: Any, variables: Any
+) -> tuple[int, list[str], bool, bool]:
+    """One walk of ``expr``: its nodes, the user functions it names (once per use), and
+    whether it reads a variable or ``ans`` and uses calculus itself."""
+    count, named, reads, calculus = 0, [], False, False
+    for node in nodes.walk(expr):
+        count += 1
+        if type(node) is not nodes.Name or node.id in params:
+            continue
+        if node.id in functions:
+            named.append(node.id)
+        elif node.id in variables or node.id in RESERVED:
+            reads = True
+        if node.primes or node.id in SPECIAL_FORMS:
+            calculus = True
+    return count, named, reads, calculus
+
+
+class StatementBudget(MemoryBudget):
+    """A memory budget whose overrun is the statement's error, in one line."""
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        super().__exit__(kind, error, trace)
+        if isinstance(error, MemoryBudgetExceeded):
+            raise CalcError(
+                f"this statement needs more than its memory budget of "
+                f"{size_text(self.limit)} (it would have held about {size_text(error.needed)}); "
+                f"--memory-limit or memory_limit in config.toml sets the budget",
+                kind="MemoryError",
+            ) from None
+
+
+_HUGE = 10**30  # a forecast is capped here: beyond any limit, and still cheap arithmetic
+
+
+def about(n: int) -> str:
+    """A large count as people read it: 1.1e+12 rather than its 13 digits."""
+    return f"{n:,}" if n < 10**9 else f"{n:.2g}"

@@ -1,0 +1,181 @@
+"""Scanning: the tokens of a line for highlighting, and where a script's statements end.
+
+This needs no parse. The tokens are coarse (number, name, operator, paren, punctuation,
+command, argument, comment, error), but numbers, names and comments are matched with the
+grammar's own terminals, read from the generated tables, so that the scanner and the parser
+cannot disagree on them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dezero_repl.grammar_tables import MEMO
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """The source text of one statement and where it begins in the script."""
+
+    text: str
+    offset: int
+    line: int
+    column: int
+
+
+def _terminal(name: str) -> str:
+    """The regular expression of one of the grammar's terminals, as Lark compiled it."""
+    for t in MEMO.values():
+        if t.get("__type__") == "TerminalDef" and t["name"] == name:
+            return t["pattern"]["value"]
+    raise KeyError(name)
+
+
+# Numbers, names and comments are the grammar's own terminals; the rest are coarser
+# classes, for colours and for finding where statements end.
+_SCAN = re.compile(
+    r"(?P<newline>\n)"
+    r"|(?P<space>[ \t\f\r]+)"
+    rf"|(?P<comment>{_terminal('COMMENT')})"
+    rf"|(?P<number>{_terminal('NUMBER')})"
+    rf"|(?P<name>{_terminal('NAME')})"
+    r"|(?P<paren>[][()])"
+    r"|(?P<operator>\*\*|[-+*/@^=])"
+    r"|(?P<punctuation>[,;:.])"
+    r"|(?P<error>.)"
+)
+# A command: blanks, `:name`, then the raw rest of the line.
+_COMMAND = re.compile(r"[ \t\f\r]*(:[A-Za-z_][A-Za-z0-9_]*!?|:)([^\n]*)")
+
+
+def lex(
+    text: str, position: int = 0, stop: int | None = None, depth: int = 0
+) -> Iterator[tuple[str, int, int]]:
+    """Yield (kind, start, end) for every token and newline; blanks are skipped.
+
+    A `:` that starts a line outside brackets, or follows a `;` there, begins a
+    command: a "command" token for `:name` and an "argument" token for the rest.
+    ``position``, ``stop`` and ``depth`` let a caller scan one line of a script.
+    """
+    stop = len(text) if stop is None else stop
+    command_allowed = True
+    while position < stop:
+        command = _COMMAND.match(text, position, stop) if command_allowed and depth == 0 else None
+        if command:
+            yield "command", *command.span(1)
+            raw, offset = command.group(2), command.start(2)
+            if raw.strip():
+                lead = len(raw) - len(raw.lstrip())
+                yield "argument", offset + lead, offset + len(raw.rstrip())
+            position, command_allowed = command.end(), False
+            continue
+        match = _SCAN.match(text, position, stop)
+        kind, start, position = match.lastgroup, match.start(), match.end()
+        if kind == "space":
+            continue
+        command_allowed = kind == "newline" or (kind == "punctuation" and text[start] == ";")
+        if kind == "paren":
+            depth = depth + 1 if text[start] in "([" else max(depth - 1, 0)
+        elif kind == "name" and text.startswith("__", start):
+            kind = "error"
+        yield kind, start, position
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of each token, for highlighting; never raises.
+
+    Kinds: number, name, operator, paren, punctuation, command, argument,
+    comment and error.
+    """
+    return [token for token in lex(text) if token[0] != "newline"]
+
+
+def statement_tokens(text: str) -> list[tuple[str, int, int]] | None:
+    """The tokens of an ordinary statement, by the grammar's terminals where they matter
+    (for ``shapes.ShapeCache``); None for commands and reserved names."""
+    if "__" in text or text.lstrip(_BLANKS + "\n").startswith(":"):
+        return None
+    return [
+        (m.lastgroup, m.start(), m.end())
+        for m in _SCAN.finditer(text)
+        if m.lastgroup not in ("space", "newline", "comment")
+    ]
+
+
+def split_statements(source: str) -> list[Chunk]:
+    """Split a script into the source text of its statements, in one pass.
+
+    Statements end at `;` or a newline outside brackets, unless the line ends
+    with an operator, `=` or `.`, which continue onto the next line. Blank
+    statements and comments are dropped; a command runs to the end of its line.
+    A plain line (one whole statement, nothing to track) is taken as it is; the
+    others go through the tokenizer.
+    """
+    chunks: list[Chunk] = []
+    depth, line = 0, 1
+    begin = end = semicolon = None
+    position = (1, 1)
+    continues = False
+
+    def flush() -> None:
+        nonlocal begin
+        if begin is not None:
+            chunks.append(Chunk(source[begin:end], begin, *position))
+        begin = None
+
+    line_start = 0
+    while line_start <= len(source):
+        line_end = source.find("\n", line_start)
+        line_end = len(source) if line_end == -1 else line_end
+        if begin is None and depth == 0 and _plain_line(source, line_start, line_end):
+            text = source[line_start:line_end]
+            if text.strip(_BLANKS):
+                lead = len(text) - len(text.lstrip(_BLANKS))
+                chunks.append(Chunk(text.strip(_BLANKS), line_start + lead, line, lead + 1))
+        else:
+            for kind, start, stop in lex(source, line_start, line_end, depth):
+                if kind == "comment" or kind == "argument":
+                    end = stop if kind == "argument" else end
+                    continue
+                if kind == "command":
+                    flush()
+                    start = start if semicolon is None else semicolon
+                elif kind == "punctuation" and depth == 0 and source[start] == ";":
+                    flush()
+                    semicolon = start
+                    continue
+                elif kind == "paren":
+                    depth = depth + 1 if source[start] in "([" else max(depth - 1, 0)
+                if begin is None:
+                    begin, position = start, (line, start - line_start + 1)
+                end, semicolon = stop, None
+                continues = kind == "operator" or (kind == "punctuation" and source[start] == ".")
+            if depth == 0 and not continues:
+                flush()
+        line, line_start, semicolon = line + 1, line_end + 1, None
+    flush()
+    return chunks
+
+
+_BLANKS = " \t\f\r"  # what the grammar skips between tokens, newlines aside
+_UNPLAIN = re.compile(r"[;#:]")
+_BRACKETS = re.compile(r"[][()]")
+_CONTINUING = frozenset("+-*/@^=.")
+
+
+def _plain_line(source: str, start: int, end: int) -> bool:
+    """Whether a line is complete on its own: no `;`, `#` or `:`, brackets closing in
+    order, and no operator at its end (a blank line is plain too: it holds nothing)."""
+    if _UNPLAIN.search(source, start, end):
+        return False
+    depth = 0
+    for bracket in _BRACKETS.findall(source, start, end):
+        depth += 1 if bracket in "([" else -1
+        if depth < 0:
+            return False
+    if depth:
+        return False
+    text = source[start:end].rstrip(_BLANKS)
+    return not text or text[-1] not in _CONTINUING
