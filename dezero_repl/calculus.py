@@ -24,7 +24,7 @@ from dezero import operators as O  # noqa: N812 - and those with a constant oper
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl import nodes
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
 
@@ -65,7 +65,7 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
         return y
     if order > MAX_ORDER:
         raise CalcError(
-            f"derivative order {order} is too high (limit {MAX_ORDER})", kind="ValueError"
+            f"derivative order {order} is too high (limit {MAX_ORDER})", kind=ErrorKind.ValueError
         )
     if x.ndim == 0 or _elementwise(y, x):
         d = taylor_coefficients(y, x, order, checked=[order])[order] * float(math.factorial(order))
@@ -74,7 +74,7 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
         raise CalcError(
             f"derivative order {order} with respect to the array '{x.name or 'x'}' is too "
             f"high (limit {MAX_NESTED_ORDER} when elements are combined, as by sum or @)",
-            kind="ValueError",
+            kind=ErrorKind.ValueError,
         )
     return _nested_derivative(y, x, order)
 
@@ -95,7 +95,7 @@ def taylor_coefficients(
             f"the derivative of order {order} is too large to compute: about {work:,} "
             f"coefficient products over {len(functions):,} operations (limit "
             f"{MAX_TAYLOR_WORK:,})",
-            kind="ResourceError",
+            kind=ErrorKind.ResourceError,
         )
     _reserve_series(functions, order)
     with using_config("enable_backprop", True):
@@ -117,7 +117,7 @@ def _reserve_series(functions: list, order: int) -> None:
         raise CalcError(
             f"the derivative of order {order} would hold about {size_text(needed)} of Taylor "
             f"coefficients, over the statement's memory budget of {size_text(budget.limit)}",
-            kind="MemoryError",
+            kind=ErrorKind.MemoryError,
         )
 
 
@@ -140,7 +140,7 @@ STEP = 0.7
 def _vouch(y: Variable, x: Variable, coefficients: list[Variable], orders: list[int]) -> None:
     """Refuse a derivative that float64 cannot give to 9 digits (see ``unreliable_orders``)."""
     for k, message in unreliable_orders(y, x, coefficients, orders).items():
-        raise CalcError(f"the derivative of order {k} {message}", kind="PrecisionError")
+        raise CalcError(f"the derivative of order {k} {message}", kind=ErrorKind.PrecisionError)
 
 
 def unreliable_orders(
@@ -231,7 +231,7 @@ def _check_growth(sizes: list[int], order: int) -> None:
         raise CalcError(
             f"the derivative of order {order} is too large to compute: its graph would have "
             f"about {foreseen:,.0f} operations (limit {MAX_GRAPH:,})",
-            kind="ResourceError",
+            kind=ErrorKind.ResourceError,
         )
 
 
@@ -256,7 +256,7 @@ def _one_parameter(f: Any, what: str) -> None:
         raise CalcError(
             f"{what} needs a function of one variable, but {name} takes {n or 'several'} "
             f"arguments; for a partial derivative use diff({name}({args}), x1)",
-            kind="TypeError",
+            kind=ErrorKind.TypeError,
         )
 
 
@@ -264,7 +264,9 @@ def derivative(session: Session, f: Derivative, args: list[Any], depth: int) -> 
     """Evaluate ``f'(a)``: the derivative of a one-parameter function at a."""
     _one_parameter(f.base, f"the derivative {_prime_name(f)}")
     if len(args) != 1:
-        raise CalcError(f"{_prime_name(f)} takes 1 argument, got {len(args)}", kind="TypeError")
+        raise CalcError(
+            f"{_prime_name(f)} takes 1 argument, got {len(args)}", kind=ErrorKind.TypeError
+        )
     x = _argument(args[0], f"{_prime_name(f)}()")
     with using_config("enable_backprop", True):
         y = applied(session, f.base, [x], depth + 1)
@@ -277,7 +279,7 @@ def applied(session: Session, f: Any, args: list[Any], depth: int = 0) -> Variab
     if is_function(value):
         raise CalcError(
             f"{f.name} returns the function {value.name}, not a number",
-            kind="TypeError",
+            kind=ErrorKind.TypeError,
         )
     return as_variable(value)
 
@@ -296,14 +298,16 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
     """Evaluate ``grad(g)(a, b, ...)`` or ``hessian(g)(a, b, ...)`` at a point."""
     n = f.base.arity
     if n is not None and len(args) != n:
-        raise CalcError(f"{f.name} takes {n} argument(s), got {len(args)}", kind="TypeError")
+        raise CalcError(
+            f"{f.name} takes {n} argument(s), got {len(args)}", kind=ErrorKind.TypeError
+        )
     xs = [_argument(a, f"{f.name}()") for a in args]
     if any(x.ndim != 0 for x in xs):
-        raise CalcError(f"{f.name} needs numbers as arguments", kind="TypeError")
+        raise CalcError(f"{f.name} needs numbers as arguments", kind=ErrorKind.TypeError)
     with using_config("enable_backprop", True):
         y = applied(session, f.base, xs, depth + 1)
         if y.ndim != 0:
-            raise CalcError(f"{f.base.name} must return a number", kind="TypeError")
+            raise CalcError(f"{f.base.name} must return a number", kind=ErrorKind.TypeError)
         first = _partials(y, xs)
         if not f.hessian:
             return F.stack(first)
@@ -339,7 +343,7 @@ def special_form(
     except CalcError as e:
         raise e.at(node.start, node.end) from None
     except np.linalg.LinAlgError as e:
-        raise CalcError(f"{name}: {e}", node.start, node.end, kind="ValueError") from None
+        raise CalcError(f"{name}: {e}", node.start, node.end, kind=ErrorKind.ValueError) from None
     return result
 
 
@@ -347,7 +351,8 @@ def _count(name: str, args: list[Any], lo: int, hi: int, signature: str) -> None
     if not lo <= len(args) <= hi:
         want = str(lo) if lo == hi else f"{lo} or {hi}"
         raise CalcError(
-            f"{name} takes {want} arguments ({signature}), got {len(args)}", kind="TypeError"
+            f"{name} takes {want} arguments ({signature}), got {len(args)}",
+            kind=ErrorKind.TypeError,
         )
 
 
@@ -359,24 +364,24 @@ def _diff(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Va
             "the second argument of diff must be a variable, as in diff(x**2, x)",
             variable.start,
             variable.end,
-            kind="TypeError",
+            kind=ErrorKind.TypeError,
         )
     if is_function(args[0]):
         raise CalcError(
             "diff takes an expression, e.g. diff(f(x), x); for a function use f'",
             node.args[0].start,
             node.args[0].end,
-            kind="TypeError",
+            kind=ErrorKind.TypeError,
         )
     order = 1 if len(args) == 2 else integer(args[2], "the order of diff")
     if order < 0:
-        raise CalcError("the order of diff cannot be negative", kind="ValueError")
+        raise CalcError("the order of diff cannot be negative", kind=ErrorKind.ValueError)
     return nth_derivative(as_variable(args[0]), args[1], order)
 
 
 def _function_argument(session: Session, value: Any, form: str) -> Any:
     if not is_function(value) or isinstance(value, SpecialForm):
-        raise CalcError(f"{form} takes a function, as in {form}(f)", kind="TypeError")
+        raise CalcError(f"{form} takes a function, as in {form}(f)", kind=ErrorKind.TypeError)
     return value
 
 
@@ -396,20 +401,24 @@ def _taylor(session: Session, node: nodes.Call, args: list[Any], depth: int) -> 
     _one_parameter(f, "taylor")
     n = integer(args[2], "the order of taylor")
     if not 0 <= n <= MAX_ORDER:
-        raise CalcError(f"the order of taylor must be between 0 and {MAX_ORDER}", kind="ValueError")
+        raise CalcError(
+            f"the order of taylor must be between 0 and {MAX_ORDER}", kind=ErrorKind.ValueError
+        )
     a = _argument(args[1], "taylor()")
     if a.ndim != 0:
-        raise CalcError("taylor expands around a number", kind="TypeError")
+        raise CalcError("taylor expands around a number", kind=ErrorKind.TypeError)
     with using_config("enable_backprop", True):
         y = applied(session, f, [a], depth + 1)
         if y.ndim != 0:
-            raise CalcError("taylor needs a function that returns a number", kind="TypeError")
+            raise CalcError(
+                "taylor needs a function that returns a number", kind=ErrorKind.TypeError
+            )
         coefficients = taylor_coefficients(y, a, n)
         refused = unreliable_orders(y, a, coefficients, list(range(2, n + 1)))
     for k, message in refused.items():
         raise CalcError(
             f"the coefficient of order {k} {message}; orders up to {k - 1} can be computed",
-            kind="PrecisionError",
+            kind=ErrorKind.PrecisionError,
         )
     return Figured(F.stack(coefficients), {"taylor": {"around": float(a.data), "order": n}})
 
@@ -422,7 +431,7 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
         with using_config("enable_backprop", True):
             y = applied(session, f, [v], depth + 1)
             if y.ndim != 0:
-                raise CalcError("the function must return a number", kind="TypeError")
+                raise CalcError("the function must return a number", kind=ErrorKind.TypeError)
             coefficients = taylor_coefficients(y, v, order)
         return [float(c.data) * math.factorial(k) for k, c in enumerate(coefficients)]
 
@@ -431,10 +440,12 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
 
 def _start_point(value: Any, form: str) -> np.ndarray:
     if is_function(value) or value is None or isinstance(value, slice):
-        raise CalcError(f"{form} starts from a number or a list of numbers", kind="TypeError")
+        raise CalcError(
+            f"{form} starts from a number or a list of numbers", kind=ErrorKind.TypeError
+        )
     data = np.asarray(value.data if isinstance(value, Variable) else value, dtype=np.float64)
     if not np.all(np.isfinite(data)):
-        raise CalcError(f"{form} needs a finite starting point", kind="ValueError")
+        raise CalcError(f"{form} needs a finite starting point", kind=ErrorKind.ValueError)
     return data
 
 
@@ -446,7 +457,7 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
         if not (math.isfinite(g) and math.isfinite(dg)):
             raise CalcError(
                 f"{form} diverged: the function is not finite at x = {x!r}",
-                kind="ConvergenceError",
+                kind=ErrorKind.ConvergenceError,
             )
         if g == 0:
             return x, iteration - 1
@@ -454,7 +465,7 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
             what = "derivative" if order == 1 else "second derivative"
             raise CalcError(
                 f"{form}: the {what} is zero at x = {x!r}; try another start",
-                kind="ConvergenceError",
+                kind=ErrorKind.ConvergenceError,
             )
         step = g / dg
         x_new = x - step
@@ -463,7 +474,7 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
         x = x_new
     raise CalcError(
         f"{form} did not converge in {MAX_ITERATIONS} iterations (last x = {x!r})",
-        kind="ConvergenceError",
+        kind=ErrorKind.ConvergenceError,
     )
 
 
@@ -479,7 +490,7 @@ def _check_root(at: Any, x: float, start: float) -> None:
         raise CalcError(
             f"solve found no root: Newton's steps stopped at x = {x!r}, where the function is "
             f"{residual!r}, not zero",
-            kind="ConvergenceError",
+            kind=ErrorKind.ConvergenceError,
         )
 
 
@@ -489,7 +500,7 @@ def _solve(session: Session, node: nodes.Call, args: list[Any], depth: int) -> F
     _one_parameter(f, "solve")
     x0 = _start_point(args[1], "solve")
     if x0.ndim != 0:
-        raise CalcError("solve starts from a number", kind="TypeError")
+        raise CalcError("solve starts from a number", kind=ErrorKind.TypeError)
     at = _scalar_function_at(session, f, depth)
     x, iterations = _newton_1d(at, float(x0), 1, "solve")
     _check_root(at, x, float(x0))
@@ -509,7 +520,7 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
         raise CalcError(
             f"minimize needs a starting point with one number per parameter ({n}), "
             f"e.g. minimize(f, [0, 2])",
-            kind="TypeError",
+            kind=ErrorKind.TypeError,
         )
     x, iterations = _newton_nd(session, f, x0, depth)
     method = "Newton (damped, with Hessian)"
@@ -521,7 +532,7 @@ def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int)
     with using_config("enable_backprop", True):
         y = applied(session, f, xs, depth + 1)
         if y.ndim != 0:
-            raise CalcError("the function must return a number", kind="TypeError")
+            raise CalcError("the function must return a number", kind=ErrorKind.TypeError)
         first = _partials(y, xs)
         second = [[float(h.data) for h in _partials(g, xs)] for g in first]
     return float(y.data), np.array([float(g.data) for g in first]), np.array(second)
@@ -541,7 +552,7 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
         if not (math.isfinite(fx) and np.all(np.isfinite(g))):
             raise CalcError(
                 f"minimize diverged: the function is not finite at {x.tolist()}",
-                kind="ConvergenceError",
+                kind=ErrorKind.ConvergenceError,
             )
         if np.all(g == 0):
             return x, iteration - 1
@@ -560,7 +571,7 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
         x = x_new
     raise CalcError(
         f"minimize did not converge in {MAX_ITERATIONS} iterations (last point {x.tolist()})",
-        kind="ConvergenceError",
+        kind=ErrorKind.ConvergenceError,
     )
 
 

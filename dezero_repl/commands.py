@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from dezero.utils import GraphvizNotFound, get_dot_graph, render_dot
 from dezero_repl import help as help_text
-from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.errors import CalcError, ErrorKind, did_you_mean
 from dezero_repl.evaluator import Session
 from dezero_repl.format import describe_shape, format_value
 from dezero_repl.nodes import Command, ExprStmt
@@ -39,7 +39,7 @@ def run(runner: Runner, command: Command, text: str) -> Outcome:
             f"unknown command ':{command.name}'{hint}; type :help for the list",
             0,
             len(text.split()[0]) if text.split() else 1,
-            kind="CommandError",
+            kind=ErrorKind.CommandError,
         )
     handler = entry[0]
     outcome = handler(runner, command.arg)
@@ -84,7 +84,7 @@ def nograd(runner: Runner, arg: str) -> Outcome:
     elif word in ("off", "false", "0", "no"):
         session.grad_enabled = True
     else:
-        raise CalcError(f"':nograd {arg}': expected 'on' or 'off'", kind="CommandError")
+        raise CalcError(f"':nograd {arg}': expected 'on' or 'off'", kind=ErrorKind.CommandError)
     state = "off (nograd mode)" if not session.grad_enabled else "on"
     return _done(f"gradients {state}", nograd=not session.grad_enabled)
 
@@ -97,7 +97,8 @@ def precision(runner: Runner, arg: str) -> Outcome:
         return _done("precision: shortest exact form", precision=None)
     if not word.isdigit() or not 1 <= int(word) <= 17:
         raise CalcError(
-            "':precision' takes a number of digits from 1 to 17, or 'off'", kind="CommandError"
+            "':precision' takes a number of digits from 1 to 17, or 'off'",
+            kind=ErrorKind.CommandError,
         )
     runner.session.precision = int(word)
     return _done(f"precision: {word} significant digits", precision=int(word))
@@ -111,7 +112,9 @@ def elements(runner: Runner, arg: str) -> Outcome:
         runner.session.elements = None
         return _done("arrays print every element", elements=None)
     if not word.isdigit() or int(word) < 1:
-        raise CalcError("':elements' takes a number of elements, or 'all'", kind="CommandError")
+        raise CalcError(
+            "':elements' takes a number of elements, or 'all'", kind=ErrorKind.CommandError
+        )
     runner.session.elements = int(word)
     return _done(f"arrays of more than {word} elements print summarized", elements=int(word))
 
@@ -155,13 +158,15 @@ def delete(runner: Runner, arg: str) -> Outcome:
     session = runner.session
     names = _words(arg)
     if not names:
-        raise CalcError("':del' needs the names to remove, e.g. :del x y", kind="CommandError")
+        raise CalcError(
+            "':del' needs the names to remove, e.g. :del x y", kind=ErrorKind.CommandError
+        )
     for name in names:
         if name not in session.variables and name not in session.functions:
             known = [*session.variables, *session.functions]
             raise CalcError(
                 f"':del': no variable or function '{name}'" + did_you_mean(name, known),
-                kind="NameError",
+                kind=ErrorKind.NameError,
             )
     for name in names:
         session.variables.pop(name, None)
@@ -191,11 +196,11 @@ def load(runner: Runner, arg: str) -> Outcome:
 
     path = arg.strip()
     if not path:
-        raise CalcError("':load' needs a file name", kind="CommandError")
+        raise CalcError("':load' needs a file name", kind=ErrorKind.CommandError)
     resolved = Path(os.path.expanduser(path)).resolve()
     if resolved in runner.loading:
         chain = " → ".join(str(p.name) for p in [*runner.loading, resolved])
-        raise CalcError(f"':load' cycle: {chain}", kind="LoadError")
+        raise CalcError(f"':load' cycle: {chain}", kind=ErrorKind.LoadError)
     source = read_source(os.path.expanduser(path))
     runner.loading.append(resolved)
     saved, runner.keep_going = runner.keep_going, runner.keep_going_in_loads
@@ -206,7 +211,7 @@ def load(runner: Runner, arg: str) -> Outcome:
         runner.loading.pop()
     if not ok:
         what = "had errors" if runner.keep_going_in_loads else "stopped at an error"
-        raise AlreadyReported(f"':load {path}' {what}", kind="LoadError")
+        raise AlreadyReported(f"':load {path}' {what}", kind=ErrorKind.LoadError)
     return _done(f"loaded {path}", loaded=path)
 
 
@@ -217,19 +222,21 @@ def save(runner: Runner, arg: str, replace: bool = False) -> Outcome:
     path = arg.strip()
     command = ":save!" if replace else ":save"
     if not path:
-        raise CalcError(f"'{command}' needs a file name", kind="CommandError")
+        raise CalcError(f"'{command}' needs a file name", kind=ErrorKind.CommandError)
     target = Path(os.path.expanduser(path))
     session = runner.session
     if os.path.lexists(target) and not replace and _identity(target) not in session.written:
         raise CalcError(
             f"'{path}' exists and this session did not write it; ':save! {path}' replaces it",
-            kind="FileError",
+            kind=ErrorKind.FileError,
         )
     lines = session.log
     try:
         write_atomically(target, "".join(line + "\n" for line in lines))
     except OSError as e:
-        raise CalcError(f"cannot write '{path}': {e.strerror or e}", kind="FileError") from None
+        raise CalcError(
+            f"cannot write '{path}': {e.strerror or e}", kind=ErrorKind.FileError
+        ) from None
     session.written.add(_identity(target))
     return _done(f"saved {len(lines)} statement(s) to {path}", saved=path, statements=len(lines))
 
@@ -293,13 +300,15 @@ def graph(runner: Runner, arg: str) -> Outcome:
     expr_text, _, target = arg.partition(">")
     expr_text, target = expr_text.strip(), target.strip()
     if not expr_text:
-        raise CalcError("':graph' needs an expression, e.g. :graph sin(x) * x", kind="CommandError")
+        raise CalcError(
+            "':graph' needs an expression, e.g. :graph sin(x) * x", kind=ErrorKind.CommandError
+        )
     try:
         statement = parse_statement(expr_text)
     except ParseError as e:
-        raise CalcError(f"in ':graph': {e.message}", kind="SyntaxError") from None
+        raise CalcError(f"in ':graph': {e.message}", kind=ErrorKind.SyntaxError) from None
     if not isinstance(statement, ExprStmt):
-        raise CalcError("':graph' takes an expression", kind="CommandError")
+        raise CalcError("':graph' takes an expression", kind=ErrorKind.CommandError)
     value = _with_graph(runner.session, statement)
     dot = get_dot_graph(value, verbose=False)
     if not target:
@@ -310,19 +319,21 @@ def graph(runner: Runner, arg: str) -> Outcome:
             Path(target).write_text(dot + "\n", encoding="utf-8")
         except OSError as e:
             raise CalcError(
-                f"cannot write '{target}': {e.strerror or e}", kind="FileError"
+                f"cannot write '{target}': {e.strerror or e}", kind=ErrorKind.FileError
             ) from None
     elif extension in (".png", ".svg", ".pdf"):
         try:
             render_dot(dot, target)
         except GraphvizNotFound as e:
-            raise CalcError(str(e), kind="GraphvizError") from None
+            raise CalcError(str(e), kind=ErrorKind.GraphvizError) from None
         except Exception as e:  # the dot program failed
             raise CalcError(
-                f"Graphviz could not draw '{target}': {e}", kind="GraphvizError"
+                f"Graphviz could not draw '{target}': {e}", kind=ErrorKind.GraphvizError
             ) from None
     else:
-        raise CalcError("':graph' writes .dot, .png, .svg or .pdf files", kind="CommandError")
+        raise CalcError(
+            "':graph' writes .dot, .png, .svg or .pdf files", kind=ErrorKind.CommandError
+        )
     return _done(f"wrote the graph to {target}", file=target)
 
 
@@ -336,7 +347,7 @@ def _with_graph(session: Session, statement: ExprStmt):
         session.grad_enabled = saved
     if not hasattr(value, "creator"):
         raise CalcError(
-            "':graph' needs an expression with a value, not a function", kind="TypeError"
+            "':graph' needs an expression with a value, not a function", kind=ErrorKind.TypeError
         )
     if value.name is None:
         value.name = "result"

@@ -8,26 +8,66 @@ and a caret under the offending span.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import Enum
+
+
+class ErrorKind(str, Enum):
+    """What kind of error it is: its name in JSON output (``"type": "NameError"``)."""
+
+    Error = "Error"
+    SyntaxError = "SyntaxError"
+    NameError = "NameError"
+    TypeError = "TypeError"
+    ValueError = "ValueError"
+    IndexError = "IndexError"
+    AxisError = "AxisError"
+    RecursionError = "RecursionError"
+    MemoryError = "MemoryError"
+    ResourceError = "ResourceError"
+    Timeout = "Timeout"
+    ConvergenceError = "ConvergenceError"
+    PrecisionError = "PrecisionError"
+    CommandError = "CommandError"
+    HelpError = "HelpError"
+    FileError = "FileError"
+    LoadError = "LoadError"
+    PlotError = "PlotError"
+    GraphvizError = "GraphvizError"
+    InternalError = "InternalError"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class CalcError(Exception):
     """An error in the user's input; ``kind`` names it in JSON output (e.g. "NameError")."""
 
     def __init__(
-        self, message: str, start: int | None = None, end: int | None = None, kind: str = "Error"
+        self,
+        message: str,
+        start: int | None = None,
+        end: int | None = None,
+        kind: ErrorKind | str = ErrorKind.Error,
     ) -> None:
         message = _one_line(message)
         super().__init__(message)
         self.message = message
         self.start = start
         self.end = end
-        self.kind = kind
+        self.kind = ErrorKind(kind)  # a string is checked against the kinds
 
     def at(self, start: int, end: int) -> CalcError:
         """Give the error a span if it has none yet."""
         if self.start is None:
             self.start, self.end = start, end
         return self
+
+
+class Timeout(CalcError):
+    """An evaluation passed its deadline (the preview's time budget)."""
+
+    def __init__(self) -> None:
+        super().__init__("evaluation took too long", kind=ErrorKind.Timeout)
 
 
 def _one_line(message: str) -> str:

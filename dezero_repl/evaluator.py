@@ -23,7 +23,7 @@ import dezero.functions as F
 from dezero import Variable, as_variable, using_config
 from dezero.budget import MemoryBudget
 from dezero_repl import calculus, nodes
-from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.errors import CalcError, ErrorKind, Timeout, did_you_mean
 from dezero_repl.floating import FloatingPointLog
 from dezero_repl.indexing import array_literal, check_index_size, index_item, index_message
 from dezero_repl.ledger import HistoryLost, Ledger, prune, summarize
@@ -98,7 +98,7 @@ class Session:
         if isinstance(statement, nodes.FuncDef):
             return self._define(statement, text)
         if isinstance(statement, nodes.Command):
-            raise CalcError("commands are run by the command table", kind="InternalError")
+            raise CalcError("commands are run by the command table", kind=ErrorKind.InternalError)
         name = statement.name if isinstance(statement, nodes.Assign) else None
         if name is not None:
             self._check_assignable(name, statement.name_start, statement.name_end)
@@ -110,7 +110,7 @@ class Session:
                     f"define one with {name}(x) = ...",
                     statement.expr.start,
                     statement.expr.end,
-                    kind="TypeError",
+                    kind=ErrorKind.TypeError,
                 )
             return FunctionShown(self.describe_function(value), warnings=warnings)
         report = None
@@ -185,7 +185,9 @@ class Session:
         elif name in self.functions:
             reason = f"'{name}' is a function (remove it first with :del {name})"
         if reason:
-            raise CalcError(f"cannot assign to '{name}': {reason}", start, end, kind="NameError")
+            raise CalcError(
+                f"cannot assign to '{name}': {reason}", start, end, kind=ErrorKind.NameError
+            )
 
     def _bind(self, name: str, value: Variable) -> Variable:
         """Store ``value`` under ``name``; a value already named elsewhere gets its own node."""
@@ -218,7 +220,7 @@ class Session:
             raise CalcError(
                 f"cannot define '{name}': it is a variable (remove it first with :del {name})",
                 *span,
-                kind="NameError",
+                kind=ErrorKind.NameError,
             )
         if name not in self.functions:  # redefining a function is allowed
             self._check_assignable(name, *span)
@@ -228,7 +230,7 @@ class Session:
             raise CalcError(
                 "recursive definition: " + " → ".join(cycle) + " (recursion is not supported)",
                 *span,
-                kind="RecursionError",
+                kind=ErrorKind.RecursionError,
             )
         self.functions[name] = UserFunction(
             name, statement.params, statement.body, text.strip(), frozenset(calls)
@@ -253,7 +255,7 @@ class Session:
                     + did_you_mean(node.id, [*self._all_names(), *statement.params]),
                     node.start,
                     node.end,
-                    kind="NameError",
+                    kind=ErrorKind.NameError,
                 )
         return calls
 
@@ -320,7 +322,7 @@ class Session:
                     f"'{name}' is the last result, and there is none yet",
                     node.start,
                     node.end,
-                    kind="NameError",
+                    kind=ErrorKind.NameError,
                 )
             value = self.last
         elif name in CONSTANTS:
@@ -338,7 +340,7 @@ class Session:
                 f"unknown {what} '{name}'" + did_you_mean(name, candidates),
                 node.start,
                 node.end,
-                kind="NameError",
+                kind=ErrorKind.NameError,
             )
         if node.primes:
             if not is_function(value) or isinstance(value, SpecialForm):
@@ -346,7 +348,7 @@ class Session:
                     f"'{name}' is not a function: primes (') mark derivatives of functions",
                     node.start,
                     node.end,
-                    kind="TypeError",
+                    kind=ErrorKind.TypeError,
                 )
             value = Derivative(value, node.primes)
         return value
@@ -364,7 +366,7 @@ class Session:
         while stack:
             node, state = stack.pop()
             if self.deadline is not None and time.perf_counter() > self.deadline:
-                raise CalcError("evaluation took too long", kind="Timeout")
+                raise Timeout()
             if node is None:
                 values.append(None)
             elif state < 0:  # the children's values are ready: combine ~state of them
@@ -403,7 +405,9 @@ class Session:
         if kind is nodes.Slice:
             bounds = [None if a is None else _whole(a, "a slice bound") for a in args]
             if bounds[2] == 0:
-                raise CalcError("a slice step cannot be zero", node.start, node.end, "ValueError")
+                raise CalcError(
+                    "a slice step cannot be zero", node.start, node.end, ErrorKind.ValueError
+                )
             return slice(*bounds)
         if kind is nodes.Transpose:
             (x,) = args
@@ -434,7 +438,7 @@ class Session:
             raise CalcError(
                 f"shapes {np.shape(_data(x))} and {np.shape(_data(y))} do not match for '{op}'",
                 *span,
-                kind="ValueError",
+                kind=ErrorKind.ValueError,
             ) from None
         if self._fp.pending:
             self._fp.name(f"'{op}'", result)
@@ -452,7 +456,7 @@ class Session:
                 f"too many indices: {len(key)} for an array of {target.ndim} dimension(s)",
                 node.op_start,
                 node.op_end,
-                kind="IndexError",
+                kind=ErrorKind.IndexError,
             )
         try:
             check_index_size(target.shape, key)
@@ -478,7 +482,7 @@ class Session:
                 f"{_describe_callee(node.func)} is {what}, not a function",
                 node.func.start,
                 node.func.end,
-                kind="TypeError",
+                kind=ErrorKind.TypeError,
             )
         if isinstance(f, SpecialForm):
             result = calculus.special_form(self, f.name, node, args, scope, depth)
@@ -491,7 +495,7 @@ class Session:
         except CalcError as e:
             raise e.at(*span) from None
         except (ValueError, TypeError, IndexError) as e:
-            raise CalcError(f"{f.name}: {e}", *span, kind="ValueError") from None
+            raise CalcError(f"{f.name}: {e}", *span, kind=ErrorKind.ValueError) from None
         if self._fp.pending:
             self._fp.name(f"{f.name}()", result)
         return result
@@ -511,19 +515,21 @@ class Session:
             if depth >= MAX_CALL_DEPTH:
                 raise CalcError(
                     f"function calls nested too deeply (limit {MAX_CALL_DEPTH})",
-                    kind="RecursionError",
+                    kind=ErrorKind.RecursionError,
                 )
             try:
                 return self.evaluate(f.body, dict(zip(f.params, args)), depth + 1)
+            except Timeout:
+                raise
             except CalcError as e:  # a span inside the body means nothing at the call site
-                nested = e.kind == "RecursionError"  # naming a hundred callers helps nobody
+                nested = e.kind is ErrorKind.RecursionError  # naming a hundred callers helps nobody
                 message = e.message if nested else f"in {f.name}: {e.message}"
                 raise CalcError(message, kind=e.kind) from None
         if isinstance(f, Derivative):
             return calculus.derivative(self, f, args, depth)
         if isinstance(f, GradientOf):
             return calculus.gradient_of(self, f, args, depth)
-        raise CalcError(f"'{name}' cannot be called here", kind="TypeError")
+        raise CalcError(f"'{name}' cannot be called here", kind=ErrorKind.TypeError)
 
 
 # ---------------------------------------------------------------------------
@@ -582,5 +588,5 @@ def _check_count(name: str, signature: str, got: int, lo: int, hi: int) -> None:
     want = f"{lo}" if lo == hi else f"{lo} to {hi}"
     plural = "" if (lo == hi == 1) else "s"
     raise CalcError(
-        f"{name} takes {want} argument{plural} ({signature}), got {got}", kind="TypeError"
+        f"{name} takes {want} argument{plural} ({signature}), got {got}", kind=ErrorKind.TypeError
     )

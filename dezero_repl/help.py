@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dezero_repl.errors import CalcError, did_you_mean
+from dezero_repl.errors import CalcError, ErrorKind, did_you_mean
 from dezero_repl.vocabulary import BUILTINS, CONSTANTS, SPECIAL_FORMS
 
 OVERVIEW = """\
@@ -106,4 +106,4 @@ def lookup(topic: str, session: Any, commands: dict[str, tuple]) -> str:
     if topic in session.functions:
         return session.functions[topic].describe()
     known = [*TOPICS, "commands", *BUILTINS, *SPECIAL_FORMS, *commands, *CONSTANTS]
-    raise CalcError(f"no help on '{topic}'" + did_you_mean(topic, known), kind="HelpError")
+    raise CalcError(f"no help on '{topic}'" + did_you_mean(topic, known), kind=ErrorKind.HelpError)

@@ -13,7 +13,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable, as_variable
 from dezero_repl import nodes
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.values import require_array
 from dezero_repl.vocabulary import MAX_DIMENSIONS, check_size, integer
 
@@ -28,7 +28,7 @@ def index_item(value: Any) -> Any:
     if data.ndim == 0:
         return integer(data, "an index")
     if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
-        raise CalcError("indices must be whole numbers", kind="IndexError")
+        raise CalcError("indices must be whole numbers", kind=ErrorKind.IndexError)
     return data.astype(np.intp)
 
 
@@ -63,14 +63,14 @@ def array_literal(node: nodes.ArrayLit, elements: list[Any]) -> Any:
                 f"ragged array: element {i} has shape {shape} but element 1 has shape {shapes[0]}",
                 element.start,
                 element.end,
-                kind="ValueError",
+                kind=ErrorKind.ValueError,
             )
     if len(shapes[0]) >= MAX_DIMENSIONS:
         raise CalcError(
             f"array nested too deeply (limit {MAX_DIMENSIONS} dimensions)",
             node.start,
             node.end,
-            kind="ValueError",
+            kind=ErrorKind.ValueError,
         )
     check_size((len(elements), *shapes[0]), "this array")
     if not any(isinstance(e, Variable) for e in elements):

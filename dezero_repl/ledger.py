@@ -34,7 +34,7 @@ import dezero.functions as F
 from dezero import Function, Variable, gradients, no_grad, series
 from dezero.core import Config
 from dezero.series import ZERO
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 
 Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u)
 
@@ -224,7 +224,7 @@ class Summary(Function):
         return HistoryLost(
             f"only first derivatives are kept through earlier values of '{self.name}' (an "
             f"array, reassigned since): recompute it in one statement to go further",
-            kind="ValueError",
+            kind=ErrorKind.ValueError,
         )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from dezero.budget import MemoryBudget, MemoryBudgetExceeded, size_text
 from dezero_repl import nodes
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.vocabulary import RESERVED, SPECIAL_FORMS
 
 #: The most steps (syntax nodes visited) one statement may forecast: user functions that
@@ -64,7 +64,7 @@ def survey(
             f"this would take about {about(steps)} steps to evaluate (limit "
             f"{MAX_STEPS:,}): user functions that call others several times multiply "
             f"their cost",
-            kind="ResourceError",
+            kind=ErrorKind.ResourceError,
         )
     return calculus, reads
 
@@ -98,7 +98,7 @@ class StatementBudget(MemoryBudget):
                 f"this statement needs more than its memory budget of "
                 f"{size_text(self.limit)} (it would have held about {size_text(error.needed)}); "
                 f"--memory-limit or memory_limit in config.toml sets the budget",
-                kind="MemoryError",
+                kind=ErrorKind.MemoryError,
             ) from None
 
 

@@ -204,7 +204,7 @@ class JsonOutput:
     def error(
         self, source_name: str, source: str, offset: int, error: CalcError, statement: str = ""
     ) -> None:
-        detail: dict[str, Any] = {"type": error.kind, "message": error.message}
+        detail: dict[str, Any] = {"type": error.kind.value, "message": error.message}
         if error.start is not None:
             line, column = line_column(source, min(offset + error.start, len(source)))
             detail.update(line=line, column=column)

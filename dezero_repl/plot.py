@@ -17,7 +17,7 @@ import numpy as np
 
 from dezero import Variable, as_variable, gradients, using_config
 from dezero_repl import calculus, nodes
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.format import format_number
 from dezero_repl.outcomes import CommandDone
 from dezero_repl.parser import ParseError, parse_statement
@@ -64,7 +64,8 @@ def command(runner: Runner, arg: str) -> CommandDone:
     spec, target = spec.strip(), target.strip()
     if not spec:
         raise CalcError(
-            "':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3", kind="CommandError"
+            "':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3",
+            kind=ErrorKind.CommandError,
         )
     xs, curves = sample(runner.session, spec)
     series = {c.label: c.values for c in curves}
@@ -108,9 +109,9 @@ def _parse(text: str) -> tuple[str, nodes.Expr]:
     try:
         statement = parse_statement(text)
     except ParseError as e:
-        raise CalcError(f"in ':plot {text}': {e.message}", kind="SyntaxError") from None
+        raise CalcError(f"in ':plot {text}': {e.message}", kind=ErrorKind.SyntaxError) from None
     if not isinstance(statement, nodes.ExprStmt):
-        raise CalcError("':plot' takes expressions or functions", kind="CommandError")
+        raise CalcError("':plot' takes expressions or functions", kind=ErrorKind.CommandError)
     return text, statement.expr
 
 
@@ -123,9 +124,13 @@ def _range(session: Any, items: list, match: _Range | None) -> tuple[str | None,
     if match:
         name, low, high = match.name, _number(session, match.low), _number(session, match.high)
         if not low < high:
-            raise CalcError(f"':plot' range {low!r}..{high!r} is empty", kind="CommandError")
+            raise CalcError(
+                f"':plot' range {low!r}..{high!r} is empty", kind=ErrorKind.CommandError
+            )
         if not np.isfinite(high - low):  # np.linspace would overflow between the ends
-            raise CalcError(f"':plot' range {low!r}..{high!r} is too wide", kind="CommandError")
+            raise CalcError(
+                f"':plot' range {low!r}..{high!r} is too wide", kind=ErrorKind.CommandError
+            )
         return name, low, high
     names = [n for _, e in items for n in _free_variables(session, e)]
     names = list(dict.fromkeys(names))
@@ -133,7 +138,7 @@ def _range(session: Any, items: list, match: _Range | None) -> tuple[str | None,
         raise CalcError(
             f"':plot' cannot tell which variable to vary ({', '.join(names)}); "
             f"say it: :plot ... for {names[0]} in -5..5",
-            kind="CommandError",
+            kind=ErrorKind.CommandError,
         )
     variable = names[0] if names else None
     center = 0.0
@@ -147,7 +152,9 @@ def _number(session: Any, text: str) -> float:
     value, _, _ = session.evaluate_statement(expr)
     data = np.asarray(value.data if isinstance(value, Variable) else value)
     if data.ndim != 0 or not np.isfinite(data):
-        raise CalcError(f"':plot' range ends must be numbers, not '{text}'", kind="CommandError")
+        raise CalcError(
+            f"':plot' range ends must be numbers, not '{text}'", kind=ErrorKind.CommandError
+        )
     return float(data)
 
 
@@ -168,14 +175,14 @@ def _curves(
                 raise CalcError(
                     f"':plot {text}': the expression has no variable to vary; "
                     f"say which: :plot {text} for x in -5..5",
-                    kind="CommandError",
+                    kind=ErrorKind.CommandError,
                 )
             y = as_variable(value)
             label, derivative_label = text, f"∂/∂{variable}"
         if y.shape != xs.shape:
             raise CalcError(
                 f"':plot {text}' must give one value per point (got shape {y.shape})",
-                kind="ValueError",
+                kind=ErrorKind.ValueError,
             )
         curves = [Curve(label, np.array(y.data, dtype=np.float64))]
         if single:
@@ -224,7 +231,7 @@ def save_image(xs: np.ndarray, curves: list[Curve], path: str) -> None:
     except ImportError:
         raise CalcError(
             "saving a plot to a file needs matplotlib: pip install 'dezero-repl[plot]'",
-            kind="PlotError",
+            kind=ErrorKind.PlotError,
         ) from None
     fig, axes = plt.subplots(figsize=(8, 5))
     for curve in curves:
@@ -235,6 +242,8 @@ def save_image(xs: np.ndarray, curves: list[Curve], path: str) -> None:
     try:
         fig.savefig(os.path.expanduser(path))
     except (OSError, ValueError) as e:
-        raise CalcError(f"cannot save the plot to '{path}': {e}", kind="PlotError") from None
+        raise CalcError(
+            f"cannot save the plot to '{path}': {e}", kind=ErrorKind.PlotError
+        ) from None
     finally:
         plt.close(fig)

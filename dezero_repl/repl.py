@@ -33,7 +33,7 @@ from prompt_toolkit.styles import Style
 from dezero_repl import __version__, nodes
 from dezero_repl.commands import COMMANDS
 from dezero_repl.config import Settings, history_path
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, Timeout
 from dezero_repl.evaluator import Session
 from dezero_repl.format import format_value
 from dezero_repl.parser import ParseError, is_incomplete, parse_statement
@@ -251,7 +251,7 @@ class Preview:
         started = time.perf_counter()
         try:
             value, grads = evaluate_quietly(self.session, statement.expr, started + PREVIEW_BUDGET)
-        except PreviewTimeout:
+        except Timeout:
             self._slow = source
             return "(preview skipped: slow)"
         except (CalcError, ArithmeticError, ValueError, TypeError, IndexError, MemoryError):
@@ -270,10 +270,6 @@ def _costly(expr: nodes.Expr) -> bool:
     )
 
 
-class PreviewTimeout(Exception):
-    """The preview ran out of its time budget."""
-
-
 def evaluate_quietly(session: Session, expr: nodes.Expr, deadline: float):
     """Value and gradients of an expression, with no effect on the session, within the
     preview's own time and memory budgets."""
@@ -286,10 +282,6 @@ def evaluate_quietly(session: Session, expr: nodes.Expr, deadline: float):
                 return session.describe_function(value), None
             grads = session.gradient_report(value) if session.grad_enabled else None
             return value.data, grads
-    except CalcError as e:
-        if e.kind == "Timeout":
-            raise PreviewTimeout() from None
-        raise
     finally:
         session.deadline = None
         session.last, session.log[:] = saved

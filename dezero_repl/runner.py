@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dezero_repl import commands
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.evaluator import Session
 from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement
@@ -51,7 +51,7 @@ class Runner:
         try:
             outcome = self.execute(text)
         except ParseError as e:
-            error = CalcError(e.message, e.start, e.end, kind="SyntaxError")
+            error = CalcError(e.message, e.start, e.end, kind=ErrorKind.SyntaxError)
             return self._fail(name, source, offset, error, text)
         except commands.AlreadyReported:
             self.failed = True
@@ -59,16 +59,18 @@ class Runner:
         except CalcError as e:  # an error without a span concerns the whole statement
             return self._fail(name, source, offset, e.at(0, len(text.rstrip())), text)
         except RecursionError:
-            error = CalcError("expression nested too deeply", 0, len(text), kind="RecursionError")
+            error = CalcError(
+                "expression nested too deeply", 0, len(text), kind=ErrorKind.RecursionError
+            )
             return self._fail(name, source, offset, error, text)
         except MemoryError:
-            error = CalcError("out of memory", 0, len(text), kind="MemoryError")
+            error = CalcError("out of memory", 0, len(text), kind=ErrorKind.MemoryError)
             return self._fail(name, source, offset, error, text)
         except QuitRequested:
             raise
         except Exception as e:  # a fault of the calculator itself: one error, no traceback
             message = f"internal error ({type(e).__name__}: {e})"
-            error = CalcError(message, 0, len(text.rstrip()), kind="InternalError")
+            error = CalcError(message, 0, len(text.rstrip()), kind=ErrorKind.InternalError)
             return self._fail(name, source, offset, error, text)
         try:
             self.output.result(text, outcome)
@@ -78,7 +80,7 @@ class Runner:
                 ":elements N prints large arrays summarized)",
                 0,
                 len(text.rstrip()),
-                kind="MemoryError",
+                kind=ErrorKind.MemoryError,
             )
             return self._fail(name, source, offset, error, text)
         return True
@@ -88,7 +90,7 @@ class Runner:
             raise CalcError(
                 f"this statement is {len(text) / 2**20:.1f} MiB long (limit "
                 f"{MAX_STATEMENT / 2**20:g} MiB): split it into several",
-                kind="ResourceError",
+                kind=ErrorKind.ResourceError,
             )
         statement = parse_statement(text)
         if isinstance(statement, Command):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 
 
 class QuitRequested(Exception):
@@ -19,15 +19,19 @@ def read_source(path: str) -> str:
     """The text of a script, or a CalcError saying in one line why it cannot be read."""
     try:
         if os.path.isdir(path):
-            raise CalcError(f"cannot read '{path}': it is a directory", kind="FileError")
+            raise CalcError(f"cannot read '{path}': it is a directory", kind=ErrorKind.FileError)
         with open(path, "rb") as f:
             data = read_all(f)
     except FileNotFoundError:
-        raise CalcError(f"cannot read '{path}': no such file", kind="FileError") from None
+        raise CalcError(f"cannot read '{path}': no such file", kind=ErrorKind.FileError) from None
     except PermissionError:
-        raise CalcError(f"cannot read '{path}': permission denied", kind="FileError") from None
+        raise CalcError(
+            f"cannot read '{path}': permission denied", kind=ErrorKind.FileError
+        ) from None
     except OSError as e:
-        raise CalcError(f"cannot read '{path}': {e.strerror or e}", kind="FileError") from None
+        raise CalcError(
+            f"cannot read '{path}': {e.strerror or e}", kind=ErrorKind.FileError
+        ) from None
     return decode(data, path)
 
 
@@ -48,12 +52,12 @@ def decode(data: bytes, name: str) -> str:
     A byte-order mark, as some editors write at the start of UTF-8 files, is dropped.
     """
     if b"\x00" in data:
-        raise CalcError(f"cannot read '{name}': it is a binary file", kind="FileError")
+        raise CalcError(f"cannot read '{name}': it is a binary file", kind=ErrorKind.FileError)
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         raise CalcError(
             f"cannot read '{name}': not valid UTF-8 (byte 0x{data[e.start]:02x} "
             f"at offset {e.start})",
-            kind="FileError",
+            kind=ErrorKind.FileError,
         ) from None

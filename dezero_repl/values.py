@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.nodes import Expr
 from dezero_repl.vocabulary import SPECIAL_FORMS, Builtin
 
@@ -102,7 +102,9 @@ def require_array(value: Any, operation: str, start: int | None = None, end: int
             f"with {operation}",
             start,
             end,
-            kind="TypeError",
+            kind=ErrorKind.TypeError,
         )
     if value is None or isinstance(value, slice):
-        raise CalcError(f"a slice cannot be used with {operation}", start, end, kind="TypeError")
+        raise CalcError(
+            f"a slice cannot be used with {operation}", start, end, kind=ErrorKind.TypeError
+        )

@@ -18,7 +18,7 @@ import dezero.functions as F
 from dezero import Variable, as_variable
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
-from dezero_repl.errors import CalcError
+from dezero_repl.errors import CalcError, ErrorKind
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
@@ -41,7 +41,7 @@ def check_size(shape: tuple[int, ...], what: str, arrays: int = 1) -> None:
         raise CalcError(
             f"{what} would need {size_text(nbytes)} for {some} of shape {tuple(shape)}"
             f"{held}, over the statement's memory budget of {size_text(budget.limit)}",
-            kind="MemoryError",
+            kind=ErrorKind.MemoryError,
         )
 
 
@@ -49,11 +49,13 @@ def integer(value: Any, what: str) -> int:
     """A whole number given as a scalar Variable, e.g. an axis or a count."""
     data = np.asarray(value.data if isinstance(value, Variable) else value)
     if data.dtype.kind not in "biuf":  # a function, not a number
-        raise CalcError(f"{what} must be a whole number", kind="TypeError")
+        raise CalcError(f"{what} must be a whole number", kind=ErrorKind.TypeError)
     if data.ndim != 0 or not np.isfinite(data) or float(data) != int(data):
-        raise CalcError(f"{what} must be a whole number, got {_show(data)}", kind="TypeError")
+        raise CalcError(
+            f"{what} must be a whole number, got {_show(data)}", kind=ErrorKind.TypeError
+        )
     if abs(float(data)) > 2**62:
-        raise CalcError(f"{what} is too large: {_show(data)}", kind="ValueError")
+        raise CalcError(f"{what} is too large: {_show(data)}", kind=ErrorKind.ValueError)
     return int(data)
 
 
@@ -65,12 +67,12 @@ def shape_of(value: Any, what: str = "the shape") -> tuple[int, ...]:
     elif data.ndim == 1:
         dims = tuple(integer(d, what) for d in data)
     else:
-        raise CalcError(f"{what} must be a number or a list of numbers", kind="TypeError")
+        raise CalcError(f"{what} must be a number or a list of numbers", kind=ErrorKind.TypeError)
     if any(d < 0 for d in dims if d != -1):
-        raise CalcError(f"{what} cannot be negative: {list(dims)}", kind="ValueError")
+        raise CalcError(f"{what} cannot be negative: {list(dims)}", kind=ErrorKind.ValueError)
     if len(dims) > MAX_DIMENSIONS:
         raise CalcError(
-            f"{what} has {len(dims)} dimensions (limit {MAX_DIMENSIONS})", kind="ValueError"
+            f"{what} has {len(dims)} dimensions (limit {MAX_DIMENSIONS})", kind=ErrorKind.ValueError
         )
     return dims
 
@@ -118,7 +120,8 @@ def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
         ax = integer(axis, "the axis")
         if not -a.ndim <= ax < max(a.ndim, 1):
             raise CalcError(
-                f"axis {ax} is out of range for an array of {a.ndim} dimensions", kind="AxisError"
+                f"axis {ax} is out of range for an array of {a.ndim} dimensions",
+                kind=ErrorKind.AxisError,
             )
         return f(a, ax)
 
@@ -134,7 +137,7 @@ def _reshape(a: Variable, shape: Variable) -> Variable:
         raise CalcError(
             f"cannot reshape an array of shape {a.shape} ({a.size} elements) into "
             f"{list(shape_of(shape))}",
-            kind="ValueError",
+            kind=ErrorKind.ValueError,
         )
     return F.reshape(a, tuple(dims))
 
@@ -147,20 +150,22 @@ def matmul(a: Any, b: Any) -> Variable:
     """``a @ b``, refused with a clear message when the shapes do not fit or are too large."""
     a, b = as_variable(a), as_variable(b)
     if a.ndim == 0 or b.ndim == 0:
-        raise CalcError("a matrix product needs arrays, not scalars: use '*'", kind="ValueError")
+        raise CalcError(
+            "a matrix product needs arrays, not scalars: use '*'", kind=ErrorKind.ValueError
+        )
     inner_a = a.shape[-1]
     inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if inner_a != inner_b:
         raise CalcError(
             f"shapes {a.shape} and {b.shape} do not fit a matrix product "
             f"(inner sizes {inner_a} and {inner_b} differ)",
-            kind="ValueError",
+            kind=ErrorKind.ValueError,
         )
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
         raise CalcError(
-            f"shapes {a.shape} and {b.shape} do not fit a matrix product", kind="ValueError"
+            f"shapes {a.shape} and {b.shape} do not fit a matrix product", kind=ErrorKind.ValueError
         ) from None
     rows = a.shape[-2:-1] if a.ndim > 1 else ()
     cols = b.shape[-1:] if b.ndim > 1 else ()
@@ -180,13 +185,13 @@ def _filled(value: float) -> Callable[[Variable], Variable]:
 def _linspace(a: Variable, b: Variable, n: Variable) -> Variable:
     count = integer(n, "the number of points")
     if count < 0:
-        raise CalcError("the number of points cannot be negative", kind="ValueError")
+        raise CalcError("the number of points cannot be negative", kind=ErrorKind.ValueError)
     try:
         shape = np.broadcast_shapes(a.shape, b.shape, (count,))
     except ValueError:
         raise CalcError(
             f"linspace: ends of shapes {a.shape} and {b.shape} do not fit {count} points",
-            kind="ValueError",
+            kind=ErrorKind.ValueError,
         ) from None
     check_size(shape, "linspace", arrays=3)  # the steps, then (b - a)·steps, then a + that
     steps = Variable(np.linspace(0.0, 1.0, count))
@@ -198,12 +203,12 @@ def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None
     start, stop = float(as_variable(start).data), float(as_variable(stop).data)
     delta = 1.0 if step is None else float(as_variable(step).data)
     if delta == 0 or not math.isfinite(delta):
-        raise CalcError("the step of arange cannot be zero", kind="ValueError")
+        raise CalcError("the step of arange cannot be zero", kind=ErrorKind.ValueError)
     if not math.isfinite(stop - start):
-        raise CalcError("arange needs finite ends", kind="ValueError")
+        raise CalcError("arange needs finite ends", kind=ErrorKind.ValueError)
     steps = (stop - start) / delta
     if not math.isfinite(steps):
-        raise CalcError("arange: too many elements for so small a step", kind="MemoryError")
+        raise CalcError("arange: too many elements for so small a step", kind=ErrorKind.MemoryError)
     count = max(0, math.ceil(steps))
     check_size((count,), "arange")
     return Variable(np.arange(start, stop, delta, dtype=np.float64))
