@@ -99,7 +99,7 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
     seen = {id(y.creator)}
     f = y.creator
     while f is not None:
-        refs = f._outputs  # what Function.outputs lists, read directly
+        refs = f.output_slot  # what Function.outputs lists, read directly
         outputs = [ref() for ref in refs] if type(refs) is tuple else [refs()]
         gys = [None if out is None else out.grad for out in outputs]
         held = None
@@ -107,7 +107,7 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            xs = f._inputs
+            xs = f.input_slot
             for x, gx in zip(xs if type(xs) is tuple else (xs,), gxs):
                 if gx is None:
                     continue
@@ -145,7 +145,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     seen = {id(y.creator)}
     f = y.creator
     while f is not None:
-        refs = f._outputs
+        refs = f.output_slot
         if type(refs) is not tuple:  # one output
             out = refs()
             gy = None if out is None else flowing.pop(id(out), None)
@@ -174,7 +174,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                 budget.produced(gxs)
             if release and type(gxs) is ndarray and gxs.nbytes >= large:
                 fast.release_input(f, spares, stop)
-            xs = f._inputs
+            xs = f.input_slot
             if type(xs) is not tuple:
                 xs = (xs,)
             if type(gxs) is not tuple:

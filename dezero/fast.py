@@ -40,14 +40,14 @@ def release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None
     """Release the one input of ``f`` if only ``f`` holds it and ``f``'s rule did not read it.
 
     The caller has seen that the input's gradient is large, as the input must then be.
-    The references are counted on ``f._inputs`` itself: a local name for the input would
+    The references are counted on ``f.input_slot`` itself: a local name for the input would
     count as one more holder.
     """
     rule = RULES.get(type(f))
-    if rule is None or rule.reads_input or type(f._inputs) is tuple:
+    if rule is None or rule.reads_input or type(f.input_slot) is tuple:
         return
     if _input_references(f) == _ONLY_INPUT:
-        _release(f._inputs, spares, stop)
+        _release(f.input_slot, spares, stop)
 
 
 def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
@@ -62,7 +62,7 @@ def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
     """
     c = x.creator
     rule = None if c is None else RULES.get(type(c))
-    if rule is None or not rule.recycles(c) or type(c._outputs) is tuple or id(x) in stop:
+    if rule is None or not rule.recycles(c) or type(c.output_slot) is tuple or id(x) in stop:
         return
     if type(x.data) is not np.ndarray or _data_references(x) != _ONLY_DATA:
         return
@@ -74,7 +74,7 @@ def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
 
 
 def _input_references(f: Function) -> int:
-    return sys.getrefcount(f._inputs)
+    return sys.getrefcount(f.input_slot)
 
 
 def _data_references(x: Variable) -> int:
@@ -133,7 +133,7 @@ def _calibrate() -> None:
     """
     global _ONLY_INPUT, _ONLY_DATA
     f = Function()
-    f._inputs = Variable(None)
+    f.input_slot = Variable(None)
     _ONLY_INPUT = _input_references(f)
     _ONLY_DATA = _data_references(Variable(np.empty(0)))
 

@@ -8,21 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from dezero.core import Variable, as_variable
+from dezero.core import sum_to_array as sum_to  # noqa: F401 - the book's utils.sum_to
+
 # ---------------------------------------------------------------------------
 # Shapes: the array-level halves of broadcasting and summing
 # ---------------------------------------------------------------------------
-
-
-def sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``x`` over the axes that broadcasting added or stretched, to get ``shape``."""
-    ndim = len(shape)
-    lead = x.ndim - ndim
-    lead_axis = tuple(range(lead))
-    axis = tuple(i + lead for i, sx in enumerate(shape) if sx == 1)
-    y = x.sum(lead_axis + axis, keepdims=True)
-    if lead > 0:
-        y = y.squeeze(lead_axis)
-    return y
 
 
 def reshape_sum_backward(gy: Any, x_shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
@@ -48,8 +39,6 @@ def reshape_sum_backward(gy: Any, x_shape: tuple[int, ...], axis: Any, keepdims:
 
 def numerical_grad(f: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> np.ndarray:
     """Central differences of ``sum(f(x))`` with respect to every element of ``x``."""
-    from dezero.core import Variable, as_variable
-
     eps = 1e-4
     x = x.data if isinstance(x, Variable) else np.asarray(x)
     x = x.astype(np.float64, copy=True)
@@ -69,8 +58,6 @@ def gradient_check(
     f: Callable[..., Any], x: Any, *args: Any, rtol: float = 1e-4, atol: float = 1e-5, **kwargs: Any
 ) -> bool:
     """True when backpropagation through ``f`` agrees with central differences at ``x``."""
-    from dezero.core import Variable
-
     x = x if isinstance(x, Variable) else Variable(np.asarray(x, dtype=np.float64))
     x.cleargrad()
     num_grad = numerical_grad(f, x, *args, **kwargs)
@@ -82,8 +69,6 @@ def gradient_check(
 
 
 def _data(a: Any) -> np.ndarray:
-    from dezero.core import Variable
-
     return a.data if isinstance(a, Variable) else np.asarray(a)
 
 

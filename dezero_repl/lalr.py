@@ -4,7 +4,8 @@
 the parse table. This module reads them as Lark's own run-time would: a contextual lexer (in
 each parser state, only the terminals that state can shift, tried in Lark's order: priority,
 then longest possible match, then longest pattern, then name) and the shift/reduce loop,
-calling the builder's method for each rule as Lark's tree builder does: tokens of filtered
+calling the builder's method for each rule, with the children as arguments (Lark's
+``v_args(inline=True)``), as Lark's tree builder does: tokens of filtered
 terminals dropped, ``_rules`` spliced into their parent, and a ``?rule`` with one child
 passed up unless the alternative has an alias. Lark itself is imported only to word a
 syntax error: on any input this driver does not accept, ``parse`` raises ``Rejected`` and
@@ -124,7 +125,7 @@ class TableParser:
             return kept[0]  # a ?rule passes a lone child up (an alias names a node of its own)
         name = _rule_name(rule)
         method = self.callbacks.get(name) if not name.startswith("_") else None
-        return method(kept) if method is not None else _Inlined(kept)
+        return method(*kept) if method is not None else _Inlined(kept)  # v_args(inline=True)
 
 
 class _Inlined:

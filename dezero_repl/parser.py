@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dezero_repl import nodes
 from dezero_repl.errors import line_column
@@ -66,8 +66,10 @@ class _SyntaxProblem(Exception):
 class _Builder:
     """Callbacks named after the grammar's rules, each building one node.
 
-    Lark calls them bottom-up while parsing, with the children already built.
-    A method named after a terminal (NAME) is called on each such token.
+    They are called bottom-up while parsing, with the children already built as arguments:
+    Lark's ``v_args(inline=True)`` idiom, which ``_parser`` applies for Lark and the table
+    driver (lalr.py) follows. A method named after a terminal (NAME) is called on each such
+    token.
     """
 
     def NAME(self, token: Token) -> Token:
@@ -77,46 +79,40 @@ class _Builder:
             )
         return token
 
-    def start(self, children: list) -> nodes.Statement | None:
-        return children[0] if children else None
+    def start(self, statement: nodes.Statement | None = None) -> nodes.Statement | None:
+        return statement
 
-    def expr_stmt(self, children: list) -> nodes.ExprStmt:
-        (expr,) = children
+    def expr_stmt(self, expr: nodes.Expr) -> nodes.ExprStmt:
         return nodes.ExprStmt(expr, start=expr.start, end=expr.end)
 
-    def assign(self, children: list) -> nodes.Assign | nodes.FuncDef:
-        target, _equal, expr = children
+    def assign(self, target: nodes.Expr, _equal: Token, expr: nodes.Expr) -> nodes.Statement:
         return _assignment(target, expr)
 
-    def command(self, children: list) -> nodes.Command:
-        name, *rest = children
+    def command(self, name: Token, *rest: Token) -> nodes.Command:
         arg = rest[0].strip() if rest else ""
         end = rest[0].start_pos + len(rest[0].rstrip()) if arg else name.end_pos
         return nodes.Command(name[1:], arg, start=name.start_pos, end=end)
 
-    def number(self, children: list) -> nodes.Number:
-        (token,) = children
+    def number(self, token: Token) -> nodes.Number:
         return nodes.Number(float(token), start=token.start_pos, end=token.end_pos)
 
-    def name(self, children: list) -> nodes.Name:
-        (token,) = children
+    def name(self, token: Token) -> nodes.Name:
         ident = token.rstrip("'")
         return nodes.Name(ident, len(token) - len(ident), start=token.start_pos, end=token.end_pos)
 
-    def group(self, children: list) -> nodes.Expr:
-        lpar, expr, rpar = children
+    def group(self, lpar: Token, expr: nodes.Expr, rpar: Token) -> nodes.Expr:
         return dataclasses.replace(expr, start=lpar.start_pos, end=rpar.end_pos)
 
-    def array(self, children: list) -> nodes.ArrayLit:
-        lsqb, *elements, rsqb = children
+    def array(self, lsqb: Token, *rest: Any) -> nodes.ArrayLit:
+        *elements, rsqb = rest
         elements = tuple(elements[0]) if elements else ()
         return nodes.ArrayLit(elements, start=lsqb.start_pos, end=rsqb.end_pos)
 
-    def arguments(self, children: list) -> list:
-        return children
+    def arguments(self, *args: nodes.Expr) -> list:
+        return list(args)
 
-    def call(self, children: list) -> nodes.Call:
-        func, lpar, *args, rpar = children
+    def call(self, func: nodes.Expr, lpar: Token, *rest: Any) -> nodes.Call:
+        *args, rpar = rest
         args = tuple(args[0]) if args else ()
         return nodes.Call(
             func,
@@ -127,8 +123,8 @@ class _Builder:
             op_end=rpar.end_pos,
         )
 
-    def index(self, children: list) -> nodes.Index:
-        target, lsqb, *items, rsqb = children
+    def index(self, target: nodes.Expr, lsqb: Token, *rest: Any) -> nodes.Index:
+        *items, rsqb = rest
         return nodes.Index(
             target,
             tuple(items),
@@ -138,7 +134,7 @@ class _Builder:
             op_end=rsqb.end_pos,
         )
 
-    def slice(self, children: list) -> nodes.Slice:
+    def slice(self, *children: Any) -> nodes.Slice:
         parts: list[nodes.Expr | None] = [None, None, None]
         slot = 0
         for child in children:
@@ -151,8 +147,7 @@ class _Builder:
         end = last.end_pos if isinstance(last, str) else last.end
         return nodes.Slice(*parts, start=start, end=end)
 
-    def attribute(self, children: list) -> nodes.Transpose:
-        target, dot, name = children
+    def attribute(self, target: nodes.Expr, dot: Token, name: Token) -> nodes.Transpose:
         if name != "T":
             message = f"unknown attribute '{name}': only .T (transpose) is supported"
             raise _SyntaxProblem(message, name.start_pos, name.end_pos)
@@ -164,8 +159,7 @@ class _Builder:
             op_end=name.end_pos,
         )
 
-    def unary(self, children: list) -> nodes.Unary:
-        op, operand = children
+    def unary(self, op: Token, operand: nodes.Expr) -> nodes.Unary:
         return nodes.Unary(
             str(op),
             operand,
@@ -175,17 +169,17 @@ class _Builder:
             op_end=op.end_pos,
         )
 
-    def power(self, children: list) -> nodes.Binary:
+    def power(self, *children: Any) -> nodes.Binary:
         return _fold(children)
 
-    def product(self, children: list) -> nodes.Binary:
+    def product(self, *children: Any) -> nodes.Binary:
         return _fold(children)
 
-    def sum(self, children: list) -> nodes.Binary:
+    def sum(self, *children: Any) -> nodes.Binary:
         return _fold(children)
 
 
-def _fold(children: list) -> nodes.Binary:
+def _fold(children: tuple) -> nodes.Binary:
     """Fold [a, op, b, op, c, ...] to the left: ((a op b) op c) ..."""
     left = children[0]
     for i in range(1, len(children), 2):
@@ -273,7 +267,7 @@ def _parser() -> Lark:
     from dezero_repl import grammar_tables
 
     grammar = _grammar_text()
-    builder = _Builder()
+    builder = _lark_builder()
     if grammar_tables.GRAMMAR_SHA256 == _digest(grammar):
         try:
             return Lark._load_from_dict(
@@ -282,6 +276,14 @@ def _parser() -> Lark:
         except Exception:  # tables of another Lark version: build the parser instead
             pass
     return Lark(grammar, transformer=builder, **PARSER_OPTIONS)
+
+
+def _lark_builder() -> Any:
+    """``_Builder`` as a Lark Transformer with ``v_args(inline=True)`` (imports Lark)."""
+    from lark import Transformer, v_args
+
+    methods = {k: v for k, v in vars(_Builder).items() if not k.startswith("__")}
+    return v_args(inline=True)(type("_LarkBuilder", (Transformer,), methods))()
 
 
 #: How the parser is built from grammar.lark, here and by ``write_tables``.

@@ -456,7 +456,7 @@ def test_the_loaded_parser_parses_as_one_built_from_the_grammar(text):
     loaded = parser_module._parser.__wrapped__()
     built = Lark(
         parser_module._grammar_text(),
-        transformer=parser_module._Builder(),
+        transformer=parser_module._lark_builder(),
         **parser_module.PARSER_OPTIONS,
     )
     outcomes = []
