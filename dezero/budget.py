@@ -100,13 +100,6 @@ class MemoryBudget:
             self.reserve(nbytes)
 
 
-def reserve(nbytes: float) -> None:
-    """Refuse, under this thread's budget if there is one, ``nbytes`` that would not fit."""
-    budget = this_thread.budget
-    if budget is not None:
-        budget.reserve(nbytes)
-
-
 def size_text(n: float) -> str:
     """A size in bytes as people read it: 7.3 TiB."""
     unit = "bytes"
