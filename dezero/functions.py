@@ -21,6 +21,8 @@ from dezero.operators import add, div, mul, neg, pow, rsub, sub
 __all__ = [
     "add", "sub", "rsub", "mul", "div", "neg", "pow",
     "sin", "cos", "tan", "tanh", "exp", "log", "log2", "log10", "sqrt", "abs",
+    "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "atan2", "hypot",
+    "cbrt", "exp2",
     "sigmoid", "relu", "leaky_relu", "softmax", "softmax_simple", "log_softmax",
     "reshape", "transpose", "expand_dims", "flatten", "get_item", "stack",
     "sum", "sum_to", "broadcast_to", "average", "mean", "matmul", "dot", "max", "min", "clip",
@@ -267,6 +269,200 @@ def _shifted_exp(x: list, axis: Axis) -> tuple[list, list]:
     return e, S.each(lambda v: sum(v, axis=axis, keepdims=True), e)
 
 
+# ---------------------------------------------------------------------------
+# Hyperbolic and inverse functions: each inverse is the integral of its slope,
+# y' = u x', with u a power of a quadratic in x (``_slope``)
+# ---------------------------------------------------------------------------
+
+
+class Sinh(Function):
+    def forward(self, x):
+        return np.sinh(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * cosh(x)
+
+    def taylor(self, x):
+        s, _ = S.sinh_cosh(x, sinh(x[0]), cosh(x[0]))
+        return s
+
+
+class Cosh(Function):
+    def forward(self, x):
+        return np.cosh(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * sinh(x)
+
+    def taylor(self, x):
+        _, c = S.sinh_cosh(x, sinh(x[0]), cosh(x[0]))
+        return c
+
+
+class Asin(Function):
+    def forward(self, x):
+        return np.arcsin(x)
+
+    def backward(self, gy):  # 1 / √(1 - x²)
+        (x,) = self.inputs
+        return gy / sqrt(1 - x * x)
+
+    def taylor(self, x):
+        return S.antiderivative(x, asin(x[0]), _slope(x, 1.0, -1.0, root=True))
+
+
+class Acos(Function):
+    def forward(self, x):
+        return np.arccos(x)
+
+    def backward(self, gy):  # -1 / √(1 - x²)
+        (x,) = self.inputs
+        return -gy / sqrt(1 - x * x)
+
+    def taylor(self, x):
+        u = S.negative(_slope(x, 1.0, -1.0, root=True))
+        return S.antiderivative(x, acos(x[0]), u)
+
+
+class Atan(Function):
+    def forward(self, x):
+        return np.arctan(x)
+
+    def backward(self, gy):  # 1 / (1 + x²)
+        (x,) = self.inputs
+        return gy / (1 + x * x)
+
+    def taylor(self, x):
+        return S.antiderivative(x, atan(x[0]), _slope(x, 1.0, 1.0, root=False))
+
+
+class Asinh(Function):
+    def forward(self, x):
+        return np.arcsinh(x)
+
+    def backward(self, gy):  # 1 / √(x² + 1)
+        (x,) = self.inputs
+        return gy / sqrt(x * x + 1)
+
+    def taylor(self, x):
+        return S.antiderivative(x, asinh(x[0]), _slope(x, 1.0, 1.0, root=True))
+
+
+class Acosh(Function):
+    def forward(self, x):
+        return np.arccosh(x)
+
+    def backward(self, gy):  # 1 / √(x² - 1)
+        (x,) = self.inputs
+        return gy / sqrt(x * x - 1)
+
+    def taylor(self, x):
+        return S.antiderivative(x, acosh(x[0]), _slope(x, -1.0, 1.0, root=True))
+
+
+class Atanh(Function):
+    def forward(self, x):
+        return np.arctanh(x)
+
+    def backward(self, gy):  # 1 / (1 - x²)
+        (x,) = self.inputs
+        return gy / (1 - x * x)
+
+    def taylor(self, x):
+        return S.antiderivative(x, atanh(x[0]), _slope(x, 1.0, -1.0, root=False))
+
+
+def _slope(x: list, a: float, b: float, root: bool) -> list:
+    """The series of 1 / √(a + b x²) (``root``) or of 1 / (a + b x²)."""
+    q = S.sum_of(S.constant(np.float64(a), len(x) - 1), S.each(lambda v: v * b, S.product(x, x)))
+    if root:
+        q = S.sqrt(q, sqrt(q[0]))
+    return S.quotient(S.constant(np.float64(1.0), len(x) - 1), q)
+
+
+class Atan2(Function):
+    """The angle of the point (x, y): atan2(y, x), in (-π, π]."""
+
+    def forward(self, y, x):
+        return np.arctan2(y, x)
+
+    def backward(self, gz):  # ∂/∂y = x / r², ∂/∂x = -y / r²
+        y, x = self.inputs
+        r2 = x * x + y * y
+        return sum_to(gz * x / r2, y.shape), sum_to(-gz * y / r2, x.shape)
+
+    def taylor(self, y, x):
+        # Away from the branch cut, atan2 differs from atan(y/x), or from -atan(x/y), by a
+        # constant: each element takes the ratio whose denominator is the larger there.
+        big, small, x_larger = _larger_first(x, y)
+        q = S.quotient(small, big)
+        sign = np.where(x_larger, 1.0, -1.0)
+        u = S.each(lambda v: v * sign, _slope(q, 1.0, 1.0, root=False))
+        return S.antiderivative(q, atan2(y[0], x[0]), u)
+
+
+def _larger_first(a: list, b: list) -> tuple[list, list, np.ndarray]:
+    """The series of a and b reordered element by element, the one larger in magnitude at
+    the point first; and where that is a."""
+    a_larger = np.abs(a[0].data) >= np.abs(b[0].data)
+    m = a_larger.astype(np.float64)
+
+    def pick(p: list, q: list) -> list:
+        return S.sum_of(S.each(lambda v: v * m, p), S.each(lambda v: v * (1 - m), q))
+
+    return pick(a, b), pick(b, a), a_larger
+
+
+class Hypot(Function):
+    """√(x² + y²), without overflow for large x and y."""
+
+    def forward(self, x, y):
+        return np.hypot(x, y)
+
+    def backward(self, gh):
+        x, y = self.inputs
+        h = self.outputs[0]()
+        return sum_to(gh * x / h, x.shape), sum_to(gh * y / h, y.shape)
+
+    def taylor(self, x, y):
+        # |big| √(1 + r²) with r = small / big, |r| <= 1: no cancellation where x and y are
+        # proportional (hypot(x, x) = √2 |x| exactly), and no division by a small h0.
+        big, small, _ = _larger_first(x, y)
+        r = S.quotient(small, big)
+        q = S.sum_of(S.constant(np.float64(1.0), len(x) - 1), S.product(r, r))
+        root = S.sqrt(q, sqrt(q[0]))
+        sign = np.sign(big[0].data)
+        return [hypot(x[0], y[0])] + S.product(S.each(lambda v: v * sign, big), root)[1:]
+
+
+class Cbrt(Function):
+    """The real cube root, negative for negative x."""
+
+    def forward(self, x):
+        return np.cbrt(x)
+
+    def backward(self, gy):  # 1 / (3 y²)
+        y = self.outputs[0]()
+        return gy / (3 * y * y)
+
+    def taylor(self, x):  # x y' = y x' / 3
+        return S.power(x, 1 / 3, cbrt(x[0]))
+
+
+class Exp2(Function):
+    def forward(self, x):
+        return np.exp2(x)
+
+    def backward(self, gy):
+        y = self.outputs[0]()
+        return gy * y * np.log(2.0)
+
+    def taylor(self, x):  # 2^x = e^(x ln 2)
+        return S.exp(S.each(lambda v: v * np.log(2.0), x), exp2(x[0]))
+
+
 def sin(x: Any) -> Variable:
     return Sin()(x)
 
@@ -305,6 +501,54 @@ def sqrt(x: Any) -> Variable:
 
 def abs(x: Any) -> Variable:  # noqa: A001 - the calculator's and NumPy's name
     return Abs()(x)
+
+
+def sinh(x: Any) -> Variable:
+    return Sinh()(x)
+
+
+def cosh(x: Any) -> Variable:
+    return Cosh()(x)
+
+
+def asin(x: Any) -> Variable:
+    return Asin()(x)
+
+
+def acos(x: Any) -> Variable:
+    return Acos()(x)
+
+
+def atan(x: Any) -> Variable:
+    return Atan()(x)
+
+
+def asinh(x: Any) -> Variable:
+    return Asinh()(x)
+
+
+def acosh(x: Any) -> Variable:
+    return Acosh()(x)
+
+
+def atanh(x: Any) -> Variable:
+    return Atanh()(x)
+
+
+def atan2(y: Any, x: Any) -> Variable:
+    return Atan2()(y, x)
+
+
+def hypot(x: Any, y: Any) -> Variable:
+    return Hypot()(x, y)
+
+
+def cbrt(x: Any) -> Variable:
+    return Cbrt()(x)
+
+
+def exp2(x: Any) -> Variable:
+    return Exp2()(x)
 
 
 def sigmoid(x: Any) -> Variable:

@@ -220,6 +220,11 @@ def sin_cos(x: Series, s0: Variable, c0: Variable) -> tuple[Series, Series]:
     return s, c
 
 
+def antiderivative(x: Series, y0: Any, u: Series) -> Series:
+    """The series of y with y' = u x', y(x0) = y0, for a u known in advance (asin, atan, ...)."""
+    return [y0] + [integral(x, u, k) for k in range(1, len(x))]
+
+
 def sinh_cosh(x: Series, s0: Variable, c0: Variable) -> tuple[Series, Series]:
     """sinh x and cosh x as a pair: s' = c x', c' = s x'."""
     s, c = [s0], [c0]

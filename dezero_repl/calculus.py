@@ -46,6 +46,8 @@ ELEMENTWISE = (
     C.Add, C.Sub, C.Mul, C.Div, C.Neg, C.Pow, O.PowVar, O.PowConstVar,
     O.AddConstant, O.SubFromConstant, O.MulConstant, O.DivConstant, O.DivFromConstant,
     F.Sin, F.Cos, F.Tan, F.Tanh, F.Exp, F.Log, F.Log2, F.Log10, F.Sqrt, F.Abs,
+    F.Sinh, F.Cosh, F.Asin, F.Acos, F.Atan, F.Asinh, F.Acosh, F.Atanh, F.Atan2, F.Hypot,
+    F.Cbrt, F.Exp2,
     F.Sigmoid, F.ReLU, F.LeakyReLU, F.Clip,
 )  # fmt: skip
 #: Newton's method stops when a step is this small relative to max(1, |x|) ...
@@ -250,7 +252,7 @@ def _graph_size(y: Variable, x: Variable) -> int:
 
 def _one_parameter(f: Any, what: str) -> None:
     n = f.arity
-    if n != 1:
+    if not f.takes(1):
         name = f.name
         args = ", ".join(f"x{i}" for i in range(1, (n or 2) + 1))
         raise CalcError(

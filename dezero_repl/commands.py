@@ -95,7 +95,7 @@ def precision(runner: Runner, arg: str) -> Outcome:
     if word in ("", "off", "auto", "full"):
         runner.session.precision = None
         return _done("precision: shortest exact form", precision=None)
-    if not word.isdigit() or not 1 <= int(word) <= 17:
+    if not word.isdecimal() or not 1 <= int(word) <= 17:
         raise CalcError(
             "':precision' takes a number of digits from 1 to 17, or 'off'",
             kind=ErrorKind.CommandError,
@@ -111,7 +111,7 @@ def elements(runner: Runner, arg: str) -> Outcome:
     if word in ("all", "off", "none"):
         runner.session.elements = None
         return _done("arrays print every element", elements=None)
-    if not word.isdigit() or int(word) < 1:
+    if not word.isdecimal() or int(word) < 1:
         raise CalcError(
             "':elements' takes a number of elements, or 'all'", kind=ErrorKind.CommandError
         )

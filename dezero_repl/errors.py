@@ -79,11 +79,30 @@ def _one_line(message: str) -> str:
 
 
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
-    """A " (did you mean 'x'?)" hint, or "" when nothing is close."""
+    """A " (did you mean 'x'?)" hint, or "" when nothing is close: at most one typing slip
+    away (a letter missing, extra, wrong or two swapped) for words of three or four letters,
+    two for longer ones, none for shorter; among equally close names, the most similar."""
     import difflib  # only errors need it: keep it out of start-up
 
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+    limit = 0 if len(word) <= 2 else 1 if len(word) <= 4 else 2
+    scored = [(_slips(word, c), -difflib.SequenceMatcher(None, word, c).ratio(), c)
+              for c in set(candidates)]  # fmt: skip
+    close = [s for s in scored if s[0] <= limit]
+    return f" (did you mean '{prefix}{min(close)[2]}'?)" if close else ""
+
+
+def _slips(a: str, b: str) -> int:
+    """The edit distance of a and b, a swap of neighbours counting as one edit."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[len(b)]
 
 
 def line_column(source: str, offset: int) -> tuple[int, int]:

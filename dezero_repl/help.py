@@ -62,7 +62,12 @@ Arrays broadcast like NumPy: [1, 2, 3] * 2, [[1], [2]] + [10, 20].
 
 EXAMPLES = {
     "sin": "sin(pi / 2) → 1", "cos": "cos(0) → 1", "tan": "tan(pi / 4) → 1 (nearly)",
-    "tanh": "tanh(0) → 0", "exp": "exp(1) → 2.718281828459045", "log": "log(e) → 1",
+    "tanh": "tanh(0) → 0", "exp": "exp(1) → 2.718281828459045",
+    "log": "log(e) → 1;  log(8, 2) → 3", "sinh": "sinh(0) → 0", "cosh": "cosh(0) → 1",
+    "asin": "asin(1) → 1.5707963267948966", "acos": "acos(1) → 0",
+    "atan": "atan(1) → 0.7853981633974483", "asinh": "asinh(0) → 0", "acosh": "acosh(1) → 0",
+    "atanh": "atanh(0.5) → 0.5493061443340549", "atan2": "atan2(1, -1) → 2.356194490192345",
+    "hypot": "hypot(3, 4) → 5", "cbrt": "cbrt(-8) → -2", "exp2": "exp2(10) → 1024",
     "ln": "ln(e) → 1", "log2": "log2(8) → 3", "log10": "log10(1000) → 3",
     "sqrt": "sqrt(2) → 1.4142135623730951", "abs": "abs(-3) → 3",
     "sigmoid": "sigmoid(0) → 0.5", "relu": "relu(-2) → 0",

@@ -6,7 +6,8 @@ same small protocol, so that no caller needs to tell them apart to name them or 
 their arguments:
 
 - ``name``: how messages name it (``sin``, ``f''``, ``grad(g)``);
-- ``arity``: how many arguments it takes (None when that varies);
+- ``arity``: how many arguments it takes (None when that varies), and ``takes(n)``: whether
+  it can be called with n;
 - ``describe()``: the line ``:help`` and the REPL show for it.
 
 How each is applied is the evaluator's business (``Session.apply``).
@@ -36,6 +37,9 @@ class UserFunction:
     def arity(self) -> int:
         return len(self.params)
 
+    def takes(self, n: int) -> bool:
+        return n == len(self.params)
+
     def describe(self) -> str:
         return self.source.strip()
 
@@ -46,6 +50,9 @@ class SpecialForm:
 
     name: str
     arity = None
+
+    def takes(self, n: int) -> bool:
+        return False  # it is called with expressions, not values
 
     def describe(self) -> str:
         signature, summary = SPECIAL_FORMS[self.name]
@@ -59,6 +66,9 @@ class Derivative:
     base: Any
     order: int
     arity = 1
+
+    def takes(self, n: int) -> bool:
+        return n == 1
 
     @property
     def name(self) -> str:
@@ -82,6 +92,9 @@ class GradientOf:
     @property
     def arity(self) -> int | None:
         return self.base.arity
+
+    def takes(self, n: int) -> bool:
+        return self.base.takes(n)
 
     def describe(self) -> str:
         return f"{self.name}: a function of {self.arity} argument(s)"

@@ -104,6 +104,9 @@ class Builtin:
     def arity(self) -> int | None:
         return self.min_args if self.min_args == self.max_args else None
 
+    def takes(self, n: int) -> bool:
+        return self.min_args <= n <= self.max_args
+
     def describe(self) -> str:
         return f"{self.signature}: built-in, {self.summary}"
 
@@ -111,6 +114,10 @@ class Builtin:
     def params(self) -> list[str]:
         inside = self.signature[self.signature.index("(") + 1 : -1]
         return [p.strip(" []") for p in inside.replace("[,", ",").split(",") if p.strip()]
+
+
+def _log(x: Variable, base: Variable | None = None) -> Variable:
+    return F.log(x) if base is None else F.log(x) / F.log(base)
 
 
 def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
@@ -231,7 +238,19 @@ BUILTINS: dict[str, Builtin] = {
         _e("tan", "tangent (radians)", F.tan),
         _e("tanh", "hyperbolic tangent", F.tanh),
         _e("exp", "e to the power x", F.exp),
-        _e("log", "natural logarithm", F.log),
+        _e("sinh", "hyperbolic sine", F.sinh),
+        _e("cosh", "hyperbolic cosine", F.cosh),
+        _e("asin", "inverse sine, in radians, for -1 <= x <= 1", F.asin),
+        _e("acos", "inverse cosine, in radians, for -1 <= x <= 1", F.acos),
+        _e("atan", "inverse tangent, in radians", F.atan),
+        _e("asinh", "inverse hyperbolic sine", F.asinh),
+        _e("acosh", "inverse hyperbolic cosine, for x >= 1", F.acosh),
+        _e("atanh", "inverse hyperbolic tangent, for -1 < x < 1", F.atanh),
+        _b("atan2", "atan2(y, x)", "the angle of the point (x, y), in (-pi, pi]", F.atan2, 2),
+        _b("hypot", "hypot(x, y)", "sqrt(x^2 + y^2), without overflow", F.hypot, 2),
+        _e("cbrt", "real cube root (negative for negative x)", F.cbrt),
+        _e("exp2", "2 to the power x", F.exp2),
+        _b("log", "log(x, [base])", "natural logarithm, or to the given base", _log, 1, 2),
         _e("ln", "natural logarithm (same as log)", F.log),
         _e("log2", "base-2 logarithm", F.log2),
         _e("log10", "base-10 logarithm", F.log10),

@@ -21,10 +21,14 @@ import numpy as np
 
 import dezero.functions as F
 
-UNARY = ["neg", "sin", "cos", "tan", "tanh", "exp", "sigmoid", "abs", "relu", "square"]
-POSITIVE = ["log", "log2", "log10", "sqrt", "pow_real", "pow_var", "const_pow"]
-BINARY = ["add", "sub", "mul", "div", "add_const", "mul_const", "div_const", "const_div"]
-KINKED = {"abs", "relu"}  # derivatives exist away from 0; a point near 0 is left out
+UNARY = ["neg", "sin", "cos", "tan", "tanh", "exp", "sigmoid", "abs", "relu", "square",
+         "sinh", "cosh", "atan", "asinh", "cbrt", "exp2", "asin", "acos", "atanh"]  # fmt: skip
+POSITIVE = ["log", "log2", "log10", "sqrt", "pow_real", "pow_var", "const_pow", "acosh", "log_base"]
+BINARY = ["add", "sub", "mul", "div", "add_const", "mul_const", "div_const", "const_div",
+          "atan2", "hypot"]  # fmt: skip
+KINKED = {"abs", "relu", "cbrt"}  # derivatives exist away from 0; a point near 0 is left out
+#: Defined on (-1, 1): their argument is squashed there first, as 0.9 tanh(e).
+UNIT = {"asin", "acos", "atanh"}
 
 
 def random_tree(rng: random.Random, size: int) -> tuple:
@@ -33,7 +37,11 @@ def random_tree(rng: random.Random, size: int) -> tuple:
         return ("x",)
     kind = rng.random()
     if kind < 0.4:
-        return (rng.choice(UNARY), random_tree(rng, size - 1))
+        op = rng.choice(UNARY)
+        child = random_tree(rng, size - 1)
+        if op in UNIT:
+            child = ("mul_const", ("tanh", child), 0.9)
+        return (op, child)
     if kind < 0.6:
         op = rng.choice(POSITIVE)
         return (op, _positive(rng, random_tree(rng, size - 2)), _number(rng))
@@ -99,9 +107,17 @@ def _mp(tree: tuple, x: Any, jitter: dict | None, counter: list[int]) -> Any:
 
 
 def kink_arguments(tree: tuple, x0: float) -> list[float]:
-    """The values at x0 of the arguments of abs and relu (in float64)."""
+    """The values at x0 of the arguments of abs, relu and cbrt, and the distance from the
+    origin of those of atan2 and hypot, where they have no derivative (in float64)."""
     found: list[float] = []
-    _walk(tree, x0, lambda op, args, value: op in KINKED and found.append(float(args[0])))
+
+    def visit(op: str, args: list, value: Any) -> None:
+        if op in KINKED:
+            found.append(float(args[0]))
+        elif op in ("atan2", "hypot"):
+            found.append(float(np.hypot(args[0], args[1])))
+
+    _walk(tree, x0, visit)
     return found
 
 
@@ -143,6 +159,8 @@ _OPERATORS = {
     "const_div": lambda a, c: c / a,
 }
 
+_NAMED = ("sinh", "cosh", "atan", "asinh", "asin", "acos", "atanh", "atan2", "hypot", "exp2")
+
 _DEZERO = {
     **_OPERATORS,
     "sin": F.sin,
@@ -157,6 +175,10 @@ _DEZERO = {
     "log2": lambda a, c: F.log2(a),
     "log10": lambda a, c: F.log10(a),
     "sqrt": lambda a, c: F.sqrt(a),
+    **{k: getattr(F, k) for k in _NAMED},
+    "cbrt": F.cbrt,
+    "acosh": lambda a, c: F.acosh(a + 1.5),
+    "log_base": lambda a, c: F.log(a) / F.log(abs(c) + 1.5),
 }
 
 _MPMATH = {
@@ -173,6 +195,11 @@ _MPMATH = {
     "log2": lambda a, c: mpmath.log(a, 2),
     "log10": lambda a, c: mpmath.log10(a),
     "sqrt": lambda a, c: mpmath.sqrt(a),
+    **{k: getattr(mpmath, k) for k in _NAMED if k != "exp2"},
+    "exp2": lambda a: 2**a,
+    "cbrt": lambda a: -mpmath.cbrt(-a) if a < 0 else mpmath.cbrt(a),
+    "acosh": lambda a, c: mpmath.acosh(a + 1.5),
+    "log_base": lambda a, c: mpmath.log(a) / mpmath.log(abs(c) + 1.5),
 }
 
 _NUMPY = {
@@ -184,4 +211,8 @@ _NUMPY = {
     "log2": lambda a, c: np.log2(a),
     "log10": lambda a, c: np.log10(a),
     "sqrt": lambda a, c: np.sqrt(a),
+    **{k: getattr(np, k) for k in ("sinh", "cosh", "hypot", "exp2", "cbrt")},
+    **{k: getattr(np, "arc" + k[1:]) for k in ("atan", "asinh", "asin", "acos", "atanh", "atan2")},
+    "acosh": lambda a, c: np.arccosh(a + 1.5),
+    "log_base": lambda a, c: np.log(a) / np.log(abs(c) + 1.5),
 }

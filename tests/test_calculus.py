@@ -8,6 +8,7 @@ computed from the calculator's own values.
 import math
 import shutil
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -37,6 +38,16 @@ ELEMENTWISE = [
     ("abs",     np.abs,     np.sign,                                [-2.0, -1e-3, 1e-3, 2.0]),
     ("sigmoid", _sigmoid,   lambda x: _sigmoid(x) * _sigmoid(-x),   [-5.0, 0.0, 0.5, 5.0]),
     ("relu",    _relu,      lambda x: float(x > 0),                 [-2.0, -1e-3, 1e-3, 2.0]),
+    ("sinh",    np.sinh,    np.cosh,                                [-2.0, 0.0, 0.5, 3.0]),
+    ("cosh",    np.cosh,    np.sinh,                                [-2.0, 0.0, 0.5, 3.0]),
+    ("asin",    np.arcsin,  lambda x: 1 / np.sqrt(1 - x * x),       [-0.9, 0.0, 0.5]),
+    ("acos",    np.arccos,  lambda x: -1 / np.sqrt(1 - x * x),      [-0.9, 0.0, 0.5]),
+    ("atan",    np.arctan,  lambda x: 1 / (1 + x * x),              [-3.0, 0.0, 0.5, 40.0]),
+    ("asinh",   np.arcsinh, lambda x: 1 / np.sqrt(x * x + 1),       [-3.0, 0.0, 0.5]),
+    ("acosh",   np.arccosh, lambda x: 1 / np.sqrt(x * x - 1),       [1.5, 3.0]),
+    ("atanh",   np.arctanh, lambda x: 1 / (1 - x * x),              [-0.9, 0.0, 0.5]),
+    ("cbrt",    np.cbrt,    lambda x: 1 / (3 * np.cbrt(x) ** 2),    [-8.0, -0.1, 2.0]),
+    ("exp2",    np.exp2,    lambda x: np.exp2(x) * np.log(2),       [-3.0, 0.0, 10.0]),
 ]  # fmt: skip
 
 ELEMENTWISE_CASES = [
@@ -304,6 +315,43 @@ HIGHER_ORDER_CASES = [
     for x in points
     for n in range(1, 6)
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reference", "point"),
+    [
+        ("atan2(y, x)", lambda y, x: mpmath.atan2(y, x), (1.5, -0.5)),
+        ("hypot(y, x)", lambda y, x: mpmath.hypot(y, x), (-2.0, 0.7)),
+        ("log(y, x)", lambda y, x: mpmath.log(y, x), (8.0, 2.0)),
+    ],
+)
+def test_functions_of_two_values_and_their_gradients_match_mpmath(jcalc, text, reference, point):
+    y, x = point
+    result = jcalc.json(f"y = {y!r}; x = {x!r}; {text}")[-1]
+    with mpmath.workdps(30):
+        value = reference(mpmath.mpf(y), mpmath.mpf(x))
+        dy = mpmath.diff(lambda t: reference(t, mpmath.mpf(x)), mpmath.mpf(y))
+        dx = mpmath.diff(lambda t: reference(mpmath.mpf(y), t), mpmath.mpf(x))
+    assert result["value"] == pytest.approx(float(value), rel=1e-15)
+    assert result["grad"]["y"] == pytest.approx(float(dy), rel=1e-14)
+    assert result["grad"]["x"] == pytest.approx(float(dx), rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("name", "reference", "x"),
+    [
+        ("asin", mpmath.asin, 0.3), ("acos", mpmath.acos, -0.6), ("atan", mpmath.atan, 2.0),
+        ("sinh", mpmath.sinh, 1.1), ("cosh", mpmath.cosh, -0.4), ("asinh", mpmath.asinh, 0.8),
+        ("acosh", mpmath.acosh, 2.5), ("atanh", mpmath.atanh, -0.35), ("exp2", lambda t: 2**t, 1.5),
+        ("cbrt", mpmath.cbrt, 3.0),
+    ],
+)  # fmt: skip
+def test_new_functions_differentiate_to_order_six_as_mpmath_does(jcalc, name, reference, x):
+    results = jcalc.json("\n".join(f"{name}{chr(39) * n}({x!r})" for n in range(1, 7)))
+    with mpmath.workdps(30):
+        exact = [mpmath.diff(reference, mpmath.mpf(x), n) for n in range(1, 7)]
+    for n, (got, want) in enumerate(zip(results, exact), start=1):
+        assert got["value"] == pytest.approx(float(want), rel=1e-11), n
 
 
 @pytest.mark.parametrize(("name", "x", "order"), HIGHER_ORDER_CASES)

@@ -122,6 +122,10 @@ def _run(cases: int, orders: list[int], seed: int, nested: bool) -> dict:
         x0 = round(rng.uniform(-2.0, 2.0), 4)
         if any(abs(a) < 1e-3 or not math.isfinite(a) for a in kink_arguments(tree, x0)):
             continue  # too close to a kink of abs or relu for mpmath's differences
+        if not _representable(tree, x0):  # mpmath would take ages over e^(10^100)
+            stats["cases"] += 1
+            stats["left out"] += order
+            continue
         try:
             exact, jittered = _references(tree, x0, order, rng)
         except (ValueError, ZeroDivisionError, OverflowError):
@@ -129,7 +133,7 @@ def _run(cases: int, orders: list[int], seed: int, nested: bool) -> dict:
         stats["cases"] += 1
         taylor, refused = _taylor_derivatives(tree, x0, order)
         reverse = _nested_derivatives(tree, x0, order) if nested else []
-        representable = _representable(tree, x0)
+        representable = True  # checked above
         for k in range(1, order + 1):
             scale = float(max(abs(e) for e in exact[:k]))
             if not (representable and _usable(exact[k], jittered[k])):
@@ -173,7 +177,9 @@ def test_orders_1_to_10_of_random_expressions_match_mpmath_in_both_modes():
 def test_taylor_mode_to_order_60_matches_mpmath():
     stats = _run(HIGH_ORDER_CASES, [60, 40, 25], seed=60, nested=False)
     assert stats["failures"] == [], "\n".join(stats["failures"][:10])
-    assert stats["checked"] >= 0.85 * (60 + 40 + 25) / 3 * stats["cases"]
+    # sinh, cosh and exp2 make more of these orders overflow float64 than the functions
+    # before them did: 75% of the orders are checked at this seed, 85% before them
+    assert stats["checked"] >= 0.7 * (60 + 40 + 25) / 3 * stats["cases"]
     assert stats["refused"] <= 0.1 * stats["checked"]
 
 
@@ -190,6 +196,12 @@ def _torch_derivatives(torch, tree: tuple, x0: float, order: int) -> list[float]
         "div": lambda a, b: a / b, "add_const": lambda a, c: a + c,
         "mul_const": lambda a, c: a * c, "div_const": lambda a, c: a / c,
         "const_div": lambda a, c: c / a,
+        "sinh": torch.sinh, "cosh": torch.cosh, "atan": torch.atan, "asinh": torch.asinh,
+        "asin": torch.asin, "acos": torch.acos, "atanh": torch.atanh, "atan2": torch.atan2,
+        "hypot": torch.hypot, "exp2": torch.exp2,
+        "cbrt": lambda a: torch.sign(a) * torch.abs(a) ** (1 / 3),
+        "acosh": lambda a, c: torch.acosh(a + 1.5),
+        "log_base": lambda a, c: torch.log(a) / torch.log(torch.tensor(abs(c) + 1.5)),
     }  # fmt: skip
 
     def evaluate(t: tuple, x: Any) -> Any:

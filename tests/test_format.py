@@ -278,6 +278,11 @@ def test_render_replaces_control_characters_in_the_source_line():
         ("sine", ["sin", "sinh", "cos"], " (did you mean 'sin'?)"),
         ("rte", ["rate", "x"], " (did you mean 'rate'?)"),
         ("qqq", ["x", "y"], ""),
+        ("hlep", ["help", "vars"], " (did you mean 'help'?)"),
+        ("nosuch", ["cosh", "sin"], ""),  # only close matches
+        ("int", ["sin", "tan", "asin"], ""),
+        ("ans", ["tan"], ""),
+        ("x", ["_", "e"], ""),
     ],
 )
 def test_did_you_mean(word, candidates, hint):

@@ -141,3 +141,10 @@ def test_the_memory_budget_is_set_in_config_toml_under_either_name(home_env, key
     proc = _run(env, "-e", "1+1")
     assert proc.stdout == b"2\n"
     assert b"'memory_limit' must be a size such as" in proc.stderr
+
+
+@pytest.mark.parametrize("command", [":precision 2²", ":elements 1²"])
+def test_a_superscript_digit_is_not_a_number_of_digits(jcalc, command):
+    error = jcalc.last(command)["error"]
+    assert error["type"] == "CommandError"
+    assert "takes a number" in error["message"]
