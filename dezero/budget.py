@@ -83,11 +83,14 @@ class MemoryBudget:
         """Bytes of resident memory gained since the budget was entered."""
         return max(0, resident() - self.start)
 
+    def fits(self, nbytes: float) -> bool:
+        """Whether ``nbytes`` more would stay within the budget."""
+        return self.used() + nbytes <= self.limit
+
     def reserve(self, nbytes: float) -> None:
         """Refuse now if ``nbytes`` more would not fit."""
-        used = self.used()
-        if used + nbytes > self.limit:
-            raise MemoryBudgetExceeded(int(used + nbytes), self.limit)
+        if not self.fits(nbytes):
+            raise MemoryBudgetExceeded(int(self.used() + nbytes), self.limit)
 
     def produced(self, data: Any) -> None:
         """Called by Function for each output it makes (see the module's docstring)."""

@@ -291,8 +291,9 @@ class Function:
             kept = tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
             ys = self.forward(*[x.data for x in kept])
             generation = max([x.generation for x in kept])
-        if _budgets.budget is not None:  # see dezero.budget
-            _budgets.budget.produced(ys)
+        budget = _budgets.budget
+        if budget is not None:  # see dezero.budget
+            budget.produced(ys)
         if type(ys) is not tuple:
             y = Variable(ys if type(ys) is np.ndarray else np.asarray(ys))
             if _state.enable_backprop:

@@ -32,8 +32,7 @@ import numpy as np
 from dezero import core as C  # noqa: N812 - the Functions the table names
 from dezero import functions as F  # noqa: N812
 from dezero import operators as O  # noqa: N812
-from dezero import utils
-from dezero.core import Function, Variable, lowered, unbroadcast
+from dezero.core import Function, Variable, lowered, sum_to_array, unbroadcast
 
 
 def release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None:
@@ -326,4 +325,4 @@ def _sum_to(f, gy):
 
 @rule(F.BroadcastTo)
 def _broadcast_to(f, gy):
-    return utils.sum_to(gy, f.x_shape)
+    return sum_to_array(gy, f.x_shape)

@@ -113,9 +113,8 @@ def _reserve_series(functions: list, order: int) -> None:
     budget = active_budget()
     if budget is None:
         return
-    arrays = sum(_output_bytes(f) for f in functions)
-    needed = arrays * (order + 1) ** 2 / 2
-    if budget.used() + needed > budget.limit:
+    needed = sum(_output_bytes(f) for f in functions) * (order + 1) ** 2 / 2
+    if not budget.fits(needed):
         raise CalcError(
             f"the derivative of order {order} would hold about {size_text(needed)} of Taylor "
             f"coefficients, over the statement's memory budget of {size_text(budget.limit)}",

@@ -34,6 +34,7 @@ from dezero_repl.values import (
     GradientOf,
     SpecialForm,
     UserFunction,
+    data_of,
     is_function,
     require_array,
 )
@@ -436,7 +437,7 @@ class Session:
             raise e.at(*span) from None
         except ValueError:
             raise CalcError(
-                f"shapes {np.shape(_data(x))} and {np.shape(_data(y))} do not match for '{op}'",
+                f"shapes {np.shape(data_of(x))} and {np.shape(data_of(y))} do not match for '{op}'",
                 *span,
                 kind=ErrorKind.ValueError,
             ) from None
@@ -477,7 +478,7 @@ class Session:
         """Apply a function value to evaluated arguments."""
         span = node.start, node.end
         if not is_function(f):
-            what = "a number" if np.ndim(_data(f)) == 0 else "an array"
+            what = "a number" if np.ndim(data_of(f)) == 0 else "an array"
             raise CalcError(
                 f"{_describe_callee(node.func)} is {what}, not a function",
                 node.func.start,
@@ -567,10 +568,6 @@ class _CollectorPaused:
 _VISIT, _VISIT_CALLEE = 0, 1
 #: Values that are certainly arrays, so operators need not check them.
 _ARRAYS = (Variable, np.float64, np.ndarray)
-
-
-def _data(value: Any) -> Any:
-    return value.data if isinstance(value, Variable) else value
 
 
 def _whole(value: Any, what: str) -> int:

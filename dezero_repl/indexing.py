@@ -14,17 +14,13 @@ import dezero.functions as F
 from dezero import Variable, as_variable
 from dezero_repl import nodes
 from dezero_repl.errors import CalcError, ErrorKind
-from dezero_repl.values import require_array
+from dezero_repl.values import data_of, require_array
 from dezero_repl.vocabulary import MAX_DIMENSIONS, check_size, integer
-
-
-def _data(value: Any) -> Any:
-    return value.data if isinstance(value, Variable) else value
 
 
 def index_item(value: Any) -> Any:
     require_array(value, "an index")
-    data = np.asarray(_data(value))
+    data = np.asarray(data_of(value))
     if data.ndim == 0:
         return integer(data, "an index")
     if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
@@ -55,7 +51,7 @@ def array_literal(node: nodes.ArrayLit, elements: list[Any]) -> Any:
         return np.zeros(0)
     for e in elements:
         require_array(e, "an array literal", node.start, node.end)
-    shapes = [np.shape(_data(e)) for e in elements]
+    shapes = [np.shape(data_of(e)) for e in elements]
     for i, shape in enumerate(shapes[1:], start=2):
         if shape != shapes[0]:
             element = node.elements[i - 1]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dezero import Variable
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.nodes import Expr
 from dezero_repl.vocabulary import SPECIAL_FORMS, Builtin
@@ -101,6 +102,11 @@ class GradientOf:
 
 
 FUNCTION_VALUES = (Builtin, UserFunction, SpecialForm, Derivative, GradientOf)
+
+
+def data_of(value: Any) -> Any:
+    """The array behind a Variable; anything else as it is."""
+    return value.data if isinstance(value, Variable) else value
 
 
 def is_function(value: Any) -> bool:

@@ -32,10 +32,8 @@ def check_size(shape: tuple[int, ...], what: str, arrays: int = 1) -> None:
     budget (see ``dezero.budget``) cannot hold beside what the statement already holds."""
     nbytes = math.prod(shape) * 8 * arrays
     budget = active_budget()
-    if budget is None:
-        return
-    used = budget.used()
-    if used + nbytes > budget.limit:
+    if budget is not None and not budget.fits(nbytes):
+        used = budget.used()
         held = f" beside the {size_text(used)} it holds" if used >= budget.limit // 8 else ""
         some = "an array" if arrays == 1 else f"{arrays} arrays"
         raise CalcError(
