@@ -234,6 +234,19 @@ def sinh_cosh(x: Series, s0: Variable, c0: Variable) -> tuple[Series, Series]:
     return s, c
 
 
+def compose(x: Series, c: list) -> Series:
+    """f(x) from f's own coefficients ck = f^(k)(x0) / k!, k = 0 ... len(x) - 1, by Horner:
+
+    y = c0 + δ (c1 + δ (c2 + ...)),  δ = x - x0.  O(d³), for an f with no simpler recurrence.
+    """
+    delta = [ZERO] + x[1:]
+    y = [c[-1]] + [ZERO] * (len(x) - 1)
+    for ck in reversed(c[:-1]):
+        y = product(delta, y)
+        y[0] = ck
+    return y
+
+
 # ---------------------------------------------------------------------------
 # The forward pass along a recorded graph
 # ---------------------------------------------------------------------------

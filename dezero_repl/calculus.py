@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import dezero.functions as F
+import dezero.piecewise as P
+import dezero.special as SF
 from dezero import Variable, as_variable, gradients, no_grad, series, using_config
 from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the table below
 from dezero import operators as O  # noqa: N812 - and those with a constant operand
@@ -49,6 +51,8 @@ ELEMENTWISE = (
     F.Sinh, F.Cosh, F.Asin, F.Acos, F.Atan, F.Asinh, F.Acosh, F.Atanh, F.Atan2, F.Hypot,
     F.Cbrt, F.Exp2,
     F.Sigmoid, F.ReLU, F.LeakyReLU, F.Clip,
+    P.Floor, P.Ceil, P.Round, P.Sign, P.FloorDiv, P.Mod, P.Where, P.Maximum, P.Minimum,
+    SF.Erf, SF.Erfc, SF.Gamma, SF.Lgamma, SF.Polygamma,
 )  # fmt: skip
 #: Newton's method stops when a step is this small relative to max(1, |x|) ...
 TOLERANCE = 1e-12

@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 import dezero.functions as F
+import dezero.piecewise as P
+import dezero.special as SF
 from dezero import Variable, as_variable, using_config
 from dezero.budget import MemoryBudget
-from dezero_repl import calculus, nodes
+from dezero_repl import calculus, choice, nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind, Timeout, did_you_mean
 from dezero_repl.floating import FloatingPointLog
 from dezero_repl.indexing import array_literal, check_index_size, index_item, index_message
@@ -245,8 +247,10 @@ class Session:
     def _check_body(self, statement: nodes.FuncDef) -> set[str]:
         """Check every name in a body is known; return the user functions it calls."""
         calls: set[str] = set()
+        bound = {*statement.params}
+        bound.update(n.var for n in nodes.walk(statement.body) if isinstance(n, nodes.BINDERS))
         for node in nodes.walk(statement.body):
-            if not isinstance(node, nodes.Name) or node.id in statement.params:
+            if not isinstance(node, nodes.Name) or node.id in bound:
                 continue
             if node.id == statement.name or node.id in self.functions:
                 calls.add(node.id)
@@ -383,6 +387,22 @@ class Session:
                 values.append(self.lookup(node, scope, callee=state == _VISIT_CALLEE))
             elif type(node) is nodes.Binary:  # the commonest node, scheduled without children()
                 stack += ((node, ~2), (node.right, _VISIT), (node.left, _VISIT))
+            elif state >= choice.DECIDE:  # a choice, and/or: its condition (left side) is ready
+                choice.decide(self, node, state, values, stack, scope, depth)
+            elif type(node) is nodes.Choice:
+                stack += ((node, choice.DECIDE), (node.condition, _VISIT))
+            elif type(node) is nodes.Logical:
+                stack += ((node, choice.DECIDE), (node.left, _VISIT))
+            elif type(node) in nodes.BINDERS:  # the body waits for its variable's values
+                kids = (
+                    (node.func, node.lower, node.upper)
+                    if type(node) is nodes.OverRange
+                    else (node.lower, node.upper)
+                )
+                stack.append((node, ~len(kids)))
+                for i in range(len(kids) - 1, -1, -1):
+                    callee = i == 0 and type(node) is nodes.OverRange
+                    stack.append((kids[i], _VISIT_CALLEE if callee else _VISIT))
             else:
                 kids = nodes.children(node)
                 stack.append((node, ~len(kids)))
@@ -398,7 +418,22 @@ class Session:
         if kind is nodes.Unary:
             (x,) = args
             require_array(x, node.op, node.op_start, node.op_end)
-            return -x if node.op == "-" else x
+            if node.op == "-":
+                return -x
+            if node.op == "not":
+                return choice.truth(data_of(x) == 0)
+            if node.op == "!":
+                return self._factorial(node, x)
+            return x
+        if kind is nodes.OverRange:
+            f, lower, upper = args
+            return ranges.over_range(self, node, f, lower, upper, scope, depth)
+        if kind is nodes.Integral:
+            lower, upper = args
+            try:
+                return ranges.integral(self, node, lower, upper, scope, depth)
+            except CalcError as e:
+                raise e.at(node.start, node.end) from None
         if kind is nodes.Call:
             return self.call(node, args[0], args[1:], scope, depth)
         if kind is nodes.Index:
@@ -445,6 +480,20 @@ class Session:
             self._fp.name(f"'{op}'", result)
         return result
 
+    def _factorial(self, node: nodes.Unary, x: Any) -> Variable:
+        data = data_of(x)
+        if np.any((data < 0) & (data == np.floor(data))):
+            raise CalcError(
+                "the factorial of a negative whole number is undefined",
+                node.start,
+                node.end,
+                kind=ErrorKind.ValueError,
+            )
+        result = SF.factorial(x)
+        if self._fp.pending:
+            self._fp.name("'!'", result)
+        return result
+
     def _index(self, node: nodes.Index, target: Any, items: list[Any]) -> Variable:
         require_array(target, "[]", node.op_start, node.op_end)
         target = as_variable(target)
@@ -485,6 +534,11 @@ class Session:
                 node.func.end,
                 kind=ErrorKind.TypeError,
             )
+        if isinstance(f, SpecialForm) and f.name == "integrate":
+            try:
+                return self._integrate_function(node, args, depth)
+            except CalcError as e:
+                raise e.at(*span) from None
         if isinstance(f, SpecialForm):
             result = calculus.special_form(self, f.name, node, args, scope, depth)
             if isinstance(result, calculus.Figured):
@@ -500,6 +554,15 @@ class Session:
         if self._fp.pending:
             self._fp.name(f"{f.name}()", result)
         return result
+
+    def _integrate_function(self, node: nodes.Call, args: list[Any], depth: int) -> Variable:
+        if len(args) != 3:
+            raise CalcError(
+                "integrate takes a function and two bounds, integrate(f, a, b), or an "
+                "expression, its variable and two bounds, integrate(t^2, t, a, b)",
+                kind=ErrorKind.TypeError,
+            )
+        return ranges.integrate_function(self, *args, depth)
 
     def apply(self, f: Any, args: list[Any], depth: int = 0) -> Any:
         """Call a function value with argument values (no source span involved)."""
@@ -543,6 +606,9 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
     "/": operator.truediv,
     "**": operator.pow,
+    "//": P.floordiv,
+    "%": P.mod,
+    **choice.COMPARISONS,
 }
 
 
@@ -564,7 +630,8 @@ class _CollectorPaused:
             gc.enable()
 
 
-#: The states of a node on the evaluation stack (a negative state counts children: ~n).
+#: The states of a node on the evaluation stack (a negative state counts children: ~n; a
+#: choice or and/or has states of its own, from choice.DECIDE on).
 _VISIT, _VISIT_CALLEE = 0, 1
 #: Values that are certainly arrays, so operators need not check them.
 _ARRAYS = (Variable, np.float64, np.ndarray)

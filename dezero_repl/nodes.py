@@ -58,7 +58,7 @@ class Name(Node):
 
 @_NODE
 class Unary(Node):
-    op: str  # '-' or '+'
+    op: str  # '-', '+', 'not', or '!' (the factorial, written after its operand)
     operand: Expr
     op_start: int = field(kw_only=True)
     op_end: int = field(kw_only=True)
@@ -66,7 +66,7 @@ class Unary(Node):
 
 @_NODE
 class Binary(Node):
-    op: str  # '+', '-', '*', '/', '@' or '**' (written ** or ^)
+    op: str  # + - * / @ // % ** (written ** or ^), or a comparison: < <= > >= == !=
     left: Expr
     right: Expr
     op_start: int = field(kw_only=True)
@@ -116,7 +116,72 @@ class ArrayLit(Node):
     elements: tuple[Expr, ...]
 
 
-Expr = Number | Name | Unary | Binary | Call | Index | Transpose | ArrayLit
+@_NODE
+class Logical(Node):
+    """left and right, left or right: 1 or 0; the right side is skipped when the left
+    decides (for numbers)."""
+
+    op: str  # 'and' or 'or'
+    left: Expr
+    right: Expr
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+@_NODE
+class Choice(Node):
+    """if condition then chosen else otherwise."""
+
+    condition: Expr
+    chosen: Expr
+    otherwise: Expr
+
+
+@_NODE
+class OverRange(Node):
+    """func(body for var in lower..upper), e.g. sum(k^2 for k in 1..10)."""
+
+    func: Expr
+    body: Expr
+    var: str
+    lower: Expr
+    upper: Expr
+    var_start: int = field(kw_only=True)
+    var_end: int = field(kw_only=True)
+
+
+@_NODE
+class Integral(Node):
+    """integrate(body, var, lower, upper): the integral of body as var runs from lower to
+    upper; the operator span is the parenthesized argument list."""
+
+    body: Expr
+    var: str
+    lower: Expr
+    upper: Expr
+    var_start: int = field(kw_only=True)
+    var_end: int = field(kw_only=True)
+    op_start: int = field(kw_only=True)
+    op_end: int = field(kw_only=True)
+
+
+Expr = (
+    Number
+    | Name
+    | Unary
+    | Binary
+    | Call
+    | Index
+    | Transpose
+    | ArrayLit
+    | Logical
+    | Choice
+    | OverRange
+    | Integral
+)
+
+#: Nodes that bind a variable of their own in their body.
+BINDERS = (OverRange, Integral)
 
 
 # ---- statements -----------------------------------------------------------------
@@ -179,6 +244,14 @@ def children(node: Node) -> tuple[Node | None, ...]:
             return (node.target,)
         case ArrayLit():
             return node.elements
+        case Logical():
+            return (node.left, node.right)
+        case Choice():
+            return (node.condition, node.chosen, node.otherwise)
+        case OverRange():
+            return (node.func, node.lower, node.upper, node.body)
+        case Integral():
+            return (node.lower, node.upper, node.body)
         case ExprStmt() | Assign():
             return (node.expr,)
         case FuncDef():
@@ -233,8 +306,14 @@ def _leaf(node: Number | Name | Command) -> str:
 
 def _head(node: Node) -> str:
     match node:
-        case Unary() | Binary():
+        case Unary() | Binary() | Logical():
             return node.op
+        case Choice():
+            return "if"
+        case OverRange():
+            return f"over {node.var}"
+        case Integral():
+            return f"integrate {node.var}"
         case Call():
             return "call"
         case Index():

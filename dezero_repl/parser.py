@@ -96,6 +96,13 @@ class _Builder:
     def number(self, token: Token) -> nodes.Number:
         return nodes.Number(float(token), start=token.start_pos, end=token.end_pos)
 
+    def coefficient(self, token: Token, operand: nodes.Expr) -> nodes.Binary:
+        number = self.number(token)
+        return nodes.Binary(
+            "*", number, operand, start=number.start, end=operand.end,
+            op_start=number.start, op_end=number.end,
+        )  # fmt: skip
+
     def name(self, token: Token) -> nodes.Name:
         ident = token.rstrip("'")
         return nodes.Name(ident, len(token) - len(ident), start=token.start_pos, end=token.end_pos)
@@ -111,9 +118,15 @@ class _Builder:
     def arguments(self, *args: nodes.Expr) -> list:
         return list(args)
 
-    def call(self, func: nodes.Expr, lpar: Token, *rest: Any) -> nodes.Call:
+    def call(self, func: nodes.Expr, lpar: Token, *rest: Any) -> nodes.Call | nodes.Integral:
         *args, rpar = rest
         args = tuple(args[0]) if args else ()
+        if _is_integral(func, args):
+            body, var, lower, upper = args
+            return nodes.Integral(
+                body, var.id, lower, upper, start=func.start, end=rpar.end_pos,
+                var_start=var.start, var_end=var.end, op_start=lpar.start_pos, op_end=rpar.end_pos,
+            )  # fmt: skip
         return nodes.Call(
             func,
             args,
@@ -159,6 +172,43 @@ class _Builder:
             op_end=name.end_pos,
         )
 
+    def factorial(self, operand: nodes.Expr, bang: Token) -> nodes.Unary:
+        return nodes.Unary(
+            "!", operand, start=operand.start, end=bang.end_pos,
+            op_start=bang.start_pos, op_end=bang.end_pos,
+        )  # fmt: skip
+
+    def over_range(self, func: nodes.Expr, *parts: Any) -> nodes.OverRange:
+        _lpar, body, _for, var, _in, lower, _dots, upper, rpar = parts
+        return nodes.OverRange(
+            func, body, str(var), lower, upper, start=func.start, end=rpar.end_pos,
+            var_start=var.start_pos, var_end=var.end_pos,
+        )  # fmt: skip
+
+    def choice(self, if_: Token, condition: nodes.Expr, *parts: Any) -> nodes.Choice:
+        _then, chosen, _else, otherwise = parts
+        return nodes.Choice(condition, chosen, otherwise, start=if_.start_pos, end=otherwise.end)
+
+    def disjunction(self, *children: Any) -> nodes.Logical:
+        return _fold(children, nodes.Logical)
+
+    def conjunction(self, *children: Any) -> nodes.Logical:
+        return _fold(children, nodes.Logical)
+
+    def logical_not(self, op: Token, operand: nodes.Expr) -> nodes.Unary:
+        return self.unary(op, operand)
+
+    def comparison(self, *children: Any) -> nodes.Expr:
+        """a < b, or a chain a < b <= c read as (a < b) and (b <= c), as in Python."""
+        links = [_fold(children[i : i + 3]) for i in range(0, len(children) - 2, 2)]
+        chain = links[0]
+        for link in links[1:]:
+            chain = nodes.Logical(
+                "and", chain, link, start=chain.start, end=link.end,
+                op_start=link.op_start, op_end=link.op_end,
+            )  # fmt: skip
+        return chain
+
     def unary(self, op: Token, operand: nodes.Expr) -> nodes.Unary:
         return nodes.Unary(
             str(op),
@@ -179,12 +229,12 @@ class _Builder:
         return _fold(children)
 
 
-def _fold(children: tuple) -> nodes.Binary:
+def _fold(children: tuple, kind: type = nodes.Binary) -> Any:
     """Fold [a, op, b, op, c, ...] to the left: ((a op b) op c) ..."""
     left = children[0]
     for i in range(1, len(children), 2):
         op, right = children[i], children[i + 1]
-        left = nodes.Binary(
+        left = kind(
             "**" if op == "^" else str(op),
             left,
             right,
@@ -194,6 +244,16 @@ def _fold(children: tuple) -> nodes.Binary:
             op_end=op.end_pos,
         )
     return left
+
+
+def _is_integral(func: nodes.Expr, args: tuple) -> bool:
+    """integrate(body, t, a, b) binds the name t, so it is a node of its own."""
+    return (
+        _is_plain_name(func)
+        and func.id == "integrate"
+        and len(args) == 4
+        and _is_plain_name(args[1])
+    )
 
 
 def _assignment(target: nodes.Expr, expr: nodes.Expr) -> nodes.Assign | nodes.FuncDef:
@@ -398,7 +458,19 @@ _WORDS = {
     "NUMBER": "a number",
     "NAME": "a name",
     "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*', '/' or '@'",
+    "MUL_OP": "'*', '/', '//', '%' or '@'",
+    "COEFFICIENT": "a number",
+    "COMPARE_OP": "a comparison",
+    "IF": "'if'",
+    "THEN": "'then'",
+    "ELSE": "'else'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "NOT": "'not'",
+    "FOR": "'for'",
+    "IN": "'in'",
+    "RANGE": "'..'",
+    "BANG": "'!'",
     "POW_OP": "'**'",
     "EQUAL": "'='",
     "LPAR": "'('",
@@ -412,9 +484,12 @@ _WORDS = {
     "CMD_ARG": "a space and the command's argument",
     "$END": "end of input",
 }
-_EXPRESSION_START = frozenset({"NUMBER", "NAME", "ADD_OP", "LPAR", "LSQB"})
+_EXPRESSION_START = frozenset({"NUMBER", "COEFFICIENT", "NAME", "ADD_OP", "LPAR", "LSQB"})
+_LEADING_WORDS = frozenset({"IF", "NOT"})  # may also begin an expression, at some places
 # Where one of these is acceptable, something complete could end here; nothing is required.
-_COULD_END = frozenset({"MUL_OP", "POW_OP", "EQUAL", "DOT", "_COMMA", "$END"})
+_COULD_END = frozenset(
+    {"MUL_OP", "POW_OP", "EQUAL", "DOT", "_COMMA", "COMPARE_OP", "AND", "OR", "BANG", "$END"}
+)
 _CLOSERS = ("_COMMA", "RPAR", "RSQB")
 
 
@@ -427,6 +502,11 @@ def _unexpected_token(text: str, e: UnexpectedToken) -> ParseError:
     previous = _previous_token(text, start)
     if token.type == "COLON" and "CMD_NAME" in accepts:
         message = "expected a command name after ':'"
+    elif token.type == "IF":
+        message = (
+            "unexpected 'if': a choice is written 'if C then A else B', and inside a larger "
+            "expression in parentheses"
+        )
     elif token.type == "EQUAL":
         message = "unexpected '='; only a name or f(x, ...) can be assigned to"
     elif "CMD_ARG" in accepts:
@@ -474,7 +554,7 @@ def _expected_words(accepts: set[str], previous: str | None) -> str:
     words = []
     if _EXPRESSION_START <= accepts:
         words.append("an expression")
-        accepts = accepts - _EXPRESSION_START
+        accepts = accepts - _EXPRESSION_START - _LEADING_WORDS
     words += sorted(_WORDS.get(name, name.lower()) for name in accepts)
     return " or ".join(words)
 

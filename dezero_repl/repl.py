@@ -327,6 +327,7 @@ SCHEMES = {
         "constant": "ansimagenta",
         "unknown": "ansired underline",
         "operator": "ansiyellow",
+        "keyword": "ansiyellow bold",
         "command": "ansiblue bold",
         "argument": "",
         "comment": "ansibrightblack italic",
@@ -341,13 +342,14 @@ SCHEMES = {
         "constant": "ansimagenta",
         "unknown": "ansired underline",
         "operator": "ansibrown",
+        "keyword": "ansibrown bold",
         "command": "ansiblue bold",
         "comment": "ansigray italic",
         "error": "ansired",
         "bottom-toolbar": "noreverse bg:ansiwhite ansiblack",
         "mode": "bold",
     },
-    "mono": {"unknown": "underline", "command": "bold", "mode": "bold"},
+    "mono": {"unknown": "underline", "command": "bold", "keyword": "bold", "mode": "bold"},
 }
 
 

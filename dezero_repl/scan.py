@@ -1,9 +1,9 @@
 """Scanning: the tokens of a line for highlighting, and where a script's statements end.
 
-This needs no parse. The tokens are coarse (number, name, operator, paren, punctuation,
-command, argument, comment, error), but numbers, names and comments are matched with the
-grammar's own terminals, read from the generated tables, so that the scanner and the parser
-cannot disagree on them.
+This needs no parse. The tokens are coarse (number, keyword, name, operator, paren,
+punctuation, command, argument, comment, error), but numbers, names and comments are
+matched with the grammar's own terminals, read from the generated tables, so that the
+scanner and the parser cannot disagree on them.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ def _terminal(name: str) -> str:
     raise KeyError(name)
 
 
+#: The words of the grammar that are not names.
+KEYWORDS = "(?:if|then|else|and|or|not|for|in)"
+
 # Numbers, names and comments are the grammar's own terminals; the rest are coarser
 # classes, for colours and for finding where statements end.
 _SCAN = re.compile(
@@ -40,9 +43,10 @@ _SCAN = re.compile(
     r"|(?P<space>[ \t\f\r]+)"
     rf"|(?P<comment>{_terminal('COMMENT')})"
     rf"|(?P<number>{_terminal('NUMBER')})"
+    rf"|(?P<keyword>{KEYWORDS}(?![A-Za-z0-9_']))"
     rf"|(?P<name>{_terminal('NAME')})"
     r"|(?P<paren>[][()])"
-    r"|(?P<operator>\*\*|[-+*/@^=])"
+    r"|(?P<operator>\*\*|//|\.\.|[<>=!]=|[-+*/@^=<>%!])"
     r"|(?P<punctuation>[,;:.])"
     r"|(?P<error>.)"
 )
@@ -151,7 +155,9 @@ def split_statements(source: str) -> list[Chunk]:
                 if begin is None:
                     begin, position = start, (line, start - line_start + 1)
                 end, semicolon = stop, None
-                continues = kind == "operator" or (kind == "punctuation" and source[start] == ".")
+                continues = kind == "keyword" or (
+                    source[stop - 1] in _CONTINUING and kind in ("operator", "punctuation")
+                )
             if depth == 0 and not continues:
                 flush()
         line, line_start, semicolon = line + 1, line_end + 1, None
@@ -162,7 +168,8 @@ def split_statements(source: str) -> list[Chunk]:
 _BLANKS = " \t\f\r"  # what the grammar skips between tokens, newlines aside
 _UNPLAIN = re.compile(r"[;#:]")
 _BRACKETS = re.compile(r"[][()]")
-_CONTINUING = frozenset("+-*/@^=.")
+_CONTINUING = frozenset("+-*/@^=.<>%")  # `!` ends a factorial: it continues nothing
+_ENDS_IN_KEYWORD = re.compile(rf"(?<![A-Za-z0-9_']){KEYWORDS}\Z")
 
 
 def _plain_line(source: str, start: int, end: int) -> bool:
@@ -178,4 +185,4 @@ def _plain_line(source: str, start: int, end: int) -> bool:
     if depth:
         return False
     text = source[start:end].rstrip(_BLANKS)
-    return not text or text[-1] not in _CONTINUING
+    return not text or (text[-1] not in _CONTINUING and not _ENDS_IN_KEYWORD.search(text))

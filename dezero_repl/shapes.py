@@ -20,7 +20,7 @@ from dezero_repl import nodes
 #: Longer statements are rarely repeated: they go to Lark and are not memoized.
 MAX_TOKENS = 200
 
-_SPANS = ("start", "end", "op_start", "op_end", "name_start", "name_end")
+_SPANS = ("start", "end", "op_start", "op_end", "name_start", "name_end", "var_start", "var_end")
 
 Token = tuple[str, int, int]  # kind, start, end
 
@@ -29,17 +29,21 @@ def shape_key(text: str, tokens: list[Token]) -> tuple | None:
     """The token-type sequence of a statement, or None if it must not be memoized."""
     key = []
     after_dot = False
-    for kind, start, end in tokens:
+    for i, (kind, start, end) in enumerate(tokens):
         if kind in ("error", "command", "argument"):
             return None
         if kind == "comment":
             continue
         word = text[start:end]
         if kind == "number":
-            key.append("0")
+            # 2x is a coefficient, 2 x an error: whether anything follows at once matters
+            touching = i + 1 < len(tokens) and tokens[i + 1][1] == end
+            key.append("0" + ("~" if touching else ""))
         elif kind == "name":
             primes = word.endswith("'")
-            key.append(word if after_dot else ("f'" if primes else "x"))
+            # integrate(body, t, a, b) is a node of its own, not a call (see parser.py)
+            plain = word == "integrate" or after_dot
+            key.append(word if plain else ("f'" if primes else "x"))
         else:
             key.append(word)
         after_dot = word == "."
@@ -126,6 +130,8 @@ def _fields(node: nodes.Node, text: str, tokens, starts, ends) -> list[tuple]:
             if text[tokens[i][1] : tokens[i][2]].rstrip("'") != node.id:
                 raise _Unfit()
             out.append((name, name, i))
+        elif isinstance(node, nodes.BINDERS) and name == "var":
+            out.append((name, "id", _token_at(node.var_start, starts, tokens, "name")))
         elif isinstance(node, nodes.Assign) and name == "name":
             out.append((name, "id", _token_at(node.name_start, starts, tokens, "name")))
         elif isinstance(node, (nodes.FuncDef, nodes.Command)):

@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 
 import dezero.functions as F
+import dezero.piecewise as P
+import dezero.special as SF
 from dezero import Variable, as_variable
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl.errors import CalcError, ErrorKind
 
-CONSTANTS = {"pi": math.pi, "e": math.e}
+CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 
 #: The most dimensions an array may have, however it is made. NumPy 2 allows 64, but some
 #: of its routines (np.add.at from 34 on) crash the process on so many.
@@ -133,6 +135,19 @@ def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
     return compute
 
 
+def _extreme(reduce: Callable, choose: Callable) -> Callable[..., Variable]:
+    """max(a) or min(a): over all the elements of a; of several values: elementwise."""
+
+    def compute(*xs: Variable) -> Variable:
+        if len(xs) == 1:
+            return reduce(xs[0])
+        shape = np.broadcast_shapes(*(x.shape for x in xs))
+        check_size(shape, "this maximum or minimum")
+        return choose(*xs)
+
+    return compute
+
+
 def _reshape(a: Variable, shape: Variable) -> Variable:
     dims = list(shape_of(shape))
     known = math.prod(d for d in dims if d != -1)
@@ -178,6 +193,22 @@ def matmul(a: Any, b: Any) -> Variable:
     return F.matmul(a, b)
 
 
+def product(values: Variable) -> Variable:
+    """The product of all elements, by halves: log2(n) array multiplications, each exact
+    and differentiable to any order (no division, so zeros are no trouble)."""
+    v = F.reshape(values, (values.size,))
+    leftovers = []
+    while v.size > 1:
+        if v.size % 2:
+            leftovers.append(v[v.size - 1])
+            v = v[: v.size - 1]
+        v = v[0::2] * v[1::2]
+    result = F.reshape(v, ())
+    for leftover in leftovers:
+        result = result * leftover
+    return result
+
+
 def _filled(value: float) -> Callable[[Variable], Variable]:
     def compute(n: Variable) -> Variable:
         shape = shape_of(n)
@@ -219,8 +250,16 @@ def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None
     return Variable(np.arange(start, stop, delta, dtype=np.float64))
 
 
-def _b(name: str, signature: str, summary: str, compute: Callable, lo: int, hi: int = -1):
-    return Builtin(name, signature, summary, compute, lo, lo if hi < 0 else hi)
+def _b(
+    name: str,
+    signature: str,
+    summary: str,
+    compute: Callable,
+    lo: int,
+    hi: int = -1,
+    elementwise: bool = False,
+) -> Builtin:
+    return Builtin(name, signature, summary, compute, lo, lo if hi < 0 else hi, elementwise)
 
 
 def _e(name: str, summary: str, compute: Callable):
@@ -244,11 +283,33 @@ BUILTINS: dict[str, Builtin] = {
         _e("asinh", "inverse hyperbolic sine", F.asinh),
         _e("acosh", "inverse hyperbolic cosine, for x >= 1", F.acosh),
         _e("atanh", "inverse hyperbolic tangent, for -1 < x < 1", F.atanh),
-        _b("atan2", "atan2(y, x)", "the angle of the point (x, y), in (-pi, pi]", F.atan2, 2),
-        _b("hypot", "hypot(x, y)", "sqrt(x^2 + y^2), without overflow", F.hypot, 2),
+        _b(
+            "atan2",
+            "atan2(y, x)",
+            "the angle of the point (x, y), in (-pi, pi]",
+            F.atan2,
+            2,
+            elementwise=True,
+        ),
+        _b(
+            "hypot",
+            "hypot(x, y)",
+            "sqrt(x^2 + y^2), without overflow",
+            F.hypot,
+            2,
+            elementwise=True,
+        ),
         _e("cbrt", "real cube root (negative for negative x)", F.cbrt),
         _e("exp2", "2 to the power x", F.exp2),
-        _b("log", "log(x, [base])", "natural logarithm, or to the given base", _log, 1, 2),
+        _b(
+            "log",
+            "log(x, [base])",
+            "natural logarithm, or to the given base",
+            _log,
+            1,
+            2,
+            elementwise=True,
+        ),
         _e("ln", "natural logarithm (same as log)", F.log),
         _e("log2", "base-2 logarithm", F.log2),
         _e("log10", "base-10 logarithm", F.log10),
@@ -256,11 +317,40 @@ BUILTINS: dict[str, Builtin] = {
         _e("abs", "absolute value", F.abs),
         _e("sigmoid", "logistic function 1 / (1 + e^-x)", F.sigmoid),
         _e("relu", "max(x, 0)", F.relu),
+        _e("floor", "largest whole number <= x (derivative 0 between the jumps)", P.floor),
+        _e("ceil", "smallest whole number >= x (derivative 0 between the jumps)", P.ceil),
+        _e("round", "nearest whole number, halves to even (derivative 0)", P.round),
+        _e("sign", "-1, 0 or 1 (derivative 0 away from 0)", P.sign),
+        _e("erf", "error function 2/sqrt(pi) ∫_0^x e^(-t^2) dt", SF.erf),
+        _e("erfc", "complementary error function 1 - erf(x), exact for large x", SF.erfc),
+        _e("gamma", "gamma function, gamma(n) = (n-1)!", SF.gamma),
+        _e("lgamma", "log |gamma(x)|", SF.lgamma),
+        _e("digamma", "derivative of lgamma", SF.digamma),
+        _e("factorial", "x! = gamma(x + 1), for any x not a negative whole number", SF.factorial),
         # reductions and arrays
         _b("sum", "sum(a, [axis])", "sum of the elements (along an axis)", _reduction(F.sum), 1, 2),
+        _b("prod", "prod(a)", "product of all the elements", product, 1),
         _b("mean", "mean(a, [axis])", "mean of the elements", _reduction(F.mean), 1, 2),
-        _b("max", "max(a, [axis])", "largest element", _reduction(F.max), 1, 2),
-        _b("min", "min(a, [axis])", "smallest element", _reduction(F.min), 1, 2),
+        _b(
+            "max",
+            "max(a, b, ...)",
+            "largest element of a, or largest of several values, elementwise",
+            _extreme(F.max, P.maximum),
+            1,
+            64,
+        ),
+        _b(
+            "min",
+            "min(a, b, ...)",
+            "smallest element of a, or smallest of several values, elementwise",
+            _extreme(F.min, P.minimum),
+            1,
+            64,
+        ),
+        _b("maxalong", "maxalong(a, axis)", "largest elements along an axis", _reduction(F.max), 2),
+        _b(
+            "minalong", "minalong(a, axis)", "smallest elements along an axis", _reduction(F.min), 2
+        ),
         _b("transpose", "transpose(a)", "reverse the axes (also a.T)", _transpose, 1),
         _b("reshape", "reshape(a, shape)", "same elements, new shape", _reshape, 2),
         _b("dot", "dot(a, b)", "matrix or dot product (also a @ b)", matmul, 2),
@@ -279,6 +369,10 @@ SPECIAL_FORMS: dict[str, tuple[str, str]] = {
     "taylor": ("taylor(f, a, n)", "Taylor coefficients f^(k)(a)/k! for k = 0..n"),
     "solve": ("solve(f, x0)", "a root of f near x0, by Newton's method"),
     "minimize": ("minimize(f, x0)", "a stationary point of f near x0, by Newton's method"),
+    "integrate": (
+        "integrate(f, a, b)",
+        "the integral of f from a to b (or integrate(expr, t, a, b)); a, b may be inf",
+    ),
 }
 
 RESERVED = {"ans", "_"}

@@ -13,6 +13,7 @@ any method, so the differential tests leave it out (and count how many they left
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -20,13 +21,25 @@ import mpmath
 import numpy as np
 
 import dezero.functions as F
+import dezero.piecewise as P
+import dezero.special as SF
 
 UNARY = ["neg", "sin", "cos", "tan", "tanh", "exp", "sigmoid", "abs", "relu", "square",
-         "sinh", "cosh", "atan", "asinh", "cbrt", "exp2", "asin", "acos", "atanh"]  # fmt: skip
-POSITIVE = ["log", "log2", "log10", "sqrt", "pow_real", "pow_var", "const_pow", "acosh", "log_base"]
+         "sinh", "cosh", "atan", "asinh", "cbrt", "exp2", "asin", "acos", "atanh",
+         "erf", "erfc", "plus_floor"]  # fmt: skip
+POSITIVE = ["log", "log2", "log10", "sqrt", "pow_real", "pow_var", "const_pow", "acosh", "log_base",
+            "lgamma", "digamma", "gamma"]  # fmt: skip
 BINARY = ["add", "sub", "mul", "div", "add_const", "mul_const", "div_const", "const_div",
-          "atan2", "hypot"]  # fmt: skip
+          "atan2", "hypot", "maximum", "minimum", "mod_const", "choose"]  # fmt: skip
 KINKED = {"abs", "relu", "cbrt"}  # derivatives exist away from 0; a point near 0 is left out
+#: Piecewise: where their kink or jump is, as a distance that must not be near 0.
+JUMPS = {
+    "plus_floor": lambda a: a - math.floor(a) if a - math.floor(a) < 0.5 else math.ceil(a) - a,
+    "maximum": lambda a, b: a - b,
+    "minimum": lambda a, b: a - b,
+    "mod_const": lambda a, c: min(a % c, c - a % c) if c > 0 else min(-(a % c), a % c - c),
+    "choose": lambda a, b: a,
+}
 #: Defined on (-1, 1): their argument is squashed there first, as 0.9 tanh(e).
 UNIT = {"asin", "acos", "atanh"}
 
@@ -47,7 +60,7 @@ def random_tree(rng: random.Random, size: int) -> tuple:
         return (op, _positive(rng, random_tree(rng, size - 2)), _number(rng))
     op = rng.choice(BINARY)
     left = rng.randint(0, size - 1)
-    if op in ("add_const", "mul_const", "div_const", "const_div"):
+    if op in ("add_const", "mul_const", "div_const", "const_div", "mod_const"):
         child = random_tree(rng, size - 1)
         if op == "const_div":
             child = _positive(rng, child)
@@ -114,6 +127,8 @@ def kink_arguments(tree: tuple, x0: float) -> list[float]:
     def visit(op: str, args: list, value: Any) -> None:
         if op in KINKED:
             found.append(float(args[0]))
+        elif op in JUMPS:
+            found.append(float(JUMPS[op](*(float(a) for a in args))))
         elif op in ("atan2", "hypot"):
             found.append(float(np.hypot(args[0], args[1])))
 
@@ -157,6 +172,7 @@ _OPERATORS = {
     "mul_const": lambda a, c: a * c,
     "div_const": lambda a, c: a / c,
     "const_div": lambda a, c: c / a,
+    "mod_const": lambda a, c: a % c,
 }
 
 _NAMED = ("sinh", "cosh", "atan", "asinh", "asin", "acos", "atanh", "atan2", "hypot", "exp2")
@@ -179,6 +195,16 @@ _DEZERO = {
     "cbrt": F.cbrt,
     "acosh": lambda a, c: F.acosh(a + 1.5),
     "log_base": lambda a, c: F.log(a) / F.log(abs(c) + 1.5),
+    "erf": SF.erf,
+    "erfc": SF.erfc,
+    "plus_floor": lambda a: a + P.floor(a),
+    "lgamma": lambda a, c: SF.lgamma(a + 0.1),
+    "digamma": lambda a, c: SF.digamma(a + 0.5),
+    "gamma": lambda a, c: SF.gamma(1.5 - 1 / (1 + a)),
+    "maximum": P.maximum,
+    "minimum": P.minimum,
+    "mod_const": P.mod,
+    "choose": lambda a, b: P.where(a.data > 0, a, b),
 }
 
 _MPMATH = {
@@ -200,6 +226,16 @@ _MPMATH = {
     "cbrt": lambda a: -mpmath.cbrt(-a) if a < 0 else mpmath.cbrt(a),
     "acosh": lambda a, c: mpmath.acosh(a + 1.5),
     "log_base": lambda a, c: mpmath.log(a) / mpmath.log(abs(c) + 1.5),
+    "erf": mpmath.erf,
+    "erfc": mpmath.erfc,
+    "plus_floor": lambda a: a + mpmath.floor(a),
+    "lgamma": lambda a, c: mpmath.loggamma(a + 0.1),
+    "digamma": lambda a, c: mpmath.digamma(a + 0.5),
+    "gamma": lambda a, c: mpmath.gamma(1.5 - 1 / (1 + a)),
+    "maximum": max,
+    "minimum": min,
+    "mod_const": lambda a, c: a - c * mpmath.floor(a / c),
+    "choose": lambda a, b: a if a > 0 else b,
 }
 
 _NUMPY = {
@@ -215,4 +251,14 @@ _NUMPY = {
     **{k: getattr(np, "arc" + k[1:]) for k in ("atan", "asinh", "asin", "acos", "atanh", "atan2")},
     "acosh": lambda a, c: np.arccosh(a + 1.5),
     "log_base": lambda a, c: np.log(a) / np.log(abs(c) + 1.5),
+    "erf": lambda a: math.erf(a),
+    "erfc": lambda a: math.erfc(a),
+    "plus_floor": lambda a: a + np.floor(a),
+    "lgamma": lambda a, c: math.lgamma(a + 0.1),
+    "digamma": lambda a, c: float(mpmath.digamma(a + 0.5)),
+    "gamma": lambda a, c: math.gamma(1.5 - 1 / (1 + a)),
+    "maximum": max,
+    "minimum": min,
+    "mod_const": lambda a, c: np.mod(a, c),
+    "choose": lambda a, b: a if a > 0 else b,
 }

@@ -202,6 +202,13 @@ def _torch_derivatives(torch, tree: tuple, x0: float, order: int) -> list[float]
         "cbrt": lambda a: torch.sign(a) * torch.abs(a) ** (1 / 3),
         "acosh": lambda a, c: torch.acosh(a + 1.5),
         "log_base": lambda a, c: torch.log(a) / torch.log(torch.tensor(abs(c) + 1.5)),
+        "erf": torch.erf, "erfc": torch.erfc, "plus_floor": lambda a: a + torch.floor(a),
+        "lgamma": lambda a, c: torch.lgamma(a + 0.1),
+        "digamma": lambda a, c: torch.digamma(a + 0.5),
+        "gamma": lambda a, c: torch.exp(torch.lgamma(1.5 - 1 / (1 + a))),
+        "maximum": torch.maximum, "minimum": torch.minimum,
+        "mod_const": lambda a, c: torch.remainder(a, c),
+        "choose": lambda a, b: torch.where(a > 0, a, b),
     }  # fmt: skip
 
     def evaluate(t: tuple, x: Any) -> Any:

@@ -294,10 +294,47 @@ def _extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.builds(
             "{} {} {}".format,
             inner,
-            st.sampled_from(["+", "-", "*", "/", "@", "**", "^"]),
+            st.sampled_from(
+                [
+                    "+",
+                    "-",
+                    "*",
+                    "/",
+                    "@",
+                    "**",
+                    "^",
+                    "%",
+                    "//",
+                    "<",
+                    "<=",
+                    ">",
+                    ">=",
+                    "==",
+                    "!=",
+                    "and",
+                    "or",
+                ]
+            ),
             inner,
         ),
-        st.builds("{}{}".format, st.sampled_from(["-", "+", "--"]), inner),
+        st.builds("{}{}".format, st.sampled_from(["-", "+", "--", "not "]), inner),
+        inner.map("{}!".format),
+        st.builds("{}{}".format, st.sampled_from(["2", "0.5", "3e2"]), inner.map("({})".format)),
+        st.builds("{}{}".format, st.sampled_from(["2", ".5"]), st.sampled_from(VARIABLES)),
+        st.builds("(if {} then {} else {})".format, inner, inner, inner),
+        st.builds(
+            "{}({} for k in {}..{})".format,
+            st.sampled_from(["sum", "prod", "max"]),
+            inner,
+            st.sampled_from(["1", "-2", "0.5", "x"]),
+            st.sampled_from(["3", "10", "0", "1e3"]),
+        ),
+        st.builds(
+            "integrate({}, t, {}, {})".format,
+            inner,
+            st.sampled_from(["0", "-1", "-inf", "x"]),
+            st.sampled_from(["1", "inf", "2", "y"]),
+        ),
         inner.map("({})".format),
         st.lists(inner, min_size=0, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"),
         st.builds("{}({})".format, st.one_of(st.sampled_from(CALLABLES), primed), args),
@@ -434,6 +471,8 @@ TERMINALS = [
     *SPECIAL_FORMS, "pi", "e", "ans", "_", "__x", "__import__", "f'", "f''", "'", "+", "-", "*",
     "/", "@", "**", "^", "=", "(", ")", "[", "]", ",", ":", ".", ".T", ".x", ";", "\n", " ",
     "\t", "# note", ":vars", ":nograd", ":del x", ":help", ":precision 2", ":reset", ":zz",
+    "%", "//", "!", "<", "<=", "==", "!=", ">", " if ", " then ", " else ", " and ", " or ",
+    "not ", " for ", " in ", "..", "2x", "3(", "integrate(", "sum(", "inf",
 ]  # fmt: skip
 
 soup = st.lists(st.sampled_from(TERMINALS), min_size=1, max_size=30).map("".join)

@@ -323,7 +323,7 @@ def test_tab_completes_a_variable_name(spawn):
 
 def test_tab_completes_a_function_name(spawn):
     repl = spawn()
-    repl.send("sig\t")
+    repl.send("sigm\t")
     repl.wait_for(lambda: "sigmoid" in repl.cursor_line(), "the completed name")
     assert repl.run("(0)") == ["0.5"]
 

@@ -60,8 +60,12 @@ RESERVED = "names beginning with '__' are reserved"
         ("exec('1')", "a prime (') must follow a name directly"),
         ("import os", "unexpected name 'os'"),
         ("lambda: 1", "unexpected ':'"),
-        ("[t for t in x]", "unexpected name 'for'; expected ',' or ']'"),
-        ("1 if x else 2", "unexpected name 'if'"),
+        ("[t for t in x]", "unexpected 'for'; expected ',' or ']'"),
+        (
+            "1 if x else 2",
+            "unexpected 'if': a choice is written 'if C then A else B', and inside a larger "
+            "expression in parentheses",
+        ),
         ("x = y = 1", "unexpected '='; only a name or f(x, ...) can be assigned to"),
         ("{1: 2}", "unexpected character '{'"),
         ("`ls`", "unexpected character '`'"),

@@ -42,9 +42,17 @@ SHAPES = [
     "-{n}**{m}**-{a}",
     "grad(h)({n}, {m}) * {a}  # a comment",
     "[[{n}, {m}], [{a}, {b}]] ^ 2",
+    "2{a} + 3({b} - {n}) * 2pi",
+    "if {a} < {n} then {b}! else -{c} // {m} % 2",
+    "not {a} and {b} or {c} != {n} == ({a} <= {b} < {c})",
+    "sum({a} ^ 2 for {b} in 1..{n}) + prod({b} for {c} in -{i}..{j})",
+    "integrate({a} * t, t, 0, {n}) + g(t, t, 0, 1)",
 ]
 
-names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s != "T")
+KEYWORDS = {"if", "then", "else", "and", "or", "not", "for", "in"}
+names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(
+    lambda s: s != "T" and s not in KEYWORDS
+)
 numbers = st.sampled_from(["1", "2.5", ".5", "1e-3", "6.02E23", "10", "0.125", "3."])
 spaces = st.sampled_from(["", " ", "  "])
 
@@ -99,3 +107,11 @@ def test_errors_are_not_memoized():
         with pytest.raises(ParseError) as info:
             parse_statement("1 + * 2")
         assert info.value.column == 5
+
+
+def test_a_coefficient_and_a_number_then_a_name_are_different_shapes():
+    parse_statement("2x")
+    with pytest.raises(ParseError):
+        parse_statement("2 x")
+    parse_statement("3 * y")
+    assert nodes.to_sexpr(parse_statement("4y")) == "(* 4 y)"

@@ -1,0 +1,223 @@
+"""Sums, products and integrals over a range of one variable.
+
+``sum(k^2 for k in 1..10)`` and ``prod(...)`` run k over the whole numbers from one bound to
+the other; ``integrate(expr, t, a, b)`` and ``integrate(f, a, b)`` integrate by adaptive
+Gauss–Kronrod quadrature (``dezero.quadrature``). Either way the body is evaluated at many
+points at once when it acts element by element (it calls only elementwise functions), and
+point by point otherwise, so its meaning never depends on how it is evaluated. The results are
+Variables built from dezero operations, so they are differentiable in every variable the
+body reads, and an integral in its bounds too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import dezero.functions as F
+from dezero import Variable, as_variable
+from dezero import quadrature as Q  # noqa: N812 - the quadrature, as a module
+from dezero_repl import nodes
+from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.limits import MAX_STEPS, about
+from dezero_repl.values import UserFunction, data_of, is_function, require_array
+from dezero_repl.vocabulary import BUILTINS, RESERVED, Builtin, check_size, integer, product
+
+if TYPE_CHECKING:
+    from dezero_repl.evaluator import Session
+
+#: The reductions that take `for k in a..b`, and what an empty range gives.
+REDUCTIONS = {"sum": 0.0, "prod": 1.0}
+#: Integrals reach this relative tolerance where the integrand is smooth ...
+RTOL = 1e-12
+#: ... bisecting at most this many times.
+MAX_INTERVALS = 2000
+
+
+def over_range(
+    session: Session, node: nodes.OverRange, f: Any, lower: Any, upper: Any, scope: dict, depth: int
+) -> Variable:
+    """``sum(body for k in lower..upper)`` or ``prod(...)``."""
+    name = f.name if isinstance(f, Builtin) else None
+    if name not in REDUCTIONS:
+        what = f"'{node.func.id}'" if isinstance(node.func, nodes.Name) else "this"
+        raise CalcError(
+            f"{what} cannot take 'for {node.var} in ...': only sum(...) and prod(...) can",
+            node.func.start,
+            node.func.end,
+            kind=ErrorKind.TypeError,
+        )
+    lo, hi = (
+        _whole(v, b, "a bound of the range") for v, b in ((lower, node.lower), (upper, node.upper))
+    )
+    count = max(hi - lo + 1, 0)
+    if count == 0:
+        return Variable(np.array(REDUCTIONS[name]))
+    ks = np.arange(lo, hi + 1, dtype=np.float64)
+    values = _evaluate_at(session, node.body, node.var, ks, scope, depth, node)
+    return F.sum(values) if name == "sum" else product(values)
+
+
+def integral(
+    session: Session, node: nodes.Integral, lower: Any, upper: Any, scope: dict, depth: int
+) -> Variable:
+    """``integrate(body, t, a, b)``: the integral of body as t runs from a to b."""
+
+    def integrand(t: Variable) -> Variable:
+        return _evaluate_at(session, node.body, node.var, t, scope, depth, node)
+
+    return _integrate(integrand, lower, upper)
+
+
+def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: int) -> Variable:
+    """``integrate(f, a, b)`` for a function of one variable."""
+    if not is_function(f) or not f.takes(1):
+        raise CalcError(
+            "integrate takes a function of one variable, as in integrate(f, 0, 1), or an "
+            "expression and its variable, as in integrate(t^2, t, 0, 1)",
+            kind=ErrorKind.TypeError,
+        )
+    pointwise = not _elementwise_function(session, f)
+
+    def integrand(t: Variable) -> Variable:
+        if pointwise:
+            return F.stack([_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)])
+        return _value(session.apply(f, [t], depth + 1))
+
+    return _integrate(integrand, lower, upper)
+
+
+def _integrate(integrand: Callable[[Variable], Variable], lower: Any, upper: Any) -> Variable:
+    for bound in (lower, upper):
+        require_array(bound, "integrate")
+        if np.ndim(data_of(bound)) != 0:
+            raise CalcError("the bounds of an integral must be numbers", kind=ErrorKind.ValueError)
+        if np.isnan(data_of(bound)):
+            raise CalcError("a bound of the integral is nan", kind=ErrorKind.ValueError)
+    try:
+        return Q.integrate(
+            integrand, as_variable(lower), as_variable(upper), rtol=RTOL,
+            max_intervals=MAX_INTERVALS,
+        )  # fmt: skip
+    except Q.NotConverged as e:
+        raise CalcError(
+            f"the integral did not converge: the estimate {e.estimate:.12g} may be off by "
+            f"{e.error:.2g} after {e.intervals} subintervals (is it divergent, or singular "
+            f"inside the range?)",
+            kind=ErrorKind.ConvergenceError,
+        ) from None
+    except ValueError as e:
+        raise CalcError(str(e), kind=ErrorKind.ValueError) from None
+
+
+# ---------------------------------------------------------------------------
+# The body at many points
+# ---------------------------------------------------------------------------
+
+
+def _evaluate_at(
+    session: Session,
+    body: nodes.Expr,
+    var: str,
+    points: Any,
+    scope: dict,
+    depth: int,
+    where: nodes.Node,
+) -> Variable:
+    """The body's values with ``var`` at each point, as an array of the points' shape."""
+    points = as_variable(points)
+    check_size(points.shape, "this range", arrays=2)
+    if elementwise(session, body, {var}, scope):
+        value = _value(session.evaluate(body, {**scope, var: points}, depth + 1), body)
+        if value.shape == points.shape:
+            return value
+        return F.broadcast_to(value, points.shape) if value.ndim == 0 else _not_a_number(body)
+    steps = sum(1 for _ in nodes.walk(body)) * points.size
+    if steps > MAX_STEPS:
+        raise CalcError(
+            f"this would take about {about(steps)} steps to evaluate (limit {MAX_STEPS:,}): "
+            f"the body is evaluated point by point, since it does not act element by element",
+            where.start,
+            where.end,
+            kind=ErrorKind.ResourceError,
+        )
+    values = []
+    for i in range(points.size):
+        value = _value(session.evaluate(body, {**scope, var: points[i]}, depth + 1), body)
+        values.append(value if value.ndim == 0 else _not_a_number(body))
+    return F.stack(values)
+
+
+def _value(value: Any, body: nodes.Expr | None = None) -> Variable:
+    if is_function(value):
+        raise CalcError("the body must give a number, not a function", kind=ErrorKind.TypeError)
+    return as_variable(value)
+
+
+def _not_a_number(body: nodes.Expr) -> Variable:
+    raise CalcError(
+        "the body must give one number for each point, not an array",
+        body.start,
+        body.end,
+        kind=ErrorKind.ValueError,
+    )
+
+
+def _whole(value: Any, node: nodes.Expr, what: str) -> int:
+    require_array(value, what)
+    try:
+        return integer(value, what)
+    except CalcError as e:
+        raise e.at(node.start, node.end) from None
+
+
+def elementwise(session: Session, body: nodes.Expr, bound: set[str], scope: dict) -> bool:
+    """Whether the body acts element by element on its variables: arithmetic, comparisons,
+    choices and elementwise functions only (no reductions, indexing, arrays or calculus),
+    and every other value it reads is a number."""
+    for node in nodes.walk(body):
+        kind = type(node)
+        if kind is nodes.Name and node.id not in bound and np.ndim(_known(session, node.id, scope)):
+            return False
+        if kind in (nodes.Index, nodes.ArrayLit, nodes.Transpose, nodes.OverRange, nodes.Integral):
+            return False
+        if kind is nodes.Binary and node.op == "@":
+            return False
+        if kind is nodes.Call:
+            if not isinstance(node.func, nodes.Name) or node.func.primes:
+                return False
+            if node.func.id in ("max", "min") and len(node.args) > 1:
+                continue  # of several values: elementwise (of one, a reduction)
+            if node.func.id in bound or not _elementwise_name(session, node.func.id):
+                return False
+    return True
+
+
+def _known(session: Session, name: str, scope: dict) -> Any:
+    """The value a name has outside the body, as far as its shape goes (0 if none)."""
+    if name in scope:
+        value = scope[name]
+    elif name in session.variables:
+        value = session.variables[name]
+    elif name in RESERVED:
+        value = session.last
+    else:
+        return 0.0
+    return 0.0 if value is None or is_function(value) else data_of(value)
+
+
+def _elementwise_name(session: Session, name: str) -> bool:
+    if name in session.functions:
+        return _elementwise_function(session, session.functions[name])
+    builtin = BUILTINS.get(name)
+    return builtin is not None and builtin.elementwise
+
+
+def _elementwise_function(session: Session, f: Any) -> bool:
+    if isinstance(f, Builtin):
+        return f.elementwise
+    if isinstance(f, UserFunction):  # definitions are never cyclic
+        return elementwise(session, f.body, set(f.params), {})
+    return False

@@ -1,0 +1,398 @@
+"""The language of calculus: remainders, factorials, comparisons, logic, choices, numeric
+coefficients, maxima of several values, sums and products over ranges, and integrals.
+
+Values are checked against Python and mpmath, derivatives against closed forms, mpmath and
+central differences; each construct is also run as a user runs it (files, --json, :plot).
+"""
+
+import math
+
+import mpmath
+import pytest
+
+# ---- % and //, with Python's sign convention ----------------------------------------------
+
+PAIRS = [(7, 3), (-7, 3), (7, -3), (-7, -3), (7.5, 2), (-0.5, 0.25), (1e10 + 0.5, 3)]
+
+
+@pytest.mark.parametrize(("a", "m"), PAIRS)
+def test_remainder_and_floor_division_agree_with_python(jcalc, a, m):
+    rem, quo = jcalc.json(f"{a!r} % {m!r}\n{a!r} // {m!r}")
+    assert rem["value"] == a % m
+    assert quo["value"] == a // m
+
+
+def test_remainder_derivatives_are_one_and_minus_the_quotient(jcalc):
+    result = jcalc.last("a = -7.5\nm = 2\na % m")
+    assert result["value"] == 0.5
+    assert result["grad"] == {"a": 1.0, "m": 4.0}  # -(a // m) = -(-4)
+
+
+def test_floor_division_has_derivative_zero(jcalc):
+    assert jcalc.last("a = 7.5\na // 2")["grad"] == {"a": 0.0}
+
+
+def test_remainder_by_zero_is_nan_with_a_warning(calc):
+    out, err = calc.run("5 % 0")
+    assert out.splitlines()[0] == "nan"
+    assert "invalid value in '%'" in out + err
+
+
+# ---- n! ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("5!", 120.0), ("0!", 1.0), ("3!^2", 36.0), ("2^3!", 64.0), ("-3!", -6.0),
+     ("2 * 3!", 12.0), ("(1 + 2)!", 6.0), ("0.5!", math.gamma(1.5)),
+     ("20!", 2432902008176640000.0)],
+)  # fmt: skip
+def test_factorial_is_postfix_and_binds_tighter_than_power(jcalc, text, expected):
+    assert jcalc.last(text)["value"] == pytest.approx(expected, rel=1e-14)
+
+
+def test_factorial_derivative_is_gamma_times_digamma(jcalc):
+    result = jcalc.last("x = 2.5\nx!")
+    with mpmath.workdps(30):
+        expected = mpmath.gamma(3.5) * mpmath.digamma(3.5)
+    assert result["grad"]["x"] == pytest.approx(float(expected), rel=1e-14)
+
+
+def test_factorial_of_a_negative_whole_number_is_an_error(calc):
+    out, err = calc.run("(-2)!")
+    assert "factorial of a negative whole number" in err
+    assert "Traceback" not in err
+
+
+def test_not_equal_is_not_a_factorial(jcalc):
+    assert [r["value"] for r in jcalc.json("5 != 3\n5!=5\n5! == 120")] == [1.0, 0.0, 1.0]
+
+
+# ---- comparisons and logic ----------------------------------------------------------------
+
+COMPARISONS = ["<", "<=", ">", ">=", "==", "!="]
+
+
+@pytest.mark.parametrize("op", COMPARISONS)
+@pytest.mark.parametrize(("a", "b"), [(1, 2), (2, 2), (3, 2), (-0.0, 0.0)])
+def test_comparisons_give_one_or_zero_as_python_does(jcalc, op, a, b):
+    expected = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}
+    assert jcalc.last(f"{a!r} {op} {b!r}")["value"] == float(expected[op])
+
+
+def test_comparisons_chain_as_in_python(jcalc):
+    values = [r["value"] for r in jcalc.json("0 < 0.5 < 1\n0 < 2 < 1\n1 < 2 <= 2 != 3")]
+    assert values == [1.0, 0.0, 1.0]
+
+
+def test_comparisons_are_elementwise_and_have_no_gradient(jcalc):
+    result = jcalc.last("v = [1, 2, 3]\nv >= 2")
+    assert result["value"] == [0.0, 1.0, 1.0]
+    assert "grad" not in result or result["grad"] in ({}, None)
+
+
+def test_double_equals_never_reads_as_an_assignment(calc, jcalc):
+    _, err = calc.run("y == 3")
+    assert "unknown name 'y'" in err
+    assert "assign" not in err
+    assert [r.get("value") for r in jcalc.json("y = 3\ny == 3\ny")] == [3.0, 1.0, 3.0]
+
+
+@pytest.mark.parametrize(("a", "b"), [(0, 0), (0, 2), (3, 0), (3, -1)])
+def test_and_or_not_follow_truth_tables(jcalc, a, b):
+    got = [r["value"] for r in jcalc.json(f"{a} and {b}\n{a} or {b}\nnot {a}")]
+    assert got == [float(bool(a and b)), float(bool(a or b)), float(not a)]
+
+
+def test_and_or_skip_the_right_side_when_the_left_decides(calc):
+    out, err = calc.run("0 and 1/0\n1 or log(-1)")
+    assert out.split() == ["0", "1"]
+    assert "warning" not in out + err and "division" not in out + err
+
+
+def test_logic_is_elementwise_on_arrays(jcalc):
+    result = jcalc.last("v = [-1, 0, 1, 2]\nv > -1 and not v == 1")
+    assert result["value"] == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_precedence_of_not_and_or(jcalc):
+    # not binds tighter than and, and than or; comparisons tighter than all three
+    values = [r["value"] for r in jcalc.json("not 0 and 0\n1 or 1 and 0\nnot 1 < 0")]
+    assert values == [0.0, 1.0, 1.0]
+
+
+# ---- if C then A else B ---------------------------------------------------------------------
+
+PIECEWISE = "f(t) = if t < 0 then -t else t^2"
+
+
+@pytest.mark.parametrize(
+    ("x", "value", "slope", "second"), [(-2.0, 2.0, -1.0, 0.0), (3.0, 9.0, 6.0, 2.0)]
+)
+def test_choice_is_differentiable_through_the_branch_taken(jcalc, x, value, slope, second):
+    results = jcalc.json(f"{PIECEWISE}\nf({x})\nf'({x})\nf''({x})\nz = {x}\nf(z)")
+    assert [r["value"] for r in results[1:4]] == [value, slope, second]
+    assert results[-1]["grad"] == {"z": slope}
+
+
+def test_choice_works_with_diff_taylor_and_the_solvers(jcalc):
+    results = jcalc.json(
+        f"{PIECEWISE}\nx = 1.5\ndiff(f(x), x, 2)\ntaylor(f, 1, 3)\ng(t) = f(t) - 4\n"
+        "solve(g, 1)\nsolve(g, -1)\nh(t) = if t < 0 then t^2 + 1 else (t - 1)^2\n"
+        "minimize(h, 2)"
+    )
+    assert results[2]["value"] == 2.0
+    assert results[3]["value"] == [1.0, 2.0, 1.0, 0.0]
+    assert results[5]["value"] == pytest.approx(2.0, rel=1e-15)
+    assert results[6]["value"] == pytest.approx(-4.0, rel=1e-15)
+    assert results[8]["value"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_choice_is_elementwise_on_arrays_with_gradients(jcalc):
+    result = jcalc.last(f"{PIECEWISE}\nv = [-2, -1, 0, 1, 2]\nf(v)")
+    assert result["value"] == [2.0, 1.0, 0.0, 1.0, 4.0]
+    assert result["grad"]["v"] == [-1.0, -1.0, 0.0, 2.0, 4.0]
+
+
+def test_a_number_condition_evaluates_only_the_branch_it_takes(calc):
+    out, err = calc.run("if 1 then 2 else 1/0\nif 0 then log(-1) else 3")
+    assert out.split() == ["2", "3"]
+    assert "warning" not in out + err and "division" not in out + err
+
+
+def test_warnings_of_elements_not_chosen_are_dropped(calc):
+    out, err = calc.run("v = [-1, 4]\nif v > 0 then sqrt(v) else 0")
+    assert "[0 2]" in out
+    assert "invalid" not in out + err
+    assert "∂/∂v = [   0 0.25]" in out  # not nan: sqrt never met -1
+    out, err = calc.run("if v > 0 then log(v - 4) else 0")  # the chosen element is -inf
+    assert "division by zero in log()" in out + err
+    assert "invalid" not in out + err  # log(-5) was never computed
+
+
+def test_choice_broadcasts_a_side_to_the_condition(jcalc):
+    assert jcalc.last("v = [1, 2]\nif v > 0 then 5 else 6")["value"] == [5.0, 5.0]
+
+
+def test_choice_plots(calc, tmp_path):
+    out, err = calc.run(f"{PIECEWISE}\n:plot f for t in -2..2")
+    assert err == ""
+    assert "f" in out and len(out.splitlines()) > 10
+
+
+# ---- numeric coefficients, as in Julia ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2x", 6.0), ("3(x + 1)", 12.0), ("2pi", 2 * math.pi), ("1/2x", 1 / 6), ("2x^2", 18.0),
+     ("-2x", -6.0), ("2e", 2 * math.e), ("2e3", 2000.0), ("1.5x", 4.5), ("2x!", 12.0),
+     ("2^2x", 2.0**6), ("2sin(x)", 2 * math.sin(3)), (".5x", 1.5), ("3x * 2x", 54.0)],
+)  # fmt: skip
+def test_a_number_before_a_name_or_parenthesis_multiplies(jcalc, text, expected):
+    assert jcalc.last(f"x = 3\n{text}")["value"] == pytest.approx(expected, rel=1e-15)
+
+
+def test_coefficients_carry_gradients(jcalc):
+    assert jcalc.last("x = 3\n2x^2")["grad"] == {"x": 12.0}
+
+
+def test_a_blank_between_number_and_name_is_a_syntax_error(calc):
+    out, err = calc.run("x = 3\n2 x")
+    assert "unexpected name 'x'" in out + err
+
+
+# ---- max and min of several values -------------------------------------------------------
+
+
+def test_max_and_min_of_several_values(jcalc):
+    values = [r["value"] for r in jcalc.json("max(1, 2)\nmin(4, -1, 3)\nmax([1, 5], [4, 2], 3)")]
+    assert values == [2.0, -1.0, [4.0, 5.0]]
+
+
+def test_max_of_one_array_is_its_largest_element_and_along_an_axis_is_spelled_apart(jcalc):
+    results = jcalc.json("m = [[1, 7], [3, 0]]\nmax(m)\nmaxalong(m, 0)\nminalong(m, 1)")
+    assert [r["value"] for r in results[1:]] == [7.0, [3.0, 7.0], [1.0, 0.0]]
+
+
+def test_max_gradient_goes_to_the_largest_and_ties_share_it(jcalc):
+    results = jcalc.json("a = 2\nb = 3\nmax(a, b)\nc = 3\nmax(b, c)")
+    assert results[2]["grad"] == {"a": 0.0, "b": 1.0}
+    assert results[4]["grad"] == {"b": 0.5, "c": 0.5}
+
+
+# ---- sums and products over ranges -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("sum(k^2 for k in 1..10)", 385.0), ("prod(k for k in 1..10)", 3628800.0),
+     ("sum(k for k in 5..4)", 0.0), ("prod(k for k in 3..1)", 1.0),
+     ("sum(1/k! for k in 0..20)", math.e), ("sum((-1)^k / (2k + 1) for k in 0..9999)",
+      sum((-1) ** k / (2 * k + 1) for k in range(10000))),
+     ("sum(if k % 2 == 0 then k else 0 for k in 1..10)", 30.0),
+     ("sum(sum([k, 1]) for k in 1..3)", 9.0), ("prod(k for k in -3..-1)", -6.0)],
+)  # fmt: skip
+def test_sums_and_products_over_ranges(jcalc, text, expected):
+    assert jcalc.last(text)["value"] == pytest.approx(expected, rel=1e-13)
+
+
+def test_sums_and_products_are_differentiable_in_the_variables_they_use(jcalc):
+    a = 1.5
+    s, p = jcalc.json(f"a = {a}\nsum(a^k for k in 0..5)\nprod(a + k for k in 1..3)")[1:]
+    assert s["grad"]["a"] == pytest.approx(sum(k * a ** (k - 1) for k in range(1, 6)), rel=1e-15)
+    expected = (a + 2) * (a + 3) + (a + 1) * (a + 3) + (a + 1) * (a + 2)
+    assert p["grad"]["a"] == pytest.approx(expected, rel=1e-15)
+
+
+def test_a_product_with_a_zero_factor_still_has_its_gradient(jcalc):
+    result = jcalc.last("a = 0\nprod(a + k for k in 0..3)")  # a (a+1)(a+2)(a+3) at a = 0
+    assert result["value"] == 0.0
+    assert result["grad"]["a"] == 6.0
+
+
+def test_range_errors_are_one_line(calc):
+    cases = {
+        "sum(k for k in 1..2.5)": "whole number",
+        "max(k for k in 1..3)": "only sum(...) and prod(...)",
+        "sum([k, k] for k in 1..3)": "one number for each point",
+    }
+    for text, words in cases.items():
+        _, err = calc.run(text)
+        assert words in err, (text, err)
+        assert "Traceback" not in err
+
+
+def test_prod_of_an_array(jcalc):
+    result = jcalc.last("v = [1, 2, 0, 4, 5]\nprod(v)")
+    assert result["value"] == 0.0
+    assert result["grad"]["v"] == [0.0, 0.0, 40.0, 0.0, 0.0]
+
+
+# ---- integrals ------------------------------------------------------------------------------
+
+
+def _quad(f, a, b):
+    return lambda: mpmath.quad(f, [a, b])
+
+
+INTEGRALS = [
+    ("integrate(exp(-t^2), t, -inf, inf)", lambda: mpmath.sqrt(mpmath.pi)),
+    ("integrate(1 / (1 + t^2), t, 0, inf)", lambda: mpmath.pi / 2),
+    ("integrate(sin, 0, pi)", lambda: mpmath.mpf(2)),
+    ("integrate(t^2 * log(t + 1), t, 0, 2)", _quad(lambda t: t**2 * mpmath.log(t + 1), 0, 2)),
+    ("integrate(erf(t) * gamma(t + 1), t, 0, 3)",
+     _quad(lambda t: mpmath.erf(t) * mpmath.gamma(t + 1), 0, 3)),
+    ("integrate(sqrt(t), t, 0, 1)", lambda: mpmath.mpf(2) / 3),
+    ("integrate(exp(t), t, 1, 0)", lambda: 1 - mpmath.e),
+    ("integrate(abs(t), t, -1, 2)", lambda: mpmath.mpf(5) / 2),
+    ("integrate(if t < 1 then t else 2 - t, t, 0, 2)", lambda: mpmath.mpf(1)),
+    ("integrate(sum([t, 1]), t, 0, 1)", lambda: mpmath.mpf(3) / 2),
+    ("integrate(sin, 0, 2pi)", lambda: mpmath.mpf(0)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "exact"), INTEGRALS, ids=[i[0] for i in INTEGRALS])
+def test_integrals_match_mpmath(jcalc, text, exact):
+    with mpmath.workdps(30):
+        expected = float(exact())
+    assert jcalc.last(text)["value"] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_integral_derivatives_in_a_parameter_and_a_bound_are_exact(jcalc):
+    a, b = 0.7, 1.3
+    result = jcalc.last(f"a = {a}\nb = {b}\nintegrate(exp(a*t), t, 0, b)")
+    e = math.exp(a * b)
+    assert result["value"] == pytest.approx((e - 1) / a, rel=1e-13)
+    assert result["grad"]["a"] == pytest.approx(b * e / a - (e - 1) / a**2, rel=1e-12)
+    assert result["grad"]["b"] == pytest.approx(e, rel=1e-12)
+
+
+def test_second_derivative_of_an_integral_in_its_bound(jcalc):
+    # F(b) = ∫_0^b sin(t^2) dt: F'(b) = sin(b^2), F''(b) = 2b cos(b^2)
+    results = jcalc.json("F(b) = integrate(sin(t^2), t, 0, b)\nF'(1.2)\nF''(1.2)")
+    assert results[1]["value"] == pytest.approx(math.sin(1.44), rel=1e-12)
+    assert results[2]["value"] == pytest.approx(2.4 * math.cos(1.44), rel=1e-10)
+
+
+def test_integral_of_a_user_function_and_its_gradient(jcalc):
+    result = jcalc.last("c = 2\ng(t) = c * t^3\nintegrate(g, 0, 1)")
+    assert result["value"] == pytest.approx(0.5, rel=1e-14)
+    assert result["grad"] == {"c": pytest.approx(0.25, rel=1e-14)}
+
+
+def test_integral_variable_does_not_touch_a_variable_of_that_name(jcalc):
+    results = jcalc.json("t = 5\nintegrate(t, t, 0, 1)\nt")
+    assert results[1]["value"] == pytest.approx(0.5, rel=1e-15)
+    assert results[2]["value"] == 5.0
+
+
+def test_an_integral_that_does_not_converge_is_refused_in_one_line(calc):
+    _, err = calc.run("integrate(1/t, t, 0, 1)")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "did not converge" in lines[0]
+    assert "Traceback" not in err
+    _, err = calc.run("integrate(sin, 0, inf)")
+    assert "did not converge" in err or "not finite" in err
+
+
+def test_integral_errors_are_one_line(calc):
+    for text, words in {
+        "integrate(sin, 0)": "integrate takes",
+        "integrate(sin, [0, 1], 2)": "must be numbers",
+        "integrate(atan2, 0, 1)": "function of one variable",
+    }.items():
+        _, err = calc.run(text)
+        assert words in err, (text, err)
+
+
+def test_a_failed_integral_changes_nothing(jcalc):
+    results = jcalc.json("y = 1\ny = integrate(1/t, t, 0, 1)\ny")
+    assert results[-1]["value"] == 1.0
+
+
+# ---- as a user runs it -----------------------------------------------------------------------
+
+
+def test_new_syntax_in_a_script_file_with_json(run_cli, tmp_path):
+    script = tmp_path / "calc.txt"
+    script.write_text(
+        "a = 2\nf(t) = if t < a then t^2 else 2a*t - a^2\nf(3)\n"
+        "sum(k! for k in 0..4) + 2a\nintegrate(f, 0, 3)\n7 % 3 + 7 // 2\n"
+    )
+    done = run_cli("--json", str(script))
+    assert done.returncode == 0, done.stderr
+    values = [r["value"] for r in done.json() if "value" in r]
+    assert values[1:] == [8.0, pytest.approx(38.0), pytest.approx(8 / 3 + 6), 4.0]
+
+
+def test_errors_in_new_syntax_name_file_line_and_column(run_cli, tmp_path):
+    script = tmp_path / "bad.txt"
+    script.write_text("x = 1\ny = if x then 2\n")
+    done = run_cli(str(script))
+    assert done.returncode != 0
+    assert f"{script}:2:" in done.stderr
+    assert "expected 'else'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_special_functions_in_the_prompt_language(jcalc):
+    results = jcalc.json("x = 0.5\nerf(x)\nerfc(3)\ngamma(x)\nlgamma(10)\ndigamma(1)\nfactorial(4)")
+    with mpmath.workdps(30):
+        expected = [mpmath.erf(0.5), mpmath.erfc(3), mpmath.gamma(0.5), mpmath.loggamma(10),
+                    mpmath.digamma(1), 24]  # fmt: skip
+    for result, e in zip(results[1:], expected):
+        assert result["value"] == pytest.approx(float(e), rel=1e-14)
+    assert results[1]["grad"]["x"] == pytest.approx(
+        2 / math.sqrt(math.pi) * math.exp(-0.25), rel=1e-14
+    )
+
+
+def test_rounding_functions_have_derivative_zero(jcalc):
+    results = jcalc.json("x = 2.5\nfloor(x)\nceil(x)\nround(x)\nsign(-x)\nround(3.5)")
+    assert [r["value"] for r in results[1:]] == [2.0, 3.0, 2.0, -1.0, 4.0]
+    assert all(r["grad"] == {"x": 0.0} for r in results[1:5])
+
+
+def test_infinity_is_a_constant(jcalc):
+    assert jcalc.last("inf")["value"] in (math.inf, "inf", "Infinity")
