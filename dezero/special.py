@@ -173,7 +173,7 @@ def _shifted_sum(x: S.Series, m: np.ndarray, term: Any) -> S.Series:
         inside = j < m
         if not inside.all():
             mask = inside.astype(np.float64)
-            t = S.each(lambda v: v * mask, t)
+            t = S.each(lambda v, mask=mask: v * mask, t)
         total = S.sum_of(total, t)
     return total
 

@@ -79,7 +79,7 @@ def decide(
             if masked is not None:
                 values[-1] = masked
             else:
-                values.append(len(session._fp.warnings))
+                values.append(len(session.floating.warnings))
                 stack += ((node, BOTH), (node.otherwise, 0), (node.chosen, 0))
         return
     if type(node) is nodes.Logical:
@@ -129,7 +129,7 @@ def _whole(
     _broadcast(node, condition, a, b)
     result = P.where(data_of(condition) != 0, a, b)
     if np.isfinite(result.data).all():
-        del session._fp.warnings[mark:]
+        del session.floating.warnings[mark:]
     return result
 
 

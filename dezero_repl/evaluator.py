@@ -166,6 +166,11 @@ class Session:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
 
+    @property
+    def floating(self) -> FloatingPointLog:
+        """The floating-point warnings of the statement being evaluated."""
+        return self._fp
+
     def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
         with np.errstate(all="call", under="ignore", call=self._fp):

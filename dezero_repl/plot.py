@@ -42,14 +42,21 @@ class _Range(NamedTuple):
 
 
 def _find_range(spec: str) -> _Range | None:
-    """The `for x in A..B` at the end of a plot specification, if there is one."""
-    match = _RANGE.search(spec)
-    if match is None:
+    """The `for x in A..B` at the end of a plot specification, if there is one (the last:
+    an expression may hold a range of its own, as in sum(x^k for k in 0..5))."""
+    outside = [m for m in _RANGE.finditer(spec) if _depth(spec[: m.start()]) == 0]
+    if not outside:
         return None
+    match = outside[-1]
     low, dots, high = spec[match.end() :].partition("..")
     if not dots or not low.strip() or not high.strip():
         return None
     return _Range(match.group(1), low.strip(), high.strip(), match.start())
+
+
+def _depth(text: str) -> int:
+    """How many brackets are open at the end of ``text``."""
+    return sum(text.count(c) for c in "([") - sum(text.count(c) for c in ")]")
 
 
 @dataclass

@@ -55,9 +55,47 @@ def over_range(
     count = max(hi - lo + 1, 0)
     if count == 0:
         return Variable(np.array(REDUCTIONS[name]))
-    ks = np.arange(lo, hi + 1, dtype=np.float64)
-    values = _evaluate_at(session, node.body, node.var, ks, scope, depth, node)
-    return F.sum(values) if name == "sum" else product(values)
+    values = _terms(session, node, np.arange(lo, hi + 1, dtype=np.float64), scope, depth)
+    return F.sum(values, axis=0) if name == "sum" else product(values, first_axis=True)
+
+
+def _terms(
+    session: Session, node: nodes.OverRange, ks: np.ndarray, scope: dict, depth: int
+) -> Variable:
+    """The body at each k, stacked along a first axis: a number or an array for each k.
+
+    With k laid along an axis of its own, a body that acts element by element (on k and on
+    the arrays it reads) is evaluated once for all k; any other body, once per k.
+    """
+    arrays = {}
+    for name in {n.id for n in nodes.walk(node.body) if type(n) is nodes.Name} - {node.var}:
+        value = _known(session, name, scope)
+        if np.ndim(value):
+            arrays[name] = value
+    dims = max((np.ndim(v) for v in arrays.values()), default=0)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
+    check_size((len(ks), *shape), "the terms of this range", arrays=2)
+    if elementwise(session, node.body, {node.var, *arrays}, scope):
+        k = Variable(ks.reshape((-1,) + (1,) * dims))
+        value = _value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1))
+        if value.ndim <= dims:  # the body does not use k
+            value = F.broadcast_to(value, (len(ks), *value.shape))
+        return value
+    _check_steps(node.body, len(ks), node)
+    values = [
+        _value(session.evaluate(node.body, {**scope, node.var: np.float64(k)}, depth + 1))
+        for k in ks
+    ]
+    try:
+        common = np.broadcast_shapes(*(v.shape for v in values))
+    except ValueError:
+        raise CalcError(
+            "the terms of this range have shapes that do not match",
+            node.body.start,
+            node.body.end,
+            kind=ErrorKind.ValueError,
+        ) from None
+    return F.stack([v if v.shape == common else F.broadcast_to(v, common) for v in values])
 
 
 def integral(
@@ -134,7 +172,17 @@ def _evaluate_at(
         if value.shape == points.shape:
             return value
         return F.broadcast_to(value, points.shape) if value.ndim == 0 else _not_a_number(body)
-    steps = sum(1 for _ in nodes.walk(body)) * points.size
+    _check_steps(body, points.size, where)
+    values = []
+    for i in range(points.size):
+        value = _value(session.evaluate(body, {**scope, var: points[i]}, depth + 1), body)
+        values.append(value if value.ndim == 0 else _not_a_number(body))
+    return F.stack(values)
+
+
+def _check_steps(body: nodes.Expr, points: int, where: nodes.Node) -> None:
+    """Refuse a body evaluated point by point that would take over MAX_STEPS steps."""
+    steps = sum(1 for _ in nodes.walk(body)) * points
     if steps > MAX_STEPS:
         raise CalcError(
             f"this would take about {about(steps)} steps to evaluate (limit {MAX_STEPS:,}): "
@@ -143,11 +191,6 @@ def _evaluate_at(
             where.end,
             kind=ErrorKind.ResourceError,
         )
-    values = []
-    for i in range(points.size):
-        value = _value(session.evaluate(body, {**scope, var: points[i]}, depth + 1), body)
-        values.append(value if value.ndim == 0 else _not_a_number(body))
-    return F.stack(values)
 
 
 def _value(value: Any, body: nodes.Expr | None = None) -> Variable:

@@ -36,6 +36,7 @@ from dezero_repl.config import Settings, history_path
 from dezero_repl.errors import CalcError, Timeout
 from dezero_repl.evaluator import Session
 from dezero_repl.format import format_value
+from dezero_repl.help import KEYWORDS, TOPICS
 from dezero_repl.parser import ParseError, is_incomplete, parse_statement
 from dezero_repl.runner import Runner
 from dezero_repl.scan import tokens
@@ -148,7 +149,7 @@ class CalcCompleter(Completer):
             sub = Document(rest.lstrip(), len(rest.lstrip()))
             yield from self.paths.get_completions(sub, event)
         elif name == "help":
-            for topic in [*BUILTINS, *SPECIAL_FORMS, *COMMANDS, "syntax", "gradients", "nograd"]:
+            for topic in [*BUILTINS, *SPECIAL_FORMS, *COMMANDS, *TOPICS, *KEYWORDS]:
                 if topic.startswith(rest.strip()):
                     yield Completion(topic, -len(rest.strip()))
 

@@ -193,17 +193,19 @@ def matmul(a: Any, b: Any) -> Variable:
     return F.matmul(a, b)
 
 
-def product(values: Variable) -> Variable:
-    """The product of all elements, by halves: log2(n) array multiplications, each exact
-    and differentiable to any order (no division, so zeros are no trouble)."""
-    v = F.reshape(values, (values.size,))
+def product(values: Variable, first_axis: bool = False) -> Variable:
+    """The product of all elements (or along the first axis), by halves: log2(n) array
+    multiplications, each exact and differentiable to any order (no division, so zeros are
+    no trouble)."""
+    v = values if first_axis else F.reshape(values, (values.size,))
     leftovers = []
-    while v.size > 1:
-        if v.size % 2:
-            leftovers.append(v[v.size - 1])
-            v = v[: v.size - 1]
+    while v.shape[0] > 1:
+        n = v.shape[0]
+        if n % 2:
+            leftovers.append(v[n - 1])
+            v = v[: n - 1]
         v = v[0::2] * v[1::2]
-    result = F.reshape(v, ())
+    result = v[0]
     for leftover in leftovers:
         result = result * leftover
     return result

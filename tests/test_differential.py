@@ -16,8 +16,11 @@ PyTorch-style reverse mode gets right. Nested reverse mode must itself match mpm
 in ten of the orders it reaches, and the two modes agree wherever both are right. The counts
 show how few orders are left out.
 
-The seed is fixed. DEZERO_DIFFERENTIAL_CASES and DEZERO_HIGH_ORDER_CASES raise the counts
-for a longer run.
+Integrals of random expressions (``dezero.quadrature``) are checked the same way against
+mpmath.quad, with their derivatives in both bounds.
+
+The seed is fixed. DEZERO_DIFFERENTIAL_CASES, DEZERO_HIGH_ORDER_CASES and
+DEZERO_INTEGRAL_CASES raise the counts for a longer run.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import mpmath
 import numpy as np
 import pytest
 from expressions import (
+    JUMPS,
+    KINKED,
     describe,
     intermediate_values,
     kink_arguments,
@@ -258,3 +263,62 @@ def test_wherever_pytorch_matches_mpmath_taylor_mode_does_too():
                 messages.append(f"d^{k} {describe(tree)} at {x0}: {ours[k]!r} vs {exact[k]}")
     assert failures == 0, "\n".join(messages[:10])
     assert checked >= 4 * cases
+
+
+# ---------------------------------------------------------------------------
+# Integrals of random expressions (dezero.quadrature) against mpmath.quad
+# ---------------------------------------------------------------------------
+
+INTEGRAL_CASES = int(os.environ.get("DEZERO_INTEGRAL_CASES", "60"))
+
+
+def _has_kinks(tree: tuple) -> bool:
+    if tree[0] in KINKED or tree[0] in JUMPS or tree[0] in ("atan2", "hypot"):
+        return True
+    return any(isinstance(a, tuple) and _has_kinks(a) for a in tree[1:])
+
+
+def test_integrals_of_random_expressions_and_their_bound_derivatives_match_mpmath():
+    """∫_a^b f(t) dt of a random smooth f against mpmath.quad at 30 digits, to 1e-10 of ∫|f|;
+    its derivative in b against f(b) and in a against -f(a), to 1e-9."""
+    from dezero.quadrature import NotConverged, integrate
+
+    rng = random.Random(2026_12_04)
+    checked, left_out, failures = 0, 0, []
+    for _ in range(INTEGRAL_CASES):
+        tree = random_tree(rng, rng.randint(1, 5))
+        if _has_kinks(tree):
+            continue  # mpmath's tanh-sinh rule is not exact across a kink either
+        a, b = round(rng.uniform(-1.5, 0.0), 3), round(rng.uniform(0.2, 1.5), 3)
+        try:
+            with mpmath.workdps(30):
+                pieces = mpmath.linspace(a, b, 9)
+                exact, error = mpmath.quad(lambda t: to_mpmath(tree, t), pieces, error=True)
+                scale = mpmath.quad(lambda t: abs(to_mpmath(tree, t)), pieces)
+                ends = [to_mpmath(tree, mpmath.mpf(a)), to_mpmath(tree, mpmath.mpf(b))]
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if not all(mpmath.isfinite(v) and abs(v) < 1e100 for v in (exact, scale, *ends)):
+            continue
+        if error > 1e-15 * scale:
+            continue  # mpmath cannot vouch for its own answer (a fast oscillation, say)
+        lo, hi = Variable(np.array(a)), Variable(np.array(b))
+        try:
+            with np.errstate(all="ignore"):
+                value = integrate(lambda t, tree=tree: to_dezero(tree, t), lo, hi)
+                ga, gb = gradients(value, [lo, hi])
+        except (NotConverged, ValueError):
+            left_out += 1
+            continue
+        checked += 1
+        wrong = []
+        if abs(float(value.data) - exact) > 1e-10 * max(scale, 1e-300):
+            wrong.append(f"value {float(value.data)!r} vs {mpmath.nstr(exact, 17)}")
+        for name, got, want in (("d/da", ga, -ends[0]), ("d/db", gb, ends[1])):
+            if abs(float(got.data) - want) > 1e-9 * max(abs(want), scale):
+                wrong.append(f"{name} {float(got.data)!r} vs {mpmath.nstr(want, 17)}")
+        if wrong:
+            failures.append(f"∫ {describe(tree)} over [{a}, {b}]: " + "; ".join(wrong))
+    assert checked >= INTEGRAL_CASES // 3, (checked, left_out)
+    assert left_out <= checked // 10, (checked, left_out)
+    assert failures == []

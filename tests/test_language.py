@@ -9,6 +9,7 @@ import math
 
 import mpmath
 import pytest
+from conftest import run_python
 
 # ---- % and //, with Python's sign convention ----------------------------------------------
 
@@ -255,12 +256,20 @@ def test_range_errors_are_one_line(calc):
     cases = {
         "sum(k for k in 1..2.5)": "whole number",
         "max(k for k in 1..3)": "only sum(...) and prod(...)",
-        "sum([k, k] for k in 1..3)": "one number for each point",
+        "integrate([t, t], t, 0, 1)": "one number for each point",
+        "sum([k, 1, 2][0:k] for k in 1..3)": "shapes that do not match",
     }
     for text, words in cases.items():
         _, err = calc.run(text)
         assert words in err, (text, err)
         assert "Traceback" not in err
+
+
+def test_terms_may_be_arrays_and_are_summed_element_by_element(jcalc):
+    results = jcalc.json("v = [1, 2]\nsum([k, k^2] for k in 1..3)\nsum(v^k for k in 0..2)")
+    assert results[1]["value"] == [6.0, 14.0]
+    assert results[2]["value"] == [3.0, 7.0]
+    assert results[2]["grad"]["v"] == [3.0, 5.0]
 
 
 def test_prod_of_an_array(jcalc):
@@ -396,3 +405,30 @@ def test_rounding_functions_have_derivative_zero(jcalc):
 
 def test_infinity_is_a_constant(jcalc):
     assert jcalc.last("inf")["value"] in (math.inf, "inf", "Infinity")
+
+
+def test_scipy_is_imported_only_when_a_special_function_runs():
+    code = (
+        "import sys\n"
+        "from dezero_repl import cli\n"
+        "for argv in (['-e', 'x = 2; 2x + sum(k for k in 1..3) + integrate(sin, 0, x)'],"
+        " ['-e', 'erf(1)']):\n"
+        "    try:\n"
+        "        cli.main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    print('scipy' in sys.modules, 'scipy.special' in sys.modules)\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert [line for line in lines if line.endswith(("True", "False"))] == [
+        "False False",
+        "True True",
+    ]
+
+
+def test_plot_of_a_sum_over_a_range_uses_the_last_for(calc):
+    out, err = calc.run(":plot sum(x^k for k in 0..3) for x in 0..1")
+    assert err == ""
+    assert "sum(x^k for k in 0..3), ∂/∂x  on 0..1" in out

@@ -77,6 +77,27 @@ def test_expression_prints_value_then_gradient(spawn):
     assert repl.run("(x + 3) ** 2") == ["25", "  ∂/∂x = 10"]
 
 
+def test_the_language_of_calculus_at_the_prompt(spawn):
+    repl = spawn()
+    assert repl.run("f(t) = if t < 0 then -t else t^2") == ["defined f(t)"]
+    assert repl.run("f'(3); f'(-2)") == ["6", "-1"]
+    assert repl.run("7 % 3; -7 // 2; 5!; max(1, 2); 0 < 0.5 < 1") == ["1", "-4", "120", "2", "1"]
+    assert repl.run("x = 3") == ["x = 3"]
+    assert repl.run("2x") == ["6", "  ∂/∂x = 2"]
+    assert repl.run("sum(x^k for k in 0..2)") == ["13", "  ∂/∂x = 7"]
+    (value,) = repl.run("integrate(2t, t, 0, 3)")
+    assert float(value) == pytest.approx(9.0, rel=1e-15)
+
+
+def test_a_line_ending_in_then_continues(spawn):
+    repl = spawn()
+    repl.send("if 1 > 0 then\r")
+    repl.wait_for(lambda: repl.cursor_line().strip() == "...", "the continuation line")
+    repl.send("5 else 6\r")
+    repl.expect_prompt()
+    assert repl.output_lines() == ["5"]
+
+
 def test_nograd_changes_prompt_and_drops_gradients_until_turned_off(spawn):
     repl = spawn()
     repl.run("x = 2")

@@ -13,6 +13,7 @@ import pytest
 
 import dezero
 import dezero.functions as F
+import dezero.piecewise as P
 from dezero import Variable, gradients
 
 # One line per function: the dezero expression, the same in mpmath, and a point inside
@@ -79,6 +80,22 @@ RULES = [
         lambda t: mpmath.exp(t) / (mpmath.exp(t) + mpmath.exp(2 * t)),
         0.7,
     ),
+    ("floor(x) + x", lambda x: P.floor(x) + x, lambda t: mpmath.floor(t) + t, 1.3),
+    ("ceil(x²)·x", lambda x: P.ceil(x * x) * x, lambda t: mpmath.ceil(t * t) * t, 1.3),
+    ("round(x) + sin x", lambda x: P.round(x) + F.sin(x), lambda t: 1 + mpmath.sin(t), 1.3),
+    ("sign(x)·x²", lambda x: P.sign(x) * x**2, lambda t: -(t**2), -1.3),
+    ("x² // 0.7", lambda x: P.floordiv(x * x, 0.7) + x, lambda t: 2 + t, 1.3),
+    (
+        "x² % 0.7",
+        lambda x: P.mod(x * x, 0.7),
+        lambda t: t * t - 0.7 * mpmath.floor(t * t / 0.7),
+        1.3,
+    ),
+    ("3 % x", lambda x: P.mod(3.0, x), lambda t: 3 - t * mpmath.floor(3 / t), 1.3),
+    ("max(sin x, x²)", lambda x: P.maximum(F.sin(x), x * x), lambda t: mpmath.sin(t), 0.7),
+    ("min(sin x, x², 2)", lambda x: P.minimum(F.sin(x), x * x, 2.0), lambda t: t * t, 0.7),
+    ("where(x>1, e^x, x³)", lambda x: P.where(x.data > 1, F.exp(x), x**3), mpmath.exp, 1.3),
+    ("where(x>1, e^x, x³)", lambda x: P.where(x.data > 1, F.exp(x), x**3), lambda t: t**3, 0.7),
     (
         "log_softmax",
         lambda x: F.log_softmax(F.reshape(F.stack([x, 2 * x]), (1, 2)))[0, 1],
