@@ -25,6 +25,7 @@ DEZERO_INTEGRAL_CASES raise the counts for a longer run.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -293,8 +294,9 @@ def test_integrals_of_random_expressions_and_their_bound_derivatives_match_mpmat
         try:
             with mpmath.workdps(30):
                 pieces = mpmath.linspace(a, b, 9)
-                exact, error = mpmath.quad(lambda t: to_mpmath(tree, t), pieces, error=True)
-                scale = mpmath.quad(lambda t: abs(to_mpmath(tree, t)), pieces)
+                f = functools.partial(to_mpmath, tree)
+                exact, error = mpmath.quad(f, pieces, error=True)
+                scale = mpmath.quad(lambda t, f=f: abs(f(t)), pieces)
                 ends = [to_mpmath(tree, mpmath.mpf(a)), to_mpmath(tree, mpmath.mpf(b))]
         except (ValueError, ZeroDivisionError, OverflowError):
             continue
