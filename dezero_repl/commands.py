@@ -297,8 +297,9 @@ def show_help(runner: Runner, arg: str) -> Outcome:
 
 def graph(runner: Runner, arg: str) -> Outcome:
     """:graph EXPR prints the graph as DOT; :graph EXPR > file.dot|png|svg writes it."""
-    expr_text, _, target = arg.partition(">")
-    expr_text, target = expr_text.strip(), target.strip()
+    from dezero_repl.plot import split_target
+
+    expr_text, target = split_target(arg)
     if not expr_text:
         raise CalcError(
             "':graph' needs an expression, e.g. :graph sin(x) * x", kind=ErrorKind.CommandError

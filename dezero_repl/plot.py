@@ -65,10 +65,29 @@ class Curve:
     values: np.ndarray
 
 
+def split_target(arg: str) -> tuple[str, str]:
+    """EXPR and FILE of a command's `EXPR > FILE`. A '>' is a redirection only as the last
+    one outside brackets, followed by one word that ends in an extension of letters (not
+    `.T`); otherwise it compares (`:plot x > 0 for x in -1..1`, `x > 0.5`, `x > m.T`)."""
+    depth, cut = 0, None
+    for i, char in enumerate(arg):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == ">" and depth == 0 and not arg.startswith("=", i + 1):
+            cut = i
+    if cut is not None:
+        target = arg[cut + 1 :].strip()
+        extension = os.path.splitext(target)[1][1:]
+        if not target.split()[1:] and extension.isalpha() and extension != "T":
+            return arg[:cut].strip(), target
+    return arg.strip(), ""
+
+
 def command(runner: Runner, arg: str) -> CommandDone:
     """:plot EXPR [for x in A..B] [> FILE] draws EXPR and its derivative; :plot f, f', f''."""
-    spec, _, target = arg.partition(">")
-    spec, target = spec.strip(), target.strip()
+    spec, target = split_target(arg)
     if not spec:
         raise CalcError(
             "':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3",

@@ -432,3 +432,14 @@ def test_plot_of_a_sum_over_a_range_uses_the_last_for(calc):
     out, err = calc.run(":plot sum(x^k for k in 0..3) for x in 0..1")
     assert err == ""
     assert "sum(x^k for k in 0..3), ∂/∂x  on 0..1" in out
+
+
+def test_a_comparison_in_plot_and_graph_is_not_a_file_to_write(calc, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out, err = calc.run(":plot x > 0.5 for x in -1..1")
+    assert err == "" and "x > 0.5" in out.splitlines()[0]
+    out, err = calc.run("x = 2\n:graph if x > 1 then x! else 0")
+    assert err == "" and "digraph" in out and "Gamma" in out
+    assert list(tmp_path.iterdir()) == []
+    out, err = calc.run(":graph x > g.txt")
+    assert "writes .dot, .png, .svg or .pdf files" in err
