@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from dezero_repl import __version__
 
@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
                 evals += 1
                 ok = runner.run_source(item, f"<eval:{evals}>")
             elif item == "-":
-                ok = runner.run_stdin(_read_stdin())
+                ok = _run_stdin(runner)
             else:
                 ok = runner.run_file(item)
             if not ok and not args.keep_going:
@@ -198,7 +198,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
                 repl.run(runner, settings)
             elif not sources or args.interactive:
-                runner.run_stdin(_read_stdin())
+                _run_stdin(runner)
     except QuitRequested:
         pass
     except _StdinError as e:
@@ -211,16 +211,19 @@ class _StdinError(Exception):
     pass
 
 
-def _read_stdin() -> bytes:
-    """All of stdin; nothing at all when stdin is closed."""
+def _run_stdin(runner: Any) -> bool:
+    """Run stdin as a stream of statements; nothing at all when stdin is closed."""
     if sys.stdin is None:
-        return b""
+        return True
     try:
-        from dezero_repl.sources import read_all
-
-        return read_all(sys.stdin.buffer)
-    except (OSError, ValueError):
-        return b""
+        stream = sys.stdin.buffer
+        stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return True
+    try:
+        return runner.run_stream(stream)
+    except (OSError, ValueError):  # stdin failed or was closed under us: it ends there
+        return not runner.failed
 
 
 def _is_terminal() -> bool:

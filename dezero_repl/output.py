@@ -106,6 +106,10 @@ class HumanOutput:
         """A line for the person at the terminal that is not a result (e.g. 'interrupted')."""
         self._to_stderr(message + "\n")
 
+    def flush(self) -> None:
+        """Deliver what was written, before waiting for more input."""
+        self.stdout.flush()
+
     def _to_stderr(self, text: str) -> None:
         """Write to stderr after all that went to stdout, so the two keep their order."""
         self.stdout.flush()
@@ -216,6 +220,10 @@ class JsonOutput:
 
     def notice(self, message: str) -> None:
         pass
+
+    def flush(self) -> None:
+        """Deliver what was written, before waiting for more input."""
+        self.stdout.flush()
 
 
 #: Arrays of more elements than this are written to JSON in pieces of this many.

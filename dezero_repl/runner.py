@@ -16,8 +16,8 @@ from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.evaluator import Session
 from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement
-from dezero_repl.scan import split_statements
-from dezero_repl.sources import QuitRequested, decode, read_source
+from dezero_repl.scan import plain, split_statements, unfinished
+from dezero_repl.sources import QuitRequested, decode, lines, read_source
 
 #: The longest statement parsed, in characters. Parsing costs about 7 µs a character, so
 #: this bounds it to a few seconds; a 100,000-term sum (400 KB) still fits.
@@ -35,16 +35,61 @@ class Runner:
         self.failed = False
         self.loading: list[Path] = []  # files being :load-ed, to catch a file loading itself
         self.interactive = False
+        self.first_line = 1  # the line of its script where the source being run begins
 
-    def run_source(self, source: str, name: str) -> bool:
-        """Run every statement of ``source``; False if any failed."""
+    def run_source(self, source: str, name: str, first_line: int = 1) -> bool:
+        """Run every statement of ``source`` (which begins at line ``first_line`` of the
+        script called ``name``); False if any failed."""
         ok = True
+        self.first_line = first_line
         for chunk in split_statements(source):
             if not self.run_statement(chunk.text, source, name, chunk.offset):
                 ok = False
                 if not self.keep_going:
                     break
+        self.first_line = 1
         return ok
+
+    def run_stream(self, stream: Any, name: str = "<stdin>") -> bool:
+        """Run a script as its lines arrive, as a filter does: each statement runs once its
+        last line is in, and its result is delivered before more input is waited for, so a
+        program on the other end of a pipe gets each answer at once. Binary or non-UTF-8
+        input stops the run with one error line."""
+        ok, pending, first_line, line = True, [], 1, 0
+        try:
+            for text in lines(stream, name, self.output.flush):
+                line += 1
+                statement = plain(text) if not pending else None
+                if statement is not None:  # most lines: one whole statement, or nothing
+                    if statement:
+                        ok = self._run_line(statement, text, name, line) and ok
+                        if not ok and not self.keep_going:
+                            return False
+                    first_line = line + 1
+                    continue
+                pending.append(text)
+                statement = "".join(pending) if len(pending) > 1 else text
+                if unfinished(statement):
+                    continue
+                ok = self.run_source(statement, name, first_line) and ok
+                pending, first_line = [], line + 1
+                if not ok and not self.keep_going:
+                    return False
+        except CalcError as e:
+            self.failed = True
+            self.output.error("dezero-repl", "", 0, e, name)
+            return False
+        if pending:  # the script ended inside a statement: it is reported as such
+            ok = self.run_source("".join(pending), name, first_line) and ok
+        return ok
+
+    def _run_line(self, statement: str, line: str, name: str, number: int) -> bool:
+        """Run a statement that is the whole of line ``number`` of a stream."""
+        self.first_line = number
+        try:
+            return self.run_statement(statement, line, name, line.index(statement[0]))
+        finally:
+            self.first_line = 1
 
     def run_statement(self, text: str, source: str, name: str, offset: int) -> bool:
         """Parse and execute one statement; report its outcome or its error."""
@@ -100,6 +145,9 @@ class Runner:
 
     def _fail(self, name: str, source: str, offset: int, error: CalcError, text: str) -> bool:
         self.failed = True
+        if self.first_line > 1:  # a piece of a stream: its lines are counted from the start
+            padding = "\n" * (self.first_line - 1)
+            source, offset = padding + source, offset + len(padding)
         self.output.error(name, source, offset, error, text)
         return False
 

@@ -165,6 +165,34 @@ def split_statements(source: str) -> list[Chunk]:
     return chunks
 
 
+def plain(line: str) -> str | None:
+    """A line that is one whole statement (or none), as the statement's text without its
+    surrounding blanks; None for a line that needs ``split_statements``."""
+    end = len(line) - 1 if line.endswith("\n") else len(line)
+    if not _plain_line(line, 0, end) or "\n" in line[:end]:
+        return None
+    return line[:end].strip(_BLANKS)
+
+
+def unfinished(text: str) -> bool:
+    """Whether the next line of a script belongs to the statement that ``text`` ends with,
+    as ``split_statements`` reads it: a bracket is open, or the last line ends with an
+    operator, '.' or a keyword."""
+    body = text.rstrip("\n")
+    if "\n" not in body and _plain_line(body, 0, len(body)):
+        return False
+    depth, continues = 0, False
+    for kind, start, stop in lex(text):
+        if kind in ("comment", "argument", "newline"):
+            continue
+        if kind == "paren":
+            depth = depth + 1 if text[start] in "([" else max(depth - 1, 0)
+        continues = kind == "keyword" or (
+            text[stop - 1] in _CONTINUING and kind in ("operator", "punctuation")
+        )
+    return depth > 0 or continues
+
+
 _BLANKS = " \t\f\r"  # what the grammar skips between tokens, newlines aside
 _UNPLAIN = re.compile(r"[;#:]")
 _BRACKETS = re.compile(r"[][()]")

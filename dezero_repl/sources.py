@@ -1,11 +1,15 @@
 """Reading scripts: a file or stdin as text, or one line saying why it cannot be read.
 
-Also ``QuitRequested``, which ``:quit`` raises for the front door to decide how to leave.
+A file is read whole. A stream (a pipe, a coprocess) is read line by line as its lines
+arrive (``lines``), so that each statement runs, and its result is delivered, before the
+next is waited for. Also ``QuitRequested``, which ``:quit`` raises for the front door to
+decide how to leave.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from dezero_repl.errors import CalcError, ErrorKind
@@ -44,6 +48,59 @@ def read_all(stream: Any) -> bytes:
         if b"\x00" in chunk:
             break
     return b"".join(chunks)
+
+
+def lines(stream: Any, name: str, waiting: Callable[[], None]) -> Iterator[str]:
+    """The lines of a binary stream as text, each as soon as it is complete (with its
+    newline). ``waiting`` is called before every read that may block. Binary (a NUL byte)
+    or non-UTF-8 input raises CalcError, as ``decode`` words it, once it arrives."""
+    read = getattr(stream, "read1", stream.read)  # read1: what is there, waiting only if nothing
+    tail, consumed = b"", 0
+    while True:
+        waiting()
+        chunk = read(1 << 16)
+        if not chunk:
+            break
+        binary = chunk.find(b"\x00")
+        if binary >= 0:  # the lines before it run; then the input is refused as binary
+            yield from _complete_lines(tail + chunk[:binary], name, consumed)[0]
+            decode(b"\x00", name)
+        end = chunk.rfind(b"\n") + 1
+        if not end:
+            tail += chunk
+            continue
+        whole, tail = tail + chunk[:end], chunk[end:]
+        found, error = _complete_lines(whole, name, consumed)
+        yield from found
+        if error is not None:
+            raise error
+        consumed += len(whole)
+    if tail:
+        found, error = _complete_lines(tail + b"\n", name, consumed)
+        if error is not None:
+            raise error
+        yield found[0][:-1]
+
+
+def _complete_lines(data: bytes, name: str, offset: int) -> tuple[list[str], CalcError | None]:
+    """The complete lines of ``data`` as text (a UTF-8 sequence never holds a newline byte),
+    up to the first one that is not UTF-8, and the error that one makes, if any."""
+    try:
+        text = data.decode("utf-8")
+        error = None
+    except UnicodeDecodeError as e:
+        good = data.rfind(b"\n", 0, e.start) + 1
+        text = data[:good].decode("utf-8")
+        error = CalcError(
+            f"cannot read '{name}': not valid UTF-8 (byte 0x{data[e.start]:02x} "
+            f"at offset {offset + e.start})",
+            kind=ErrorKind.FileError,
+        )
+    if offset == 0:
+        text = text.removeprefix("\ufeff")
+    pieces = text.split("\n")
+    pieces.pop()  # what follows the last newline: not a complete line
+    return [piece + "\n" for piece in pieces], error
 
 
 def decode(data: bytes, name: str) -> str:

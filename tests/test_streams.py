@@ -339,3 +339,111 @@ def test_non_interactive_runs_never_write_history(tmp_path):
     )
     assert (result.returncode, result.stdout, piped.returncode) == (0, "x = 2\n", 0)
     assert not state.exists() or not any(state.rglob("*"))
+
+
+# ---------------------------------------------------------------------------
+# stdin as a stream: each answer before the next question
+# ---------------------------------------------------------------------------
+
+
+class Coprocess:
+    """The calculator on the other end of two pipes, as `coproc` or a program would run it."""
+
+    def __init__(self, env, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dezero_repl", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self.pending = b""
+
+    def send(self, text: str) -> None:
+        self.proc.stdin.write(text.encode("utf-8"))
+        self.proc.stdin.flush()
+
+    def answer(self, seconds: float = 10.0) -> str:
+        """The next line of output, which must come within ``seconds``."""
+        import selectors
+
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self.pending:
+                assert selector.select(seconds), f"no answer within {seconds} s"
+                chunk = os.read(fd, 4096)
+                assert chunk, "the calculator closed its output"
+                self.pending += chunk
+        line, _, self.pending = self.pending.partition(b"\n")
+        return line.decode("utf-8")
+
+    def close(self) -> tuple[int, str, str]:
+        """End the input; the exit status and whatever was still to come."""
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        out, err = self.pending + self.proc.stdout.read(), self.proc.stderr.read()
+        return self.proc.wait(timeout=60), out.decode("utf-8"), err.decode("utf-8")
+
+
+def test_each_answer_arrives_before_the_next_line_is_written(cli_env):
+    calc = Coprocess(cli_env)
+    calc.send("1 + 1\n")
+    assert calc.answer() == "2"  # the calculator is now waiting for more input
+    calc.send("x = 3\n")
+    assert calc.answer() == "x = 3"
+    calc.send("x ** 2\n")
+    assert [calc.answer(), calc.answer()] == ["9", "  ∂/∂x = 6"]
+    assert calc.close() == (0, "", "")
+
+
+def test_json_coprocess_gets_one_object_per_statement_at_once(cli_env):
+    calc = Coprocess(cli_env, "--json")
+    calc.send("y = 2\n")
+    assert json.loads(calc.answer())["value"] == 2.0
+    calc.send("(y +\n")  # a statement on two lines: nothing until it is complete
+    calc.send("1) * 2\n")
+    assert json.loads(calc.answer())["value"] == 6.0
+    assert calc.close()[0] == 0
+
+
+def test_a_slow_pipe_delivers_the_first_result_before_the_pause_ends(cli_env, tmp_path):
+    import time
+
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        ["bash", "-c", f"(echo 1+1; sleep 3; echo 2+2) | {PROGRAM}"],
+        stdout=subprocess.PIPE,
+        env=cli_env,
+    )
+    first = proc.stdout.readline()
+    first_at = time.monotonic() - start
+    rest = proc.stdout.read()
+    proc.wait(timeout=60)
+    assert (first, rest) == (b"2\n", b"4\n")
+    assert first_at < 2.5, f"the first result took {first_at:.1f} s"
+
+
+def test_errors_in_a_stream_name_the_line_of_the_whole_input(cli_env):
+    code, out, err = run(cli_env, stdin=b"x = 1\n\n# note\n(x +\n  * 2)\nx\n")
+    assert code == 1
+    assert out == "x = 1\n"
+    assert err.startswith("<stdin>:5:3: error: ")
+
+
+def test_a_stream_that_turns_binary_stops_there_after_what_it_ran(cli_env):
+    code, out, err = run(cli_env, stdin=b"1 + 1\n" + b"\x00" * 10)
+    assert (code, out) == (1, "2\n")
+    assert err == "dezero-repl: error: cannot read '<stdin>': it is a binary file\n"
+
+
+def test_a_stream_that_is_not_utf8_names_the_offset_of_the_bad_byte(cli_env):
+    code, out, err = run(cli_env, stdin=b"1 + 1\n2 \xff 3\n")
+    assert (code, out) == (1, "2\n")
+    assert "not valid UTF-8 (byte 0xff at offset 8)" in err
+
+
+def test_keep_going_runs_the_rest_of_a_stream(cli_env):
+    code, out, err = run(cli_env, "--keep-going", stdin=b"1 +\n\n* 2\n3\n")
+    assert code == 1 and out == "3\n"
+    assert err.startswith("<stdin>:3:1: ")
