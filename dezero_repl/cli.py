@@ -191,7 +191,9 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             else:
                 ok = runner.run_file(item)
             if not ok and not args.keep_going:
-                return 1
+                if not args.interactive:
+                    return 1
+                break  # as python -i does: the prompt opens with what the sources did set
         if not sources or args.interactive:
             if terminal:
                 from dezero_repl import repl

@@ -123,6 +123,17 @@ def test_dash_i_after_eval_enters_the_repl_with_its_variables(spawn):
     assert repl.run("x * 2") == ["10", "  ∂/∂x = 2"]
 
 
+def test_dash_i_with_a_failing_file_opens_the_prompt_with_what_it_set(spawn, tmp_path):
+    script = tmp_path / "setup.calc"
+    script.write_text("x = 5\nf(t) = t^2\ny = x +* 1\nz = 7\n", encoding="utf-8")
+    repl = spawn("-i", str(script))
+    shown = strip_escapes(repl.last_output)
+    assert "x = 5" in shown and f"{script}:3:8: error:" in shown
+    assert repl.run("f(x)") == ["25", "  ∂/∂x = 10"]
+    assert "unknown name 'z'" in " ".join(repl.run("z"))
+    assert repl.quit() == 0
+
+
 # ---------------------------------------------------------------------------
 # Ctrl-C and Ctrl-D
 # ---------------------------------------------------------------------------
