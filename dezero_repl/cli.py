@@ -198,6 +198,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             if terminal:
                 from dezero_repl import repl
 
+                runner.failed = False  # as for python -i: the prompt's session decides the status
                 repl.run(runner, settings)
             elif not sources or args.interactive:
                 _run_stdin(runner)
