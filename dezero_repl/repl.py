@@ -177,6 +177,7 @@ class CalcLexer(Lexer):
             offsets.append(total)
             total += len(line) + 1
         spans = tokens(document.text)
+        bound = defined_here(document.text, spans)
 
         def get_line(number: int) -> FormattedText:
             start, end = offsets[number], offsets[number] + len(lines[number])
@@ -188,7 +189,8 @@ class CalcLexer(Lexer):
                 if a > position:
                     fragments.append(("", document.text[position:a]))
                 word = document.text[a:b]
-                fragments.append((self._style(kind, word), word))
+                style = bound.get(a) or self._style(kind, word)
+                fragments.append((style, word))
                 position = b
             if position < end:
                 fragments.append(("", document.text[position:end]))
@@ -208,6 +210,70 @@ class CalcLexer(Lexer):
         if name in s.variables:
             return "class:name"
         return "class:unknown"
+
+
+def defined_here(text: str, spans: list[tuple[str, int, int]]) -> dict[int, str]:
+    """The styles of names that their own statement defines, by where they start: an
+    assignment's target, a function's name and parameters (and the parameters in its body),
+    and the variable of `for k in` and of integrate(body, t, ...) in their statement. None of
+    them is an unknown name while it is being typed."""
+    styles: dict[int, str] = {}
+    for statement in _statements(text, spans):
+        words = [text[a:b] for _, a, b in statement]
+        kinds = [kind for kind, _, _ in statement]
+        local = set()
+        if kinds[:1] == ["name"] and words[1:2] == ["="]:
+            styles[statement[0][1]] = "class:name"
+        elif kinds[:1] == ["name"] and words[1:2] == ["("] and "=" in words:
+            close = words.index(")") if ")" in words else len(words)
+            if words[close + 1 : close + 2] == ["="]:
+                styles[statement[0][1]] = "class:function"
+                local.update(w for w, k in zip(words[2:close], kinds[2:close]) if k == "name")
+        for i, word in enumerate(words):
+            if word == "for" and kinds[i] == "keyword" and kinds[i + 1 : i + 2] == ["name"]:
+                local.add(words[i + 1])
+            if word == "integrate" and words[i + 1 : i + 2] == ["("]:
+                local.update(_integration_variable(words, kinds, i + 2))
+        for (kind, a, _), word in zip(statement, words):
+            if kind == "name" and word in local:
+                styles[a] = "class:name"
+    return styles
+
+
+def _statements(text: str, spans: list) -> list[list[tuple[str, int, int]]]:
+    """Tokens grouped by statement: split at ';' and at line ends outside brackets."""
+    groups: list[list] = [[]]
+    depth, previous_end, continues = 0, 0, False
+    for kind, a, b in spans:
+        if kind == "paren":
+            depth = depth + 1 if text[a] in "([" else max(depth - 1, 0)
+        new_line = depth == 0 and not continues and "\n" in text[previous_end:a]
+        if (kind == "punctuation" and text[a] == ";") or new_line:
+            groups.append([])
+            if kind == "punctuation":
+                previous_end, continues = b, False
+                continue
+        groups[-1].append((kind, a, b))
+        previous_end = b
+        continues = kind == "keyword" or (kind == "operator" and text[b - 1] in "+-*/@^=<>%.")
+    return [g for g in groups if g]
+
+
+def _integration_variable(words: list[str], kinds: list[str], start: int) -> list[str]:
+    """The t of integrate(body, t, a, b): the name after the first comma at its depth."""
+    depth = 0
+    for i in range(start, len(words)):
+        if words[i] in ("(", "["):
+            depth += 1
+        elif words[i] in (")", "]"):
+            if depth == 0:
+                return []
+            depth -= 1
+        elif words[i] == "," and depth == 0:
+            if kinds[i + 1 : i + 2] == ["name"] and words[i + 2 : i + 3] == [","]:
+                return [words[i + 1]]
+            return []
+    return []
 
 
 # ---------------------------------------------------------------------------

@@ -140,3 +140,27 @@ def test_a_wrapped_long_line_is_not_shown_as_a_continuation(spawn):
     repl.send("\r")
     repl.expect_prompt()
     assert "26" in repl.output_lines()
+
+
+def underlined(repl: Repl) -> list[str]:
+    """The underlined words of the line being typed (unknown names are underlined)."""
+    row = repl.screen.buffer[repl.screen.cursor.y]
+    text = "".join(row[x].data if row[x].underscore else " " for x in range(repl.screen.columns))
+    return text.split()
+
+
+@pytest.mark.parametrize(
+    ("line", "unknown"),
+    [
+        ("w = 5", []),
+        ("k(t) = t * q", ["q"]),
+        ("sum(j^2 for j in 1..nn)", ["nn"]),
+        ("integrate(exp(s*t), t, 0, bb)", ["s", "bb"]),
+        ("w == 5", ["w"]),
+    ],
+)
+def test_only_real_unknowns_are_underlined_while_typing(spawn, line, unknown):
+    repl = spawn()
+    repl.send(line)
+    repl.wait_for(lambda: repl.cursor_line().endswith(line), "the typed line")
+    repl.wait_for(lambda: underlined(repl) == unknown, f"{unknown} underlined")
