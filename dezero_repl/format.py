@@ -1,7 +1,9 @@
 """Turning results into text: numbers, arrays, gradient lines, and JSON objects.
 
 Numbers print in the shortest form that reads back to the same float (or with a chosen
-number of significant digits); integral values have no ``.0`` and ``-0`` prints as ``0``.
+number of significant digits, with an exponent only where those digits cannot show the
+number exactly: 100000, but 1.235e5 for 123456 at 4 digits); integral values have no
+``.0`` and ``-0`` prints as ``0``.
 Arrays print like NumPy's, with their elements aligned; one of more than ``ELEMENTS``
 elements is summarized as NumPy does (its first and last three along each axis), unless the
 session asks for every element (``:elements all``).
@@ -26,6 +28,8 @@ def format_number(value: float, precision: int | None = None) -> str:
     if value == 0:
         return "0"
     text = repr(value) if precision is None else f"{value:.{precision}g}"
+    if "e" in text and precision is not None and float(text) == value and 1e-4 <= abs(value) < 1e16:
+        text = repr(value)  # shown exactly at this precision: no exponent, as repr would
     if "e" in text:
         mantissa, exponent = text.split("e")
         mantissa = _strip_zero_fraction(mantissa)

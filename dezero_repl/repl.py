@@ -357,10 +357,10 @@ def evaluate_quietly(session: Session, expr: nodes.Expr, deadline: float):
 def _preview_line(value: Any, grads: dict | None, precision: int | None) -> str:
     if isinstance(value, str):
         return value
-    shown = format_value(value, precision or 6).replace("\n", "")
+    shown = format_value(value, precision).replace("\n", "")  # as Enter will print it
     parts = [f"= {shown}"]
     for name, g in (grads or {}).items():
-        parts.append(f"∂/∂{name} = {format_value(g, precision or 6)}".replace("\n", ""))
+        parts.append(f"∂/∂{name} = {format_value(g, precision)}".replace("\n", ""))
     line = "   ".join(parts)
     return line if len(line) <= 200 else line[:197] + "..."
 

@@ -299,3 +299,12 @@ def test_no_error_message_is_a_python_traceback(calc):
     _, err = calc.run("sum(1, 2, 3)\n[1, 2][sin]\nminimize(sin, sin)\ntaylor(sin, 0, sin)")
     assert "Traceback" not in err
     assert err.count("error:") == 4
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(100000.0, "100000"), (123456.0, "1.235e5"), (-1200.0, "-1200"), (1e20, "1e20"),
+     (1e-5, "1e-5"), (2 / 3, "0.6667"), (0.5, "0.5"), (120000.0, "120000")],
+)  # fmt: skip
+def test_an_exponent_only_where_the_digits_cannot_show_the_number(value, shown):
+    assert format_number(value, 4) == shown

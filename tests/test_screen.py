@@ -164,3 +164,16 @@ def test_only_real_unknowns_are_underlined_while_typing(spawn, line, unknown):
     repl.send(line)
     repl.wait_for(lambda: repl.cursor_line().endswith(line), "the typed line")
     repl.wait_for(lambda: underlined(repl) == unknown, f"{unknown} underlined")
+
+
+def test_preview_shows_what_enter_will_print(spawn):
+    repl = spawn()
+    repl.send("0.1 + 0.2")
+    wait_for_toolbar(repl, "= 0.30000000000000004")
+    repl.send("\r")
+    repl.wait_for_text("\n0.30000000000000004")
+    run(repl, ":precision 4")
+    repl.send("2 * 50000")
+    wait_for_toolbar(repl, "= 100000")
+    repl.send("\r")
+    repl.wait_for_text("\n100000")
