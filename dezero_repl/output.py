@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import sys
+import textwrap
 import threading
 from typing import Any, TextIO
 
@@ -95,12 +97,35 @@ class HumanOutput:
     ) -> None:
         text = render(source_name, source, error, offset)
         first, _, rest = text.partition("\n")
+        where, mark, message = first.partition(": error: ")
+        first = self._wrap(where + mark + message, keep=len(where + mark)) if mark else first
         painted = self._paint("error:", "error", self.error_color)
         first = first.replace(": error: ", ": " + painted + " ", 1)
         self._to_stderr(first + ("\n" + rest if rest else "") + "\n")
 
     def warning(self, message: str) -> None:
-        self._to_stderr(self._paint("warning:", "warning", self.error_color) + f" {message}\n")
+        text = self._wrap(f"warning: {message}", keep=len("warning: "))
+        self._to_stderr(self._paint("warning:", "warning", self.error_color) + text[8:] + "\n")
+
+    def _wrap(self, line: str, keep: int) -> str:
+        """On a terminal, a long message broken between words at its width (the terminal
+        would break it anywhere), never within its first ``keep`` characters (where and what);
+        elsewhere one line, for programs that read it."""
+        try:
+            width = os.get_terminal_size(self.stderr.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return line
+        if len(line) < width:
+            return line
+        head = line[:keep].replace(" ", "\0")  # a word of its own: never broken
+        wrapped = textwrap.fill(
+            head + line[keep:],
+            width - 1,
+            subsequent_indent="  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        return wrapped.replace("\0", " ")
 
     def notice(self, message: str) -> None:
         """A line for the person at the terminal that is not a result (e.g. 'interrupted')."""

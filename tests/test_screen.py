@@ -177,3 +177,20 @@ def test_preview_shows_what_enter_will_print(spawn):
     wait_for_toolbar(repl, "= 100000")
     repl.send("\r")
     repl.wait_for_text("\n100000")
+
+
+def test_long_messages_wrap_between_words_at_the_terminal_width(spawn):
+    repl = spawn()
+    run(repl, "integrate(1/t, t, 0, 1)")
+    shown = [line for line in repl.lines() if line.strip()]
+    start = next(i for i, line in enumerate(shown) if "error:" in line)
+    message = []
+    for line in shown[start:]:
+        if line.lstrip().startswith("integrate("):  # the source line under the message
+            break
+        message.append(line)
+    assert len(message) > 1, "the message was long enough to need two lines"
+    words = " ".join(line.strip() for line in message).split()
+    for word in ("converge:", "subintervals", "divergent,", "singular"):
+        assert word in words, (word, message)
+    assert all(len(line) < 80 for line in message)
