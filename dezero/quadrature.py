@@ -200,7 +200,9 @@ def _refine(
         total, error = float(est.sum()), float(err.sum())
         # Done at the tolerance, or at the rounding of ∫|g| where the integral cancels to
         # about nothing (∫ sin over [0, 2π]): no bisection can do better than that.
-        rounding = ROUNDING * float(absolute.sum())
+        # Not on one interval: an odd integrand over a symmetric range (t over ℝ, which
+        # diverges) sums to 0 there, with a Gauss-Kronrod difference of 0.
+        rounding = ROUNDING * float(absolute.sum()) if len(lo) > 1 else 0.0
         if error <= max(atol, rtol * abs(total), rounding):
             return lo, hi
         i = int(np.argmax(err))

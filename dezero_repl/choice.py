@@ -86,7 +86,16 @@ def decide(
         left, right = values[-2:]
         require_array(right, node.op, node.op_start, node.op_end)
         combine = np.logical_and if node.op == "and" else np.logical_or
-        values[-2:] = [truth(combine(data_of(left) != 0, data_of(right) != 0))]
+        a, b = data_of(left), data_of(right)
+        try:
+            values[-2:] = [truth(combine(a != 0, b != 0))]
+        except ValueError:
+            raise CalcError(
+                f"shapes {np.shape(a)} and {np.shape(b)} do not match for '{node.op}'",
+                node.op_start,
+                node.op_end,
+                kind=ErrorKind.ValueError,
+            ) from None
     elif state == ONE:
         condition, chosen = values[-2:]
         values[-2:] = [_shaped(node, condition, chosen)]

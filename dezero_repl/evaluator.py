@@ -486,14 +486,7 @@ class Session:
         return result
 
     def _factorial(self, node: nodes.Unary, x: Any) -> Variable:
-        data = data_of(x)
-        if np.any((data < 0) & (data == np.floor(data))):
-            raise CalcError(
-                "the factorial of a negative whole number is undefined",
-                node.start,
-                node.end,
-                kind=ErrorKind.ValueError,
-            )
+        """x! = gamma(x + 1): inf or nan at the negative whole numbers, with a warning."""
         result = SF.factorial(x)
         if self._fp.pending:
             self._fp.name("'!'", result)

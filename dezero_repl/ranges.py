@@ -55,6 +55,7 @@ def over_range(
     count = max(hi - lo + 1, 0)
     if count == 0:
         return Variable(np.array(REDUCTIONS[name]))
+    check_size((count,), f"the range {lo}..{hi}", arrays=2)  # before a single k is made
     values = _terms(session, node, np.arange(lo, hi + 1, dtype=np.float64), scope, depth)
     return F.sum(values, axis=0) if name == "sum" else product(values, first_axis=True)
 
@@ -82,10 +83,11 @@ def _terms(
             value = F.broadcast_to(value, (len(ks), *value.shape))
         return value
     _check_steps(node.body, len(ks), node)
-    values = [
-        _value(session.evaluate(node.body, {**scope, node.var: np.float64(k)}, depth + 1))
-        for k in ks
-    ]
+    values = []
+    for k in ks:
+        values.append(_value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1)))
+        if len(values) == 1:  # the terms, and their stack, beside what the statement holds
+            check_size((len(ks), *values[0].shape), "the terms of this range", arrays=2)
     try:
         common = np.broadcast_shapes(*(v.shape for v in values))
     except ValueError:

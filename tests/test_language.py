@@ -59,10 +59,29 @@ def test_factorial_derivative_is_gamma_times_digamma(jcalc):
     assert result["grad"]["x"] == pytest.approx(float(expected), rel=1e-14)
 
 
-def test_factorial_of_a_negative_whole_number_is_an_error(calc):
-    out, err = calc.run("(-2)!")
-    assert "factorial of a negative whole number" in err
+def test_factorial_of_a_negative_whole_number_is_not_finite_with_a_warning(calc):
+    out, err = calc.run("(-1)!\nfactorial(-2)\n171!")
+    assert [line for line in out.splitlines() if "warning" not in line] == ["inf", "nan", "inf"]
+    text = out + err
+    assert "division by zero in '!' (result contains inf)" in text
+    assert "invalid value in factorial() (result contains nan)" in text
+    assert "overflow in '!' (result contains inf)" in text
     assert "Traceback" not in err
+
+
+def test_special_functions_warn_where_they_are_not_finite(calc):
+    out, err = calc.run("gamma(-2)\nlgamma(0)\ndigamma(-3)")
+    text = out + err
+    assert "invalid value in gamma() (result contains nan)" in text
+    assert "division by zero in lgamma() (result contains inf)" in text
+    assert "invalid value in digamma() (result contains nan)" in text
+
+
+@pytest.mark.parametrize("x", [2 - 1e-12, 2 - 1e-9, 1 - 1e-9, 1.15, 0.85, 2.1, 1e-310, -1e-320])
+def test_lgamma_keeps_its_precision_near_its_zeros_and_at_tiny_arguments(jcalc, x):
+    with mpmath.workdps(40):
+        expected = float(mpmath.loggamma(mpmath.mpf(x)).real)
+    assert jcalc.last(f"lgamma({x!r})")["value"] == pytest.approx(expected, rel=1e-14)
 
 
 def test_not_equal_is_not_a_factorial(jcalc):
