@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from dezero import functions as F
-from dezero.core import Variable, as_variable, no_grad
+from dezero.core import Config, Function, Variable, as_variable, no_grad, using_config
+from dezero.series import functions_between, tangent
 
 # QK15 of QUADPACK (R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber, D. K. Kahaner,
 # QUADPACK, Springer 1983, routine qk15): the Kronrod abscissae xgk on [-1, 1] from the
@@ -61,14 +62,27 @@ Change = Callable[[np.ndarray], tuple[Variable, Any]]  # u -> (t(u), dt/du)
 
 class NotConverged(Exception):
     """The estimate did not reach the tolerance: carries .estimate (float), .error (float),
-    .intervals (int)."""
+    .intervals (int), and .derivative: whether it is the integral's derivative with respect to
+    what the integrand reads that did not converge, while the integral itself did."""
 
-    def __init__(self, estimate: float, error: float, intervals: int) -> None:
+    def __init__(
+        self, estimate: float, error: float, intervals: int, derivative: bool = False
+    ) -> None:
+        what = "the derivative of the integral" if derivative else "the integral"
         super().__init__(
-            f"the integral did not converge: estimate {estimate!r} with error {error:.3g} "
+            f"{what} did not converge: estimate {estimate!r} with error {error:.3g} "
             f"on {intervals} intervals"
         )
         self.estimate, self.error, self.intervals = estimate, error, intervals
+        self.derivative = derivative
+
+
+class NotFinite(ValueError):
+    """The integrand is not finite at a node: carries the abscissa, .at."""
+
+    def __init__(self, at: float) -> None:
+        super().__init__(f"the integrand is not finite at t = {at!r}")
+        self.at = at
 
 
 def integrate(
@@ -84,13 +98,21 @@ def integrate(
 
     ``f`` maps a 1-D Variable of abscissae to a Variable of the same shape (or to a scalar:
     a constant integrand). Either bound may be ±inf; b < a gives the negated integral, and
-    a == b gives 0 (finite bounds: f is still evaluated at a, for the derivatives ±f(a)).
-    The interval of largest error is bisected until the total error is at most
-    max(atol, rtol·|estimate|); an interval's error is QUADPACK's scaled |K15 − G7|,
+    a == b gives 0. A bound given as a Variable may move (the result is differentiable in
+    it); one given as a number is a constant. The interval of largest error is bisected until the total error is at
+    most max(atol, rtol·|estimate|); an interval's error is QUADPACK's scaled |K15 − G7|,
     resasc·min(1, (200·|K15 − G7|/resasc)^1.5), and at least 50·eps·∫|f|. Each refinement
     step calls f once, on the 30 nodes of the two halves. That floor limits the relative
-    accuracy of an integral much smaller than ∫|f| (heavy cancellation, or a value of 0):
-    give ``atol`` there.
+    accuracy of an integral much smaller than ∫|f| (heavy cancellation, or a value of 0),
+    which is accepted at 100·eps·∫|f| once the range is split.
+
+    Derivatives. When a graph is being recorded, the refinement also watches the derivative
+    of the integrand with respect to what it reads besides t (in one random direction, by
+    forward mode), so that the quadrature of that derivative, which the graph gives, meets
+    the same tolerance: the intervals are then right for ∂/∂p too (∫ t^p log t, singular at
+    0, say). The bounds enter through an end term c ↦ (c - c0) Σ w f(c0 + (c - c0) s), a
+    Kronrod rule on the moving piece [c0, c]: 0 at c = c0, with derivatives f(c0), f'(c0), ...
+    exactly, to order 23.
 
     Raises ``NotConverged`` after ``max_intervals`` intervals, or when the interval to bisect
     is too small to split (a divergent integral, say); ``ValueError`` if f is not finite at
@@ -98,15 +120,61 @@ def integrate(
     """
     if not (rtol >= 0 and atol >= 0) or (atol == 0 and rtol < 50 * EPS):
         raise ValueError("need rtol >= 50 machine epsilons, or atol > 0")
+    moving = {"a": isinstance(a, Variable), "b": isinstance(b, Variable)}
     a, b = _bound(a), _bound(b)
     if float(a.data) == float(b.data) and math.isinf(float(a.data)):
         return Variable(np.array(0.0))
-    change, u0, u1 = _substitution(a, b)
-    with no_grad():
-        lo, hi = _refine(partial(_sample, f, change), u0, u1, rtol, atol, max_intervals)
-    half = (hi - lo) / 2
-    t, jac = change(_nodes(lo, hi).ravel())
-    return F.sum(_values(f, t) * (jac * (half[:, None] * KRONROD).ravel()))
+    tracked = Config.enable_backprop
+    a0, b0 = Variable(a.data.copy()), Variable(b.data.copy())  # the nodes do not move
+    if float(a.data) == float(b.data):
+        result = Variable(np.array(0.0))
+    else:
+        change, u0, u1 = _substitution(a0, b0)
+        sample = partial(_sample, f, change, tracked, np.random.default_rng(0))
+        with no_grad():
+            lo, hi = _refine(sample, u0, u1, rtol, atol, max_intervals)
+        half = (hi - lo) / 2
+        t, jac = change(_nodes(lo, hi).ravel())
+        result = F.sum(_values(f, t) * (jac * (half[:, None] * KRONROD).ravel()))
+    if tracked and moving["b"]:
+        result = result + _end(f, b0, b)
+    if tracked and moving["a"]:
+        result = result - _end(f, a0, a)
+    return result
+
+
+def _end(f: Callable[[Variable], Variable], c0: Variable, c: Variable) -> Any:
+    """∫ from c0 to c by one Kronrod rule on the moving piece [c0, c]: 0 at c = c0, and its
+    k-th derivative in c there is f^(k-1)(c0), exactly while the rule is (degree 22)."""
+    if not math.isfinite(float(c0.data)):
+        return 0.0
+    d = c - c0
+    with np.errstate(all="ignore"):  # f may be infinite at an end it is integrable from
+        values = _values(f, c0 + d * ((NODES + 1) / 2))
+    slope = F.sum(values * (KRONROD / 2))
+    if np.isfinite(slope.data):
+        return d * slope
+    return _Unbounded(slope.data)(d)  # f is not finite at the end: nor is the derivative
+
+
+class _Unbounded(Function):
+    """The end term where f is not finite at the end: 0, with slope f(c0) (inf or nan)."""
+
+    def __init__(self, slope: np.ndarray) -> None:
+        self.slope = slope
+
+    def forward(self, d):
+        return np.zeros_like(d)
+
+    def backward(self, gy):
+        return gy * self.slope
+
+    def taylor(self, d):
+        return (
+            [Variable(np.zeros(()))]
+            + [c if c is None else c * self.slope for c in d[1:2]]
+            + [None] * (len(d) - 2)
+        )
 
 
 def _bound(x: Any) -> Variable:
@@ -159,24 +227,50 @@ def _values(f: Callable[[Variable], Variable], t: Variable) -> Variable:
     return y
 
 
-def _sample(f: Callable, change: Change, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """g = f(t(u))·dt/du at the nodes of the intervals, in one call of f: shape (m, 15)."""
+def _sample(
+    f: Callable, change: Change, tracked: bool, rng: Any, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """g = f(t(u))·dt/du at the nodes of the intervals, in one call of f: shape (1, m, 15);
+    when ``tracked``, a second row holds the derivative of g in what f reads besides t."""
     u = _nodes(lo, hi)
     t, jac = change(u.ravel())
-    g = _values(f, t).data * np.asarray(jac.data if isinstance(jac, Variable) else jac)
+    jac = np.asarray(jac.data if isinstance(jac, Variable) else jac)
+    t = Variable(np.array(t.data))
+    with using_config("enable_backprop", tracked):
+        y = _values(f, t)
+    g = y.data * jac
     bad = ~np.isfinite(g)
     if bad.any():
-        raise ValueError(f"the integrand is not finite at t = {t.data[bad][0]!r}")
-    return g.reshape(u.shape)
+        raise NotFinite(float(t.data[bad][0]))
+    rows = [g]
+    readings = _readings(y, t) if tracked else []
+    if readings:
+        seeds = {id(v): (v, rng.uniform(1.0, 2.0, v.shape)) for v in readings}
+        with using_config("enable_backprop", False):
+            rows.append(tangent(y, seeds).data * jac)
+    return np.stack(rows).reshape((len(rows), *u.shape))
+
+
+def _readings(y: Variable, t: Variable) -> list[Variable]:
+    """What the integrand reads besides t: the inputs of its operations on t that do not
+    themselves depend on t (the parameters it is differentiated in)."""
+    depends, found = {id(t)}, {}
+    for function in functions_between(None, y, stop={id(t)}):
+        if any(id(v) in depends for v in function.inputs):
+            depends.update(id(out()) for out in function.outputs if out() is not None)
+            for v in function.inputs:
+                if id(v) not in depends:
+                    found[id(v)] = v
+    return list(found.values())
 
 
 def _rule(g: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """K15 estimates, QUADPACK's error estimates and ∫|g| of intervals of half-widths
-    ``half``."""
+    ``half``, for each row of g (the integrand, and its derivative when watched)."""
     k = half * (g @ KRONROD)
     diff = half * np.abs(g @ (KRONROD - GAUSS))
     resabs = half * (np.abs(g) @ KRONROD)
-    resasc = half * (np.abs(g - (k / (2 * half))[:, None]) @ KRONROD)  # ∫|g − mean g|
+    resasc = half * (np.abs(g - (k / (2 * half))[..., None]) @ KRONROD)  # ∫|g − mean g|
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scaled = resasc * np.minimum(1.0, (200 * diff / resasc) ** 1.5)
     err = np.where((resasc != 0) & (diff != 0), scaled, diff)
@@ -197,23 +291,27 @@ def _refine(
     lo, hi = np.array([u0]), np.array([u1])
     est, err, absolute = _rule(sample(lo, hi), (hi - lo) / 2)
     while True:
-        total, error = float(est.sum()), float(err.sum())
+        total, error = est.sum(axis=1), err.sum(axis=1)
         # Done at the tolerance, or at the rounding of ∫|g| where the integral cancels to
         # about nothing (∫ sin over [0, 2π]): no bisection can do better than that.
         # Not on one interval: an odd integrand over a symmetric range (t over ℝ, which
         # diverges) sums to 0 there, with a Gauss-Kronrod difference of 0.
-        rounding = ROUNDING * float(absolute.sum()) if len(lo) > 1 else 0.0
-        if error <= max(atol, rtol * abs(total), rounding):
+        rounding = ROUNDING * absolute.sum(axis=1) if len(lo) > 1 else 0.0
+        tolerance = np.maximum(np.maximum(atol, rtol * np.abs(total)), rounding)
+        if np.all(error <= tolerance):
             return lo, hi
-        i = int(np.argmax(err))
+        score = err / np.maximum(tolerance, TINY)[:, None]  # each row against its own goal
+        i = int(np.argmax(score.max(axis=0)))
         mid = (lo[i] + hi[i]) / 2
         # QUADPACK's test for an interval too small to split: |ends| ≤ (1 + 100 eps)|mid|
         if len(lo) >= limit or max(abs(lo[i]), abs(hi[i])) <= (1 + 100 * EPS) * (
             abs(mid) + 1000 * TINY
         ):
-            raise NotConverged(total, error, len(lo))
+            row = 0 if error[0] > tolerance[0] else 1
+            raise NotConverged(float(total[row]), float(error[row]), len(lo), derivative=row > 0)
         pair_lo, pair_hi = np.array([lo[i], mid]), np.array([mid, hi[i]])
         k, e, r = _rule(sample(pair_lo, pair_hi), (pair_hi - pair_lo) / 2)
         lo, hi = np.append(lo, mid), np.append(hi, hi[i])
-        est, err, absolute = np.append(est, k[1]), np.append(err, e[1]), np.append(absolute, r[1])
-        hi[i], est[i], err[i], absolute[i] = mid, k[0], e[0], r[0]
+        est, err = np.append(est, k[:, 1:], axis=1), np.append(err, e[:, 1:], axis=1)
+        absolute = np.append(absolute, r[:, 1:], axis=1)
+        hi[i], est[:, i], err[:, i], absolute[:, i] = mid, k[:, 0], e[:, 0], r[:, 0]

@@ -21,6 +21,7 @@ from dezero import Variable, as_variable
 from dezero import quadrature as Q  # noqa: N812 - the quadrature, as a module
 from dezero_repl import nodes
 from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.format import format_number
 from dezero_repl.limits import MAX_STEPS, about
 from dezero_repl.values import UserFunction, data_of, is_function, require_array
 from dezero_repl.vocabulary import BUILTINS, RESERVED, Builtin, check_size, integer, product
@@ -108,7 +109,7 @@ def integral(
     def integrand(t: Variable) -> Variable:
         return _evaluate_at(session, node.body, node.var, t, scope, depth, node)
 
-    return _integrate(integrand, lower, upper)
+    return _integrate(integrand, lower, upper, node.var)
 
 
 def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: int) -> Variable:
@@ -123,13 +124,27 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
 
     def integrand(t: Variable) -> Variable:
         if pointwise:
-            return F.stack([_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)])
-        return _value(session.apply(f, [t], depth + 1))
+            values = [_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)]
+            if any(v.ndim for v in values):
+                _not_a_number(None)
+            return F.stack(values)
+        value = _value(session.apply(f, [t], depth + 1))
+        if value.ndim and value.shape != t.shape:
+            _not_a_number(None)
+        return value
 
     return _integrate(integrand, lower, upper)
 
 
-def _integrate(integrand: Callable[[Variable], Variable], lower: Any, upper: Any) -> Variable:
+def _moving(bound: Any) -> Any:
+    """A bound that something computed is a Variable (the integral is differentiable in it);
+    a written number stays a number (a constant)."""
+    return bound if isinstance(bound, Variable) else float(data_of(bound))
+
+
+def _integrate(
+    integrand: Callable[[Variable], Variable], lower: Any, upper: Any, var: str = "t"
+) -> Variable:
     for bound in (lower, upper):
         require_array(bound, "integrate")
         if np.ndim(data_of(bound)) != 0:
@@ -138,15 +153,26 @@ def _integrate(integrand: Callable[[Variable], Variable], lower: Any, upper: Any
             raise CalcError("a bound of the integral is nan", kind=ErrorKind.ValueError)
     try:
         return Q.integrate(
-            integrand, as_variable(lower), as_variable(upper), rtol=RTOL,
-            max_intervals=MAX_INTERVALS,
-        )  # fmt: skip
+            integrand, _moving(lower), _moving(upper), rtol=RTOL, max_intervals=MAX_INTERVALS
+        )
     except Q.NotConverged as e:
+        if e.derivative:
+            message = (
+                f"the integral converges, but not its derivative with respect to the "
+                f"variables it uses (after {e.intervals} subintervals): the derivative may be "
+                f"infinite; :nograd gives the value alone"
+            )
+        else:
+            message = (
+                f"the integral did not converge: the estimate {e.estimate:.12g} may be off by "
+                f"{e.error:.2g} after {e.intervals} subintervals (is it divergent, or singular "
+                f"inside the range?)"
+            )
+        raise CalcError(message, kind=ErrorKind.ConvergenceError) from None
+    except Q.NotFinite as e:
         raise CalcError(
-            f"the integral did not converge: the estimate {e.estimate:.12g} may be off by "
-            f"{e.error:.2g} after {e.intervals} subintervals (is it divergent, or singular "
-            f"inside the range?)",
-            kind=ErrorKind.ConvergenceError,
+            f"the integrand is not finite at {var} = {format_number(e.at)}",
+            kind=ErrorKind.ValueError,
         ) from None
     except ValueError as e:
         raise CalcError(str(e), kind=ErrorKind.ValueError) from None
@@ -201,11 +227,11 @@ def _value(value: Any, body: nodes.Expr | None = None) -> Variable:
     return as_variable(value)
 
 
-def _not_a_number(body: nodes.Expr) -> Variable:
+def _not_a_number(body: nodes.Expr | None) -> Variable:
+    span = (body.start, body.end) if body is not None else (None, None)
     raise CalcError(
         "the body must give one number for each point, not an array",
-        body.start,
-        body.end,
+        *span,
         kind=ErrorKind.ValueError,
     )
 

@@ -462,3 +462,70 @@ def test_a_comparison_in_plot_and_graph_is_not_a_file_to_write(calc, tmp_path, m
     assert list(tmp_path.iterdir()) == []
     out, err = calc.run(":graph x > g.txt")
     assert "writes .dot, .png, .svg or .pdf files" in err
+
+
+# ---- what trying the language as an attacker found ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "exact"),
+    [("G'(0)", -1.0), ("G''(0)", 2.0), ("G'''(0)", -6.0), ("G'(2)", -1 / 9),
+     ("G''(2)", 2 / 27), ("L'(0)", 1.0), ("L'(0.5)", math.sqrt(1.5) - math.sqrt(0.5))],
+)  # fmt: skip
+def test_derivatives_of_integrals_in_a_parameter_meet_the_tolerance(jcalc, statement, exact):
+    # ∂/∂a of ∫ t^a is ∫ t^a log t, singular at 0: the intervals must suit it too
+    setup = "G(a) = integrate(t^a, t, 0, 1)\nL(a) = integrate(sqrt(t + a), t, 0, 1)\n"
+    assert jcalc.last(setup + statement)["value"] == pytest.approx(exact, rel=1e-11)
+
+
+def test_derivative_of_an_integral_in_a_parameter_where_the_integrand_has_a_kink(jcalc):
+    result = jcalc.last("b = 0.3\nintegrate(abs(t - b), t, -1, 1)")
+    assert result["value"] == pytest.approx(1.09, rel=1e-13)
+    assert result["grad"]["b"] == pytest.approx(0.6, rel=1e-11)
+
+
+def test_derivative_in_a_bound_where_the_integrand_is_infinite_is_infinite(calc):
+    out, _ = calc.run("a = 0\nintegrate(1/sqrt(t), t, a, 1)")
+    assert "∂/∂a = -inf" in out
+
+
+def test_an_integral_whose_derivative_diverges_is_refused_in_grad_mode_only(calc):
+    _, err = calc.run("a = 0\nintegrate(1/sqrt(t + a), t, 0, 1)")
+    assert "converges, but not its derivative" in err and ":nograd" in err
+    out, err = calc.run(":nograd on\nintegrate(1/sqrt(t + a), t, 0, 1)")
+    assert err == "" and float(out.splitlines()[-1]) == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["integrate(t, t, -inf, inf)", "integrate(sin(t), t, -inf, inf)", "integrate(erf, -inf, inf)",
+     "integrate(t^3, t, -inf, inf)"],
+)  # fmt: skip
+def test_divergent_integrals_over_the_whole_line_are_refused(calc, text):
+    _, err = calc.run(text)
+    assert "did not converge" in err
+
+
+def test_a_huge_range_is_refused_before_anything_is_made(calc):
+    import time
+
+    start = time.perf_counter()
+    _, err = calc.run("sum(k for k in 1..10**9)")
+    assert "over the statement's memory budget" in err
+    assert time.perf_counter() - start < 1.0
+
+
+def test_errors_of_integrals_name_the_variable_and_an_equal_range_is_zero(calc, jcalc):
+    _, err = calc.run("integrate(1/s, s, -1, 1)")
+    assert "the integrand is not finite at s = 0" in err
+    assert jcalc.last("integrate(1/t, t, 0, 0)")["value"] == 0.0
+    _, err = calc.run("h(t) = [t, t]\nintegrate(h, 0, 1)")
+    assert "one number for each point" in err and "15" not in err
+
+
+def test_logic_of_arrays_that_do_not_match_is_a_clear_error(jcalc):
+    error = jcalc.last("[1, 0] and [1, 2, 3]")["error"]
+    assert (error["type"], error["message"]) == (
+        "ValueError",
+        "shapes (2,) and (3,) do not match for 'and'",
+    )
