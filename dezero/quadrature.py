@@ -100,8 +100,9 @@ def integrate(
     a constant integrand). Either bound may be ±inf; b < a gives the negated integral, and
     a == b gives 0. A bound given as a Variable may move (the result is differentiable in
     it); one given as a number is a constant. The interval of largest error is bisected
-    until the total error is at most max(atol, rtol·|estimate|); an interval's error is QUADPACK's scaled |K15 − G7|,
-    resasc·min(1, (200·|K15 − G7|/resasc)^1.5), and at least 50·eps·∫|f|. Each refinement
+    until the total error is at most max(atol, rtol·|estimate|); an interval's error is
+    QUADPACK's scaled |K15 − G7|, resasc·min(1, (200·|K15 − G7|/resasc)^1.5), and at least
+    50·eps·∫|f|. Each refinement
     step calls f once, on the 30 nodes of the two halves. That floor limits the relative
     accuracy of an integral much smaller than ∫|f| (heavy cancellation, or a value of 0),
     which is accepted at 100·eps·∫|f| once the range is split.
