@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dezero_repl.errors import CalcError, ErrorKind, did_you_mean
-from dezero_repl.vocabulary import BUILTINS, CONSTANTS, SPECIAL_FORMS
+from dezero_repl.vocabulary import BUILTINS, CONSTANTS, RESERVED, SPECIAL_FORMS
 
 OVERVIEW = """\
 dezero-repl: a calculator that differentiates, exactly.
@@ -96,12 +96,12 @@ EXAMPLES = {
     "ln": "ln(e) → 1", "log2": "log2(8) → 3", "log10": "log10(1000) → 3",
     "sqrt": "sqrt(2) → 1.4142135623730951", "abs": "abs(-3) → 3",
     "sigmoid": "sigmoid(0) → 0.5", "relu": "relu(-2) → 0",
-    "sum": "sum([1, 2, 3]) → 6;  sum([[1, 2], [3, 4]], 0) → [4 6]",
+    "sum": "sum([1, 2, 3]) → 6;  sum([[1, 2], [3, 4]], 0) → [4 6];  sum(k^2 for k in 1..10) → 385",
     "mean": "mean([1, 2, 3]) → 2",
     "max": "max(1, 5, 2) → 5;  max([1, 5, 2]) → 5;  max([1, 5], 3) → [3 5]",
     "min": "min(4, -1, 3) → -1;  min([1, 5, 2]) → 1",
     "maxalong": "maxalong([[1, 7], [3, 0]], 0) → [3 7]",
-    "minalong": "minalong([[1, 7], [3, 0]], 1) → [1 0]", "prod": "prod([1, 2, 3, 4]) → 24",
+    "minalong": "minalong([[1, 7], [3, 0]], 1) → [1 0]", "prod": "prod([1, 2, 3, 4]) → 24;  prod(k for k in 1..5) → 120",
     "floor": "floor(-2.5) → -3", "ceil": "ceil(-2.5) → -2", "round": "round(2.5) → 2",
     "sign": "sign(-3) → -1", "erf": "erf(1) → 0.8427007929497148",
     "erfc": "erfc(3) → 2.2090496998585448e-5", "gamma": "gamma(5) → 24;  gamma(0.5) → 1.77...",
@@ -151,7 +151,14 @@ def lookup(topic: str, session: Any, commands: dict[str, tuple]) -> str:
         return f"{usage}: {summary}\n  {(handler.__doc__ or '').strip()}"
     if topic in CONSTANTS:
         return f"{topic} = {CONSTANTS[topic]!r}: a constant (no gradient)"
+    if topic in RESERVED:
+        return (
+            f"{topic}: the last result (ans and _ are the same), with its gradients: after\n"
+            f"  x = 3; x ** 2   the statement  {topic} + 1  prints 10 and ∂/∂x = 6"
+        )
     if topic in session.functions:
         return session.functions[topic].describe()
-    known = [*TOPICS, "commands", *BUILTINS, *SPECIAL_FORMS, *commands, *CONSTANTS, *KEYWORDS]
+    known = [
+        *TOPICS, "commands", *BUILTINS, *SPECIAL_FORMS, *commands, *CONSTANTS, *KEYWORDS, *RESERVED
+    ]  # fmt: skip
     raise CalcError(f"no help on '{topic}'" + did_you_mean(topic, known), kind=ErrorKind.HelpError)

@@ -330,8 +330,21 @@ BUILTINS: dict[str, Builtin] = {
         _e("digamma", "derivative of lgamma", SF.digamma),
         _e("factorial", "x! = gamma(x + 1), for any x not a negative whole number", SF.factorial),
         # reductions and arrays
-        _b("sum", "sum(a, [axis])", "sum of the elements (along an axis)", _reduction(F.sum), 1, 2),
-        _b("prod", "prod(a)", "product of all the elements", product, 1),
+        _b(
+            "sum",
+            "sum(a, [axis])",
+            "sum of the elements (along an axis); also over a range: sum(k^2 for k in 1..10)",
+            _reduction(F.sum),
+            1,
+            2,
+        ),
+        _b(
+            "prod",
+            "prod(a)",
+            "product of all the elements; also over a range: prod(k for k in 1..5)",
+            product,
+            1,
+        ),
         _b("mean", "mean(a, [axis])", "mean of the elements", _reduction(F.mean), 1, 2),
         _b(
             "max",

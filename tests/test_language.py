@@ -529,3 +529,10 @@ def test_logic_of_arrays_that_do_not_match_is_a_clear_error(jcalc):
         "ValueError",
         "shapes (2,) and (3,) do not match for 'and'",
     )
+
+
+def test_help_covers_ans_and_the_range_forms(calc):
+    out, _ = calc.run(":help ans\n:help _\n:help sum\n:help prod\n:help if")
+    assert out.count("the last result") == 2
+    assert "sum(k^2 for k in 1..10) → 385" in out and "prod(k for k in 1..5) → 120" in out
+    assert "if C then A else B" in out
