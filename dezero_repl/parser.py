@@ -180,6 +180,10 @@ class _Builder:
 
     def over_range(self, func: nodes.Expr, *parts: Any) -> nodes.OverRange:
         _lpar, body, _for, var, _in, lower, _dots, upper, rpar = parts
+        if var.endswith("'"):
+            raise _SyntaxProblem(
+                "the variable of a range must be a plain name", var.start_pos, var.end_pos
+            )
         return nodes.OverRange(
             func, body, str(var), lower, upper, start=func.start, end=rpar.end_pos,
             var_start=var.start_pos, var_end=var.end_pos,

@@ -104,12 +104,74 @@ def _terms(
 def integral(
     session: Session, node: nodes.Integral, lower: Any, upper: Any, scope: dict, depth: int
 ) -> Variable:
-    """``integrate(body, t, a, b)``: the integral of body as t runs from a to b."""
+    """``integrate(body, t, a, b)``: the integral of body as t runs from a to b; one
+    integral per element where the bounds or the arrays the body reads are arrays (as a plot
+    of a function defined by an integral asks)."""
+    arrays = _arrays_read(session, node.body, {node.var}, scope)
+    shape = _elementwise_shape(node, lower, upper, *arrays.values())
+    if shape is None:
 
-    def integrand(t: Variable) -> Variable:
-        return _evaluate_at(session, node.body, node.var, t, scope, depth, node)
+        def integrand(t: Variable) -> Variable:
+            return _evaluate_at(session, node.body, node.var, t, scope, depth, node)
 
-    return _integrate(integrand, lower, upper, node.var)
+        return _integrate(integrand, lower, upper, node.var)
+    pieces = []
+    for index in np.ndindex(shape):
+        inner = {**scope, **{n: _element(v, shape, index) for n, v in arrays.items()}}
+        pieces.append(
+            integral(session, node, _element(lower, shape, index),
+                     _element(upper, shape, index), inner, depth)
+        )  # fmt: skip
+    return F.reshape(F.stack(pieces), shape)
+
+
+#: The most integrals one statement computes element by element.
+MAX_INTEGRALS = 10_000
+
+
+def _arrays_read(session: Session, body: nodes.Expr, bound: set[str], scope: dict) -> dict:
+    """The names that the body reads, other than ``bound``, whose values are arrays."""
+    names = {n.id for n in nodes.walk(body) if type(n) is nodes.Name} - bound
+    return {n: v for n in names if np.ndim(v := _value_of(session, n, scope))}
+
+
+def _value_of(session: Session, name: str, scope: dict) -> Any:
+    if name in scope:
+        return scope[name]
+    if name in session.variables:
+        return session.variables[name]
+    return 0.0
+
+
+def _elementwise_shape(node: nodes.Node | None, *values: Any) -> tuple[int, ...] | None:
+    """The shape of the integrals to compute one by one, or None for a single one."""
+    span = (node.start, node.end) if node is not None else (None, None)
+    shapes = [np.shape(data_of(v)) for v in values if not is_function(v)]
+    if all(s == () for s in shapes):
+        return None
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise CalcError(
+            f"shapes {', '.join(map(str, shapes))} do not match for integrate",
+            *span,
+            kind=ErrorKind.ValueError,
+        ) from None
+    if int(np.prod(shape)) > MAX_INTEGRALS:
+        raise CalcError(
+            f"integrate over an array of shape {shape} would compute "
+            f"{int(np.prod(shape)):,} integrals (limit {MAX_INTEGRALS:,})",
+            *span,
+            kind=ErrorKind.ResourceError,
+        )
+    return shape
+
+
+def _element(value: Any, shape: tuple[int, ...], index: tuple[int, ...]) -> Any:
+    """One element of ``value`` broadcast to ``shape`` (differentiably, for a Variable)."""
+    if isinstance(value, Variable):
+        return (F.broadcast_to(value, shape) if value.shape != shape else value)[index]
+    return np.float64(np.broadcast_to(np.asarray(value, dtype=np.float64), shape)[index])
 
 
 def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: int) -> Variable:
@@ -121,6 +183,15 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
             kind=ErrorKind.TypeError,
         )
     pointwise = not _elementwise_function(session, f)
+    shape = _elementwise_shape(None, lower, upper)
+    if shape is not None:
+        pieces = [
+            integrate_function(
+                session, f, _element(lower, shape, i), _element(upper, shape, i), depth
+            )
+            for i in np.ndindex(shape)
+        ]
+        return F.reshape(F.stack(pieces), shape)
 
     def integrand(t: Variable) -> Variable:
         if pointwise:

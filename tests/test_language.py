@@ -536,3 +536,26 @@ def test_help_covers_ans_and_the_range_forms(calc):
     assert out.count("the last result") == 2
     assert "sum(k^2 for k in 1..10) → 385" in out and "prod(k for k in 1..5) → 120" in out
     assert "if C then A else B" in out
+
+
+def test_integrals_over_arrays_are_computed_element_by_element(jcalc):
+    results = jcalc.json(
+        "v = [1, 2]\nintegrate(v*t, t, 0, 1)\nintegrate(t, t, 0, v)\n"
+        "G(a) = integrate(exp(-a*t), t, 0, 1)\nG'([1, 2])"
+    )
+    assert results[1]["value"] == pytest.approx([0.5, 1.0], rel=1e-14)
+    assert results[1]["grad"]["v"] == pytest.approx([0.5, 0.5], rel=1e-14)
+    assert results[2]["value"] == pytest.approx([0.5, 2.0], rel=1e-14)
+    assert results[2]["grad"]["v"] == pytest.approx([1.0, 2.0], rel=1e-12)
+    exact = [-(1 - (1 + a) * math.exp(-a)) / a**2 for a in (1.0, 2.0)]
+    assert results[4]["value"] == pytest.approx(exact, rel=1e-12)
+
+
+def test_a_function_defined_by_an_integral_plots_with_its_derivatives(calc):
+    out, err = calc.run("F(x) = integrate(exp(-t^2), t, 0, x)\n:plot F, F' for x in -2..2")
+    assert err == "" and "F, F'" in out
+
+
+def test_the_variable_of_a_range_is_a_plain_name(calc):
+    _, err = calc.run("sum(k for k' in 1..3)")
+    assert "the variable of a range must be a plain name" in err
