@@ -308,7 +308,7 @@ def _refine(
         if len(lo) >= limit or max(abs(lo[i]), abs(hi[i])) <= (1 + 100 * EPS) * (
             abs(mid) + 1000 * TINY
         ):
-            row = 0 if error[0] > tolerance[0] else 1
+            row = 1 if len(error) > 1 and error[0] <= tolerance[0] else 0
             raise NotConverged(float(total[row]), float(error[row]), len(lo), derivative=row > 0)
         pair_lo, pair_hi = np.array([lo[i], mid]), np.array([mid, hi[i]])
         k, e, r = _rule(sample(pair_lo, pair_hi), (pair_hi - pair_lo) / 2)

@@ -87,40 +87,85 @@ def array_allclose(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bo
 # ---------------------------------------------------------------------------
 
 
-def _dot_var(v: Any, verbose: bool) -> str:
+def _var_label(v: Any, verbose: bool) -> str:
+    """The book's label: the name, and with ``verbose`` the shape and dtype."""
     label = "" if v.name is None else v.name
     if verbose and v.data is not None:
         if v.name is not None:
             label += ": "
         label += f"{v.shape} {v.dtype}"
-    label = label.replace('"', r"\"")
-    return f'{id(v)} [label="{label}", color=orange, style=filled]\n'
+    return label
 
 
-def _dot_func(f: Any) -> str:
-    text = f'{id(f)} [label="{type(f).__name__}", color=lightblue, style=filled, shape=box]\n'
-    for x in f.inputs:
-        text += f"{id(x)} -> {id(f)}\n"
-    for y in f.outputs:
-        if y() is not None:
-            text += f"{id(f)} -> {id(y())}\n"
-    return text
+def _quoted(label: str) -> str:
+    return label.replace("\\", "\\\\").replace('"', r"\"").replace("\n", r"\n")
 
 
-def get_dot_graph(output: Any, verbose: bool = True) -> str:
-    """The computational graph that ends in ``output``, as Graphviz DOT text."""
-    text = _dot_var(output, verbose)
+class _Dot:
+    """DOT text being written: each node declared once, before the edges that use it."""
+
+    def __init__(self, label: Callable[[Any], str], numbered: bool) -> None:
+        self.label = label
+        self.numbered = numbered
+        self.names: dict[int, str] = {}
+        self.held: list[Any] = []  # what is named stays alive, so no id() is reused
+        self.lines: list[str] = []
+
+    def name(self, node: Any) -> str:
+        """The node's name: n0, n1, ... in order of appearance, or its id() as the book has."""
+        key = id(node)
+        if key not in self.names:
+            self.names[key] = f"n{len(self.names)}" if self.numbered else str(key)
+            self.held.append(node)
+        return self.names[key]
+
+    def var(self, v: Any) -> str:
+        if id(v) not in self.names:
+            label = _quoted(self.label(v))
+            self.lines.append(f'{self.name(v)} [label="{label}", color=orange, style=filled]')
+        return self.names[id(v)]
+
+    def func(self, f: Any) -> None:
+        name = self.name(f)
+        kind = type(f).__name__
+        self.lines.append(f'{name} [label="{kind}", color=lightblue, style=filled, shape=box]')
+        for x in f.inputs:
+            source = self.var(x)  # declared before its first edge
+            self.lines.append(f"{source} -> {name}")
+        for ref in f.outputs:
+            y = ref()
+            if y is not None:
+                target = self.var(y)
+                self.lines.append(f"{name} -> {target}")
+
+    def text(self) -> str:
+        return "digraph g {\n" + "".join(line + "\n" for line in self.lines) + "}"
+
+
+def get_dot_graph(
+    output: Any,
+    verbose: bool = True,
+    label: Callable[[Any], str] | None = None,
+    numbered: bool = False,
+) -> str:
+    """The computational graph that ends in ``output``, as Graphviz DOT text.
+
+    A variable's label is its name, with ``verbose`` its shape and dtype too, or what
+    ``label(variable)`` gives; ``numbered`` names the nodes n0, n1, ... in order of
+    appearance instead of by their id().
+    """
+    dot = _Dot(label or (lambda v: _var_label(v, verbose)), numbered)
+    dot.var(output)
     funcs = [] if output.creator is None else [output.creator]
     seen = {id(f) for f in funcs}
     while funcs:
         f = funcs.pop()
-        text += _dot_func(f)
+        dot.func(f)
         for x in f.inputs:
-            text += _dot_var(x, verbose)
             if x.creator is not None and id(x.creator) not in seen:
                 seen.add(id(x.creator))
                 funcs.append(x.creator)
-    return "digraph g {\n" + text + "}"
+    return dot.text()
 
 
 class GraphvizNotFound(RuntimeError):

@@ -42,6 +42,14 @@ def run(runner: Runner, command: Command, text: str) -> Outcome:
             kind=ErrorKind.CommandError,
         )
     handler = entry[0]
+    if command.arg and command.name in NO_ARGUMENT:
+        start = text.rfind(command.arg)
+        raise CalcError(
+            f"':{command.name}' takes no argument (got '{command.arg}')",
+            start,
+            start + len(command.arg),
+            kind=ErrorKind.CommandError,
+        )
     outcome = handler(runner, command.arg)
     outcome.extra = {"command": command.name, **outcome.extra}
     replay = _REPLAYED.get(command.name)
@@ -297,7 +305,7 @@ def show_help(runner: Runner, arg: str) -> Outcome:
 
 def graph(runner: Runner, arg: str) -> Outcome:
     """:graph EXPR prints the graph as DOT; :graph EXPR > file.dot|png|svg writes it."""
-    from dezero_repl.plot import split_target
+    from dezero_repl.plot import ArgumentError, split_target
 
     expr_text, target = split_target(arg)
     if not expr_text:
@@ -305,13 +313,19 @@ def graph(runner: Runner, arg: str) -> Outcome:
             "':graph' needs an expression, e.g. :graph sin(x) * x", kind=ErrorKind.CommandError
         )
     try:
-        statement = parse_statement(expr_text)
-    except ParseError as e:
-        raise CalcError(f"in ':graph': {e.message}", kind=ErrorKind.SyntaxError) from None
-    if not isinstance(statement, ExprStmt):
-        raise CalcError("':graph' takes an expression", kind=ErrorKind.CommandError)
-    value = _with_graph(runner.session, statement)
-    dot = get_dot_graph(value, verbose=False)
+        value = _with_graph(runner.session, expr_text)
+    except CalcError as e:  # its span is counted from where the expression begins
+        raise ArgumentError(e, arg, len(arg) - len(arg.lstrip())) from None
+
+    def label(v) -> str:  # the name, the shape and the value, shortened
+        if v.data is None:  # released by backward: only the name is left
+            return v.name or ""
+        text = format_value(v.data, runner.session.precision, elements=6)
+        shown = " ".join(text.split()).replace("[ ", "[")
+        shown = shown if len(shown) <= 30 else shown[:27] + "..."
+        return ("" if v.name is None else v.name + "\n") + f"{v.shape} {shown}"
+
+    dot = get_dot_graph(value, label=label, numbered=True)
     if not target:
         return _done(dot, dot=dot)
     extension = os.path.splitext(target)[1].lower()
@@ -338,8 +352,16 @@ def graph(runner: Runner, arg: str) -> Outcome:
     return _done(f"wrote the graph to {target}", file=target)
 
 
-def _with_graph(session: Session, statement: ExprStmt):
-    """Evaluate with graph recording on, whatever the mode."""
+def _with_graph(session: Session, text: str):
+    """Evaluate an expression with graph recording on, whatever the mode."""
+    try:
+        statement = parse_statement(text)
+    except ParseError as e:
+        raise CalcError(
+            f"in ':graph': {e.message}", e.start, e.end, kind=ErrorKind.SyntaxError
+        ) from None
+    if not isinstance(statement, ExprStmt):
+        raise CalcError("':graph' takes an expression", kind=ErrorKind.CommandError)
     saved = session.grad_enabled
     session.grad_enabled = True
     try:
@@ -364,6 +386,9 @@ def _plot(runner: Runner, arg: str) -> Outcome:
 
 
 Handler = Callable[["Runner", str], Outcome]
+
+#: Commands whose whole meaning is their name: an argument is a mistake, not ignored.
+NO_ARGUMENT = frozenset({"vars", "funcs", "reset", "quit"})
 
 #: name → (handler, usage, summary)
 COMMANDS: dict[str, tuple[Handler, str, str]] = {

@@ -115,7 +115,7 @@ class HumanOutput:
             width = os.get_terminal_size(self.stderr.fileno()).columns
         except (AttributeError, OSError, ValueError):
             return line
-        if len(line) < width:
+        if len(line) < width or width < 20:  # a terminal of unknown width says 0
             return line
         head = line[:keep].replace(" ", "\0")  # a word of its own: never broken
         wrapped = textwrap.fill(

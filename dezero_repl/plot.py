@@ -7,10 +7,14 @@ Drawing is plotext's job (in the terminal) or matplotlib's (into an image file).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -23,6 +27,7 @@ from dezero_repl.outcomes import CommandDone
 from dezero_repl.parser import ParseError, parse_statement
 from dezero_repl.scan import tokens
 from dezero_repl.values import is_function
+from dezero_repl.vocabulary import BUILTINS, CONSTANTS, RESERVED, SPECIAL_FORMS
 
 if TYPE_CHECKING:
     from dezero_repl.runner import Runner
@@ -39,6 +44,8 @@ class _Range(NamedTuple):
     low: str
     high: str
     start: int  # where `for` begins
+    low_at: int  # where A begins
+    high_at: int  # where B begins
 
 
 def _find_range(spec: str) -> _Range | None:
@@ -51,7 +58,14 @@ def _find_range(spec: str) -> _Range | None:
     low, dots, high = spec[match.end() :].partition("..")
     if not dots or not low.strip() or not high.strip():
         return None
-    return _Range(match.group(1), low.strip(), high.strip(), match.start())
+    low_at = match.end() + _lead(low)
+    high_at = match.end() + len(low) + len(dots) + _lead(high)
+    return _Range(match.group(1), low.strip(), high.strip(), match.start(), low_at, high_at)
+
+
+def _lead(text: str) -> int:
+    """How many blanks ``text`` begins with."""
+    return len(text) - len(text.lstrip())
 
 
 def _depth(text: str) -> int:
@@ -59,10 +73,62 @@ def _depth(text: str) -> int:
     return sum(text.count(c) for c in "([") - sum(text.count(c) for c in ")]")
 
 
+class ArgumentError(CalcError):
+    """An error in the argument of a command, with its span counted within the argument.
+
+    The argument is the end of its statement, so the span is placed in the statement when
+    the runner gives the statement's extent to ``at``: `:graph 1 + foo` points at `foo`.
+    """
+
+    def __init__(self, error: CalcError, argument: str, offset: int = 0) -> None:
+        """``error``'s span is counted from ``offset`` characters into ``argument``."""
+        super().__init__(error.message, kind=error.kind)
+        self.within = None
+        if error.start is not None:
+            end = error.start if error.end is None else max(error.end, error.start)
+            self.within = (offset + error.start, offset + end)
+        self.length = len(argument.rstrip())
+
+    def at(self, start: int, end: int) -> CalcError:
+        if self.start is None and self.within is not None:
+            begin = end - self.length  # where the argument begins in the statement
+            self.start, self.end = begin + self.within[0], begin + self.within[1]
+        return super().at(start, end)
+
+
+@contextmanager
+def _at(offset: int) -> Iterator[None]:
+    """Count the span of an error raised inside from ``offset`` characters further on."""
+    try:
+        yield
+    except CalcError as e:
+        if e.start is None:
+            raise
+        end = e.start if e.end is None else max(e.end, e.start)
+        raise CalcError(e.message, offset + e.start, offset + end, kind=e.kind) from None
+
+
 @dataclass
 class Curve:
     label: str
     values: np.ndarray
+
+
+class _Item(NamedTuple):
+    """One expression to plot: its text, its tree, and where it begins in the argument."""
+
+    text: str
+    expr: nodes.Expr
+    at: int
+
+
+class _Axis(NamedTuple):
+    """The sample points and what the title says of them."""
+
+    variable: str | None
+    low: float
+    high: float
+    note: str  # how the range was chosen, when the user did not give it
 
 
 def split_target(arg: str) -> tuple[str, str]:
@@ -93,7 +159,11 @@ def command(runner: Runner, arg: str) -> CommandDone:
             "':plot' needs something to plot, e.g. :plot sin(x) for x in -3..3",
             kind=ErrorKind.CommandError,
         )
-    xs, curves = sample(runner.session, spec)
+    try:
+        axis, curves = sample(runner.session, spec, _lead(arg))
+    except CalcError as e:
+        raise ArgumentError(e, arg) from None
+    xs = np.linspace(axis.low, axis.high, SAMPLES)
     series = {c.label: c.values for c in curves}
     data = {"plot": {"x": _json_list(xs), "series": {k: _json_list(v) for k, v in series.items()}}}
     if target:
@@ -102,53 +172,76 @@ def command(runner: Runner, arg: str) -> CommandDone:
     if not getattr(runner.output, "draws", True):
         return CommandDone(extra=data)  # JSON: the points instead of a drawing
     color = getattr(runner.output, "color", False)
-    return CommandDone(draw(xs, curves, color), extra=data)
+    return CommandDone(draw(xs, curves, color, axis.note), extra=data)
 
 
-def sample(session: Any, spec: str) -> tuple[np.ndarray, list[Curve]]:
-    """The sample points and the curves for a plot specification."""
+def sample(session: Any, spec: str, at: int = 0) -> tuple[_Axis, list[Curve]]:
+    """The axis and the curves for a plot specification that begins ``at`` characters into
+    the command's argument (error spans are counted from there)."""
     match = _find_range(spec)
-    body = spec[: match.start].strip() if match else spec
-    items = [_parse(part.strip()) for part in _split_top_level(body)]
-    variable, low, high = _range(session, items, match)
-    xs = np.linspace(low, high, SAMPLES)
+    body = spec[: match.start] if match else spec
+    items = [_parse(text, at + offset) for offset, text in _split_top_level(body)]
+    axis = _axis(session, items, match, at)
+    xs = np.linspace(axis.low, axis.high, SAMPLES)
     curves: list[Curve] = []
-    for text, expr in items:
-        curves.extend(_curves(session, text, expr, variable, xs, single=len(items) == 1))
-    return xs, curves
+    for item in items:
+        with _at(item.at):
+            curves.extend(_curves(session, item, axis.variable, xs, single=len(items) == 1))
+    return axis, curves
 
 
-def _split_top_level(text: str) -> list[str]:
-    """Split at commas outside brackets, as the scanner finds them."""
+def _split_top_level(text: str) -> list[tuple[int, str]]:
+    """Split at commas outside brackets, as the scanner finds them: each part, stripped,
+    with where it begins."""
     parts, depth, begin = [], 0, 0
     for kind, start, end in tokens(text):
         if kind == "paren":
             depth += 1 if text[start] in "([" else -1
         elif kind == "punctuation" and text[start] == "," and depth == 0:
-            parts.append(text[begin:start])
+            parts.append((begin, text[begin:start]))
             begin = end
-    parts.append(text[begin:])
-    return [p for p in parts if p.strip()]
+    parts.append((begin, text[begin:]))
+    return [(offset + _lead(part), part.strip()) for offset, part in parts if part.strip()]
 
 
-def _parse(text: str) -> tuple[str, nodes.Expr]:
+def _parse(text: str, at: int) -> _Item:
     try:
         statement = parse_statement(text)
     except ParseError as e:
-        raise CalcError(f"in ':plot {text}': {e.message}", kind=ErrorKind.SyntaxError) from None
+        raise CalcError(
+            f"in ':plot {text}': {e.message}", at + e.start, at + e.end, kind=ErrorKind.SyntaxError
+        ) from None
     if not isinstance(statement, nodes.ExprStmt):
         raise CalcError("':plot' takes expressions or functions", kind=ErrorKind.CommandError)
-    return text, statement.expr
+    return _Item(text, statement.expr, at)
 
 
-def _free_variables(session: Any, expr: nodes.Expr) -> list[str]:
-    names = [n.id for n in nodes.walk(expr) if isinstance(n, nodes.Name) and not n.primes]
-    return [n for n in dict.fromkeys(names) if n in session.variables]
+def _could_vary(session: Any, expr: nodes.Expr) -> list[str]:
+    """The names a plot could vary, in order: the session's variables that ``expr`` uses,
+    and the names it does not know (not a function, a constant or a name bound inside, as
+    k in sum(x^k for k in 0..5))."""
+    walked = list(nodes.walk(expr))
+    bound = {n.var for n in walked if isinstance(n, nodes.BINDERS)}
+    called = {id(n.func) for n in walked if isinstance(n, nodes.Call)}
+    names = [
+        n.id
+        for n in walked
+        if isinstance(n, nodes.Name) and not n.primes and id(n) not in called and n.id not in bound
+    ]
+    return [n for n in dict.fromkeys(names) if n in session.variables or not _known(session, n)]
 
 
-def _range(session: Any, items: list, match: _Range | None) -> tuple[str | None, float, float]:
+def _known(session: Any, name: str) -> bool:
+    """Whether ``name`` is something other than a variable: a function, constant or `ans`."""
+    tables = (session.functions, BUILTINS, SPECIAL_FORMS, CONSTANTS, RESERVED)
+    return any(name in table for table in tables)
+
+
+def _axis(session: Any, items: list[_Item], match: _Range | None, at: int) -> _Axis:
     if match:
-        name, low, high = match.name, _number(session, match.low), _number(session, match.high)
+        name = match.name
+        low = _number(session, match.low, at + match.low_at)
+        high = _number(session, match.high, at + match.high_at)
         if not low < high:
             raise CalcError(
                 f"':plot' range {low!r}..{high!r} is empty", kind=ErrorKind.CommandError
@@ -157,9 +250,8 @@ def _range(session: Any, items: list, match: _Range | None) -> tuple[str | None,
             raise CalcError(
                 f"':plot' range {low!r}..{high!r} is too wide", kind=ErrorKind.CommandError
             )
-        return name, low, high
-    names = [n for _, e in items for n in _free_variables(session, e)]
-    names = list(dict.fromkeys(names))
+        return _Axis(name, low, high, "")
+    names = list(dict.fromkeys(n for item in items for n in _could_vary(session, item.expr)))
     if len(names) > 1:
         raise CalcError(
             f"':plot' cannot tell which variable to vary ({', '.join(names)}); "
@@ -167,33 +259,39 @@ def _range(session: Any, items: list, match: _Range | None) -> tuple[str | None,
             kind=ErrorKind.CommandError,
         )
     variable = names[0] if names else None
-    center = 0.0
-    if variable is not None and np.ndim(session.variables[variable].data) == 0:
-        center = float(session.variables[variable].data)
-    return variable, center - 5.0, center + 5.0
+    value = session.variables.get(variable) if variable else None
+    if value is not None and np.ndim(value.data) == 0 and np.isfinite(value.data):
+        center = float(value.data)  # around the variable's value
+        return _Axis(variable, center - 5.0, center + 5.0, f"({variable} ± 5)")
+    return _Axis(variable, -5.0, 5.0, f"(default range; say 'for {variable or 'x'} in A..B')")
 
 
-def _number(session: Any, text: str) -> float:
-    _, expr = _parse(text)
-    value, _, _ = session.evaluate_statement(expr)
+def _number(session: Any, text: str, at: int) -> float:
+    item = _parse(text, at)
+    with _at(at):
+        value, _, _ = session.evaluate_statement(item.expr)
     data = np.asarray(value.data if isinstance(value, Variable) else value)
     if data.ndim != 0 or not np.isfinite(data):
         raise CalcError(
-            f"':plot' range ends must be numbers, not '{text}'", kind=ErrorKind.CommandError
+            f"':plot' range ends must be numbers, not '{text}'",
+            at,
+            at + len(text),
+            kind=ErrorKind.CommandError,
         )
     return float(data)
 
 
 def _curves(
-    session: Any, text: str, expr: nodes.Expr, variable: str | None, xs: np.ndarray, single: bool
+    session: Any, item: _Item, variable: str | None, xs: np.ndarray, single: bool
 ) -> list[Curve]:
     """One expression's curve, and its derivative when it is the only item plotted."""
+    text = item.text
     x = Variable(xs.copy())
     with using_config("enable_backprop", True), np.errstate(all="ignore"):
-        value = session.evaluate(expr, {variable: x} if variable else {})
+        value = session.evaluate(item.expr, {variable: x} if variable else {})
         if is_function(value):
             f = value
-            y = calculus.applied(session, f, [x])
+            y = as_variable(calculus.applied(session, f, [x]))
             label = f.name
             derivative_label = label + "'"
         else:
@@ -201,21 +299,33 @@ def _curves(
                 raise CalcError(
                     f"':plot {text}': the expression has no variable to vary; "
                     f"say which: :plot {text} for x in -5..5",
+                    0,
+                    len(text),
                     kind=ErrorKind.CommandError,
                 )
             y = as_variable(value)
             label, derivative_label = text, f"∂/∂{variable}"
         if y.shape != xs.shape:
-            raise CalcError(
-                f"':plot {text}' must give one value per point (got shape {y.shape})",
-                kind=ErrorKind.ValueError,
-            )
+            y = _constant(text, y, x)
         curves = [Curve(label, np.array(y.data, dtype=np.float64))]
         if single:
             (g,) = gradients(y, [x])
             dy = np.zeros_like(xs) if g is None else g.data
             curves.append(Curve(derivative_label, np.array(dy, dtype=np.float64)))
     return curves
+
+
+def _constant(text: str, y: Variable, x: Variable) -> Variable:
+    """A number that does not depend on the variable, as one value per point: a flat line,
+    whose derivative is 0. Anything else of another shape is an error."""
+    if y.ndim != 0 or gradients(y, [x])[0] is not None:
+        raise CalcError(
+            f"':plot {text}' must give one value per point (got shape {y.shape})",
+            0,
+            len(text),
+            kind=ErrorKind.ValueError,
+        )
+    return Variable(np.full(x.shape, y.data, dtype=np.float64))
 
 
 def _json_list(values: np.ndarray) -> list:
@@ -229,22 +339,104 @@ def _json_list(values: np.ndarray) -> list:
 # ---------------------------------------------------------------------------
 
 
-def draw(xs: np.ndarray, curves: list[Curve], color: bool) -> str:
-    """The plot as text for a terminal: axes, the curves and a legend."""
+#: Each curve's marker without colour, where only its shape tells it from the others.
+MARKERS = ("braille", "+", "x", "*", "o", "#")
+
+
+def draw(xs: np.ndarray, curves: list[Curve], color: bool, note: str = "") -> str:
+    """The plot as text for a terminal: axes, the curves and a legend, in the terminal's
+    own colours (only the curves are coloured, and only with ``color``)."""
     import plotext
 
     columns, rows = shutil.get_terminal_size((80, 24))
+    width, height = max(40, min(columns - 1, 120)), max(10, min(rows - 4, 30))
     figure = plotext.figure
     figure.clear()
-    figure.plot_size(max(40, min(columns - 1, 120)), max(10, min(rows - 4, 30)))
-    for curve in curves:
+    figure.theme("simple")  # no background, no colours on the frame
+    figure.plot_size(width, height)
+    drawn = []
+    for i, curve in enumerate(curves):
         finite = np.isfinite(curve.values)
         if finite.any():
-            signal = figure.signal(xs[finite].tolist(), curve.values[finite].tolist())
+            marker = "hd" if color else MARKERS[i % len(MARKERS)]
+            signal = figure.signal(
+                xs[finite].tolist(), curve.values[finite].tolist(), marker=marker
+            )
             figure.draw(signal.label(curve.label).lines())
+            drawn.append(curve.values[finite])
+    _set_ticks(figure.ruler(0), float(xs[0]), float(xs[-1]), width // 12)
+    if drawn:
+        values = np.concatenate(drawn)
+        _set_ticks(figure.ruler(1), float(values.min()), float(values.max()), height // 4)
     span = f"{format_number(xs[0])}..{format_number(xs[-1])}"
-    figure.title(", ".join(c.label for c in curves) + f"  on {span}")
+    title = ", ".join(c.label for c in curves) + f"  on {span}"
+    figure.title(f"{title} {note}" if note else title)
     return figure.build().string(colorless=not color)
+
+
+def _set_ticks(ruler: Any, low: float, high: float, count: int) -> None:
+    """Put round ticks on a ruler, about ``count`` of them, labelled as short as they are
+    exact; a single value gets ticks around it."""
+    if low == high:
+        pad = abs(low) / 2 or 1.0
+        low, high = low - pad, high + pad
+    ticks = nice_ticks(low, high, max(count, 3))
+    if ticks:
+        ruler.ticks([float(value) for value in ticks], tick_labels(ticks))
+
+
+def nice_ticks(low: float, high: float, count: int) -> list[Fraction]:
+    """Round values between ``low`` and ``high``, about ``count`` of them: the multiples of
+    the smallest step of 1, 2, 2.5 or 5 times a power of ten that gives at most that many.
+    They are exact (fractions), so that their labels show them exactly."""
+    raw = (high - low) / count
+    if not (np.isfinite(raw) and raw > 0):
+        return []
+    power = Fraction(10) ** math.floor(math.log10(raw))
+    step = next(m * power for m in _NICE if m * power >= Fraction(raw))
+    # An end a rounding away from a tick has that tick: 0.3 is 0.29999999999999998.
+    first = math.ceil(Fraction(low) / step - _SLACK)
+    last = math.floor(Fraction(high) / step + _SLACK)
+    return [k * step for k in range(first, last + 1)]
+
+
+_NICE = (Fraction(1), Fraction(2), Fraction(5, 2), Fraction(5), Fraction(10))
+_SLACK = Fraction(1, 10**9)
+
+
+def tick_labels(ticks: list[Fraction]) -> list[str]:
+    """The shortest exact labels: 0.5, 100, 2.5e6; one notation for the whole axis, the one
+    whose longest label is shorter (plain on a tie); 0 is always 0."""
+    plain = [_plain(t) for t in ticks]
+    scientific = [_scientific(t) for t in ticks]
+    shorter = max(map(len, scientific)) < max(map(len, plain))
+    return scientific if shorter else plain
+
+
+def _plain(value: Fraction) -> str:
+    sign, digits, exponent = _decimal(value)
+    if exponent >= 0:
+        return sign + digits + "0" * exponent
+    digits = digits.rjust(1 - exponent, "0")
+    return sign + f"{digits[:exponent]}.{digits[exponent:]}".rstrip("0").rstrip(".")
+
+
+def _scientific(value: Fraction) -> str:
+    sign, digits, exponent = _decimal(value)
+    if digits == "0":
+        return "0"
+    significant = digits.rstrip("0")
+    mantissa = significant[0] + ("." + significant[1:] if significant[1:] else "")
+    return f"{sign}{mantissa}e{exponent + len(digits) - 1}"
+
+
+def _decimal(value: Fraction) -> tuple[str, str, int]:
+    """A tick value (a terminating decimal) as its sign, its digits and the power of ten
+    of the last digit: -2.5 is ("-", "25", -1)."""
+    exponent = 0
+    while value.denominator != 1:
+        value, exponent = value * 10, exponent - 1
+    return ("-" if value < 0 else ""), str(abs(value.numerator)), exponent
 
 
 def save_image(xs: np.ndarray, curves: list[Curve], path: str) -> None:

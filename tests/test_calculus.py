@@ -661,8 +661,8 @@ def test_graph_prints_graphviz_dot(jcalc):
     result = jcalc.last("x = 2\n:graph x * sin(x)")
     dot = result["dot"]
     assert dot.startswith("digraph g {\n") and dot.endswith("\n}")
-    for label in ('label="result"', 'label="x"', 'label="Mul"', 'label="Sin"'):
-        assert label in dot
+    for label in ('label="result\\n() 1.81', 'label="x\\n() 2"', 'label="Mul"', 'label="Sin"'):
+        assert label in dot, (label, dot)
     assert result["command"] == "graph"
 
 

@@ -559,3 +559,14 @@ def test_a_function_defined_by_an_integral_plots_with_its_derivatives(calc):
 def test_the_variable_of_a_range_is_a_plain_name(calc):
     _, err = calc.run("sum(k for k' in 1..3)")
     assert "the variable of a range must be a plain name" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "column"), [(":vars extra", 7), (":quit now", 7), (":reset all", 8)]
+)
+def test_commands_that_take_no_argument_refuse_one(jcalc, text, column):
+    jcalc.run("x = 1")
+    error = jcalc.last(text)["error"]
+    assert error["message"].startswith(f"'{text.split()[0]}' takes no argument")
+    assert error["column"] == column
+    assert jcalc.last("x")["value"] == 1.0  # :reset all reset nothing, :quit now did not quit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -62,7 +63,7 @@ def test_saving_without_matplotlib_is_a_clear_error(calc, tmp_path, monkeypatch)
     "command, message",
     [
         (":plot", "':plot' needs something to plot"),
-        (":plot y + 1", "unknown name 'y'"),
+        (":plot y + 1 for x in 0..1", "unknown name 'y'"),
         (":plot sin(x) for x in 2..1", "is empty"),
         (":plot sum(x) for x in 0..1", "must give one value per point"),
     ],
@@ -71,3 +72,232 @@ def test_plot_errors_are_one_line(calc, command, message):
     _, err = calc.run(command)
     assert message in err
     assert err.count("error:") == 1
+
+
+# ---- the range, when none is given ----------------------------------------------------
+
+
+@pytest.fixture
+def screen(monkeypatch):
+    """A terminal of 100 columns and 24 rows, so that drawings have a known size."""
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("LINES", "24")
+
+
+def _title(out: str) -> str:
+    return out.splitlines()[0].strip()
+
+
+def test_one_unknown_name_is_varied_over_a_default_range_that_the_title_names(calc, screen):
+    out, err = calc.run(":plot sin(x)")
+    assert err == ""
+    assert _title(out) == "sin(x), ∂/∂x  on -5..5 (default range; say 'for x in A..B')"
+
+
+def test_one_unknown_name_gives_its_points_and_derivative(jcalc):
+    plot = jcalc.last(":plot t^2 + sum(k * t for k in 1..2)")["plot"]  # k is bound: no choice
+    x = np.array(plot["x"])
+    assert (x[0], x[-1]) == (-5.0, 5.0)
+    np.testing.assert_allclose(plot["series"]["∂/∂t"], 2 * x + 3, atol=1e-12)
+
+
+def test_the_range_around_a_variable_is_named_in_the_title(calc, screen):
+    out, err = calc.run("x = 2\n:plot x^2")
+    assert err == ""
+    assert _title(out.split("\n", 1)[1]) == "x^2, ∂/∂x  on -3..7 (x ± 5)"
+
+
+@pytest.mark.parametrize(
+    "source, names",
+    [(":plot a + b", "(a, b)"), ("x = 1\n:plot x + t", "(x, t)"), (":plot s, s * u", "(s, u)")],
+)
+def test_two_names_that_could_vary_are_an_error(calc, source, names):
+    _, err = calc.run(source)
+    assert f"':plot' cannot tell which variable to vary {names}" in err
+    assert err.count("error:") == 1
+
+
+def test_a_misspelt_function_is_not_a_variable_to_vary(calc):
+    _, err = calc.run(":plot sine(t)")  # t is the one name to vary; sine is reported
+    assert err.startswith("<stdin>:1:7: error: unknown function 'sine' (did you mean 'sin'?)")
+
+
+# ---- a number that does not depend on the variable ------------------------------------
+
+
+@pytest.mark.parametrize("setup, expr", [("", "1"), ("c = 3\n", "c"), ("f(t) = 2\n", "f")])
+def test_a_number_is_a_flat_line_with_derivative_zero(jcalc, setup, expr):
+    value = {"1": 1.0, "c": 3.0, "f": 2.0}[expr]
+    plot = jcalc.last(f"{setup}:plot {expr} for x in 0..1")["plot"]
+    flat, derivative = plot["series"].values()
+    assert flat == [value] * 201 and derivative == [0.0] * 201
+
+
+def test_a_flat_line_is_drawn(calc, screen):
+    out, err = calc.run(":plot 1 for x in 0..1")
+    assert err == ""
+    assert _title(out) == "1, ∂/∂x  on 0..1"
+    assert _ticks(out)[0] == ["1", "0.75", "0.5", "0.25", "0"]  # from the derivative to 1
+
+
+# ---- where errors are: columns counted from the start of the line ---------------------
+
+
+def _place(err: str) -> tuple[int, int, str, str]:
+    """The line and column of a rendered error, its message, and the text the caret
+    underlines."""
+    first, source, caret = err.splitlines()
+    _, line, column, message = first.split(":", 3)
+    start = caret.index("^")
+    return int(line), int(column), message.strip(), source[start : len(caret)]
+
+
+@pytest.mark.parametrize(
+    "statement, message, underlined",
+    [
+        (":graph 1 + foo", "unknown name 'foo'", "foo"),
+        (":plot 1 + foo for x in 0..1", "unknown name 'foo'", "foo"),
+        (":plot a + foo for x in 0..1", "unknown name 'a'", "a"),
+        (":plot sin(x), 2 * foo for x in 0..1", "unknown name 'foo'", "foo"),
+        (":plot 1 for x in 0..foo", "unknown name 'foo'", "foo"),
+        ("  :graph   2 *  foo  ", "unknown name 'foo'", "foo"),
+        (":graph 1 +* 2", "in ':graph': expected an expression after '+', found '*'", "*"),
+        (":plot 1 +* 2 for x in 0..1", "expected an expression after '+', found '*'", "*"),
+        (":plot sum(x) for x in 0..1", "must give one value per point", "sum(x)"),
+    ],
+)
+def test_errors_in_plot_and_graph_point_into_the_line(calc, statement, message, underlined):
+    _, err = calc.run(f"x0 = 1\n{statement}")
+    line, column, shown, marked = _place(err)
+    assert line == 2 and message in shown
+    assert column == statement.index(underlined) + 1
+    assert marked == underlined
+
+
+def test_the_column_of_an_error_in_graph_is_counted_from_the_start_of_the_line(calc):
+    _, err = calc.run(":graph 1 + foo")
+    assert err.startswith("<stdin>:1:12: error: unknown name 'foo'\n")
+
+
+def test_json_errors_in_plot_and_graph_give_the_column_in_the_line(jcalc):
+    errors = [
+        jcalc.last(statement)["error"]
+        for statement in (":graph 1 + foo", ":plot 1 + foo for x in 0..1")
+    ]
+    assert [(e["line"], e["column"]) for e in errors] == [(1, 12), (1, 11)]
+
+
+# ---- ticks ----------------------------------------------------------------------------
+
+
+def _ticks(out: str) -> tuple[list[str], list[str]]:
+    """The labels of the y axis, top to bottom, and of the x axis, left to right."""
+    lines = out.splitlines()
+    y = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+    bottom = next(i for i, line in enumerate(lines) if line.lstrip().startswith("└"))
+    return y, lines[bottom + 1].split()
+
+
+@pytest.mark.parametrize(
+    "statement, y, x",
+    [
+        (
+            ":plot sin(x) * 100 for x in 0..1.7",
+            ["100", "75", "50", "25", "0"],
+            ["0", "0.25", "0.5", "0.75", "1", "1.25", "1.5"],
+        ),
+        (
+            ":plot 1e6 * x^2 for x in 0..1",
+            ["2e6", "1.5e6", "1e6", "5e5", "0"],
+            ["0", "0.2", "0.4", "0.6", "0.8", "1"],
+        ),
+        (
+            ":plot x / 1000 for x in -300..300",
+            ["0.2", "0", "-0.2"],
+            ["-300", "-200", "-100", "0", "100", "200", "300"],
+        ),
+    ],
+)  # fmt: skip
+def test_ticks_are_round_and_labelled_as_short_as_they_are_exact(calc, screen, statement, y, x):
+    out, err = calc.run(statement)
+    assert err == ""
+    assert _ticks(out) == (y, x)
+
+
+def test_no_tick_reads_0e0(calc, screen):
+    out, _ = calc.run(":plot 3e7 * sin(x) for x in 0..3")
+    y, x = _ticks(out)
+    assert "0" in y and not [label for label in y + x if label.startswith("0e")]
+
+
+# ---- markers and colours --------------------------------------------------------------
+
+
+def _legend(out: str) -> dict[str, str]:
+    """Each legend entry: its label and the marker shown beside it."""
+    entries = re.findall(r"│ (\S) (\S+)\s*│", out)
+    return {label: marker for marker, label in entries}
+
+
+def test_without_colour_each_curve_has_a_marker_of_its_own(calc, screen):
+    out, err = calc.run("f(t) = t^2\n:plot f, f', f'' for t in 0..1")
+    assert err == "" and "\x1b[" not in out
+    markers = _legend(out)
+    assert list(markers) == ["f", "f'", "f''"]
+    assert len(set(markers.values())) == 3
+    assert all(out.count(marker) > 10 for marker in list(markers.values())[1:])  # drawn with it
+
+
+def test_with_colour_the_terminal_keeps_its_own_colours(calc, screen):
+    calc.runner.output.color = True
+    out, err = calc.run(":plot x^2 for x in 0..1")
+    assert err == ""
+    codes = set(re.findall(r"\x1b\[([0-9;]*)m", out))
+    assert not [code for code in codes if "48;" in code]  # no background anywhere
+    curves = {code for code in codes if code.startswith("38;5;")}
+    assert len(curves) == 2 and codes <= curves | {"0"}  # only the two curves are coloured
+
+
+# ---- the computational graph ----------------------------------------------------------
+
+
+def _nodes(dot: str) -> list[tuple[str, str]]:
+    """Each node declared in DOT text: its name and its label, in order."""
+    return re.findall(r'^(\S+) \[label="((?:[^"\\]|\\.)*)"', dot, re.MULTILINE)
+
+
+def test_graph_nodes_are_numbered_in_order_and_labelled_with_shape_and_value(jcalc):
+    result = jcalc.last("x = 2\nv = [1, 2, 3]\n:graph sum(v * x) + sin(x)")
+    nodes = _nodes(result["dot"])
+    assert [name for name, _ in nodes] == [f"n{i}" for i in range(len(nodes))]
+    labels = [label for _, label in nodes]
+    assert labels[0].startswith(r"result\n() ")
+    assert r"x\n() 2" in labels and r"v\n(3,) [1 2 3]" in labels
+    assert r"(3,) [2 4 6]" in labels  # an unnamed value: its shape and value
+    assert {"Add", "Sum", "Mul", "Sin"} <= set(labels)
+    edges = re.findall(r"^(n\d+) -> (n\d+)$", result["dot"], re.MULTILINE)
+    assert len(edges) == 10 and all(a in dict(nodes) and b in dict(nodes) for a, b in edges)
+
+
+def test_graph_output_is_the_same_every_time(calc):
+    first, _ = calc.run("x = 2\n:graph x * sin(x)")
+    second, _ = calc.run(":graph x * sin(x)")
+    assert first.split("\n", 1)[1] == second
+
+
+def test_graph_shortens_long_values(jcalc):
+    dot = jcalc.last(":graph linspace(0, 1, 1000) * 3")["dot"]
+    values = [label.split(" ", 1)[1] for _, label in _nodes(dot) if label.startswith("(1000,)")]
+    assert values and all(len(value) <= 30 and value.endswith("...") for value in values)
+
+
+def test_get_dot_graph_keeps_the_books_form_and_takes_a_labeller():
+    from dezero import Variable
+    from dezero.utils import get_dot_graph
+
+    x = Variable(np.array(2.0), name="x")
+    y = x * 3
+    book = get_dot_graph(y, verbose=True)
+    assert f'{id(x)} [label="x: () float64"' in book and f"{id(x)} -> " in book
+    numbered = get_dot_graph(y, label=lambda v: f"{v.name}\n{v.data}", numbered=True)
+    assert _nodes(numbered) == [("n0", r"None\n6.0"), ("n1", "MulConstant"), ("n2", r"x\n2.0")]
