@@ -23,9 +23,11 @@ from dezero.core import (
     setup_variable,
     using_config,
 )
+from dezero._version import __version__
 from dezero.series import derivative, taylor
 
 __all__ = [
+    "__version__",
     "Config",
     "Function",
     "Variable",

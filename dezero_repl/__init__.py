@@ -1,3 +1,5 @@
 """dezero-repl: a calculator that differentiates."""
 
-__version__ = "0.1.0"
+from dezero._version import __version__
+
+__all__ = ["__version__"]

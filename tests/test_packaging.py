@@ -96,3 +96,63 @@ def test_installed_command_is_on_the_path(installed, tmp_path):
         timeout=120,
     )
     assert (result.returncode, result.stdout) == (0, "1024\n")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A wheel and an sdist built from the checkout."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "-q", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def test_the_wheel_carries_licence_metadata_types_and_grammar(built):
+    import zipfile
+
+    (wheel,) = built.glob("dezero_repl-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = z.read(metadata).decode("utf-8")
+    assert {"dezero/py.typed", "dezero_repl/py.typed", "dezero_repl/grammar.lark"} <= names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    headers = [line.partition(": ") for line in meta.split("\n\n")[0].splitlines()]
+    fields = {}
+    for key, _, value in headers:
+        fields.setdefault(key, []).append(value)
+    import dezero
+
+    assert fields["Version"] == [dezero.__version__]
+    assert fields["License-Expression"] == ["MIT"] and fields["License-File"] == ["LICENSE"]
+    assert "Programming Language :: Python :: 3.10" in fields["Classifier"]
+    assert "Programming Language :: Python :: 3.13" in fields["Classifier"]
+    assert {"Homepage", "Changelog"} <= {url.split(",")[0] for url in fields["Project-URL"]}
+    assert fields["Keywords"][0]
+
+
+def test_the_sdist_carries_licence_changelog_and_benchmarks(built):
+    import tarfile
+
+    (sdist,) = built.glob("dezero_repl-*.tar.gz")
+    with tarfile.open(sdist) as t:
+        names = {name.split("/", 1)[1] for name in t.getnames() if "/" in name}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "grammar.lark"} <= names
+    assert {"benchmarks/bench_core.py", "benchmarks/bench_calculator.py"} <= names
+
+
+def test_one_version_for_both_packages():
+    import dezero
+    import dezero_repl
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    assert dezero.__version__ == dezero_repl.__version__
