@@ -12,6 +12,7 @@
 import dezero.functions  # noqa: E402,F401 - the operators of Variable call into it
 import dezero.operators  # noqa: F401 - gives Variable its + - * / ** operators
 import dezero.utils  # noqa: E402,F401
+from dezero._version import __version__
 from dezero.backprop import gradients
 from dezero.core import (
     Config,
@@ -23,7 +24,6 @@ from dezero.core import (
     setup_variable,
     using_config,
 )
-from dezero._version import __version__
 from dezero.series import derivative, taylor
 
 __all__ = [

@@ -19,12 +19,14 @@ from dezero_repl import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
+    from dezero_repl import manual
+
     p = argparse.ArgumentParser(
         prog="dezero-repl",
-        description="A calculator that differentiates: every value comes with the exact "
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A calculator that differentiates: every value comes with the exact\n"
         "gradients of the variables it depends on.",
-        epilog="With no FILE and no -e, reads statements from stdin: interactively on a "
-        "terminal, as a script otherwise.",
+        epilog=manual.epilog(),
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="script files to run ('-' = stdin)")
     p.add_argument(
@@ -45,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         "--color", choices=("auto", "always", "never"), default="auto", help="colour output"
     )
     p.add_argument("--no-config", action="store_true", help="skip config.toml and init.calc")
+    p.add_argument("--vi", action="store_true", help="vi key bindings at the prompt")
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the settings in use and the paths of the files, then exit",
+    )
     p.add_argument("-V", "--version", action="version", version=f"dezero-repl {__version__}")
     return p
 
@@ -84,6 +92,8 @@ def _use_color(choice: str, stream: TextIO) -> bool:
         return True
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("CLICOLOR_FORCE", "0") != "0":  # colour even into a pipe
+        return True
     try:
         return stream.isatty()
     except (ValueError, OSError):
@@ -163,6 +173,11 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         except ValueError as e:
             _parser().error(f"--memory-limit: {e}")
         settings.memory_limit = args.memory_limit
+    if args.vi:
+        settings.edit_mode = "vi"
+    if args.print_config:
+        sys.stdout.write(config.describe(settings, __version__) + "\n")
+        return 0
     settings.apply(session)
     if args.nograd:
         session.grad_enabled = False

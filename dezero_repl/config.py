@@ -44,6 +44,7 @@ class Settings:
     mode: str = "grad"
     history_size: int = 10000
     memory_limit: str = "1GiB"
+    edit_mode: str = "emacs"
 
     def apply(self, session: Any) -> None:
         session.memory_limit = parse_size(self.memory_limit)
@@ -57,6 +58,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
     "mode": lambda v: v in ("grad", "nograd"),
     "history_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
     "memory_limit": lambda v: isinstance(v, str) and parse_size(v, None) is not None,
+    "edit_mode": lambda v: v in ("emacs", "vi"),
 }
 #: Earlier names of settings, still read.
 _RENAMED = {"array_limit": "memory_limit"}
@@ -67,6 +69,7 @@ _HINTS = {
     "mode": "'grad' or 'nograd'",
     "history_size": "a whole number ≥ 0",
     "memory_limit": 'a size such as "1GiB" or "512MiB", at least 16MiB',
+    "edit_mode": "'emacs' or 'vi'",
 }
 
 
@@ -137,6 +140,33 @@ def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
         else:
             setattr(settings, key, value)
     return settings
+
+
+def describe(settings: Settings, version: str) -> str:
+    """The settings in use as config.toml would hold them, with the paths in use: what
+    ``--print-config`` prints (a valid config.toml)."""
+    config, init, history = config_dir() / "config.toml", config_dir() / "init.calc", history_path()
+
+    def state(path: Path) -> str:
+        return "present" if path.exists() else "not present"
+
+    lines = [
+        f"# dezero-repl {version}: the settings in use (the defaults, unless config.toml says",
+        "# otherwise), as config.toml would hold them.",
+        f"# config file:  {config} ({state(config)})",
+        f"# init script:  {init} ({state(init)})",
+        f"# history file: {history} ({state(history)})",
+        f'color_scheme = "{settings.color_scheme}"  # {", ".join(COLOR_SCHEMES)}',
+        f'mode = "{settings.mode}"  # or "nograd"',
+        f"history_size = {settings.history_size}  # entries kept in the history file",
+        f'memory_limit = "{settings.memory_limit}"  # what one statement may hold',
+        f'edit_mode = "{settings.edit_mode}"  # or "vi"',
+    ]
+    if settings.precision is None:
+        lines.append("# precision = 6  # significant digits (unset: the shortest exact form)")
+    else:
+        lines.append(f"precision = {settings.precision}  # significant digits")
+    return "\n".join(lines)
 
 
 def _one_line(error: Exception) -> str:

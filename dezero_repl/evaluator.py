@@ -346,8 +346,9 @@ class Session:
         else:
             what = "function" if callee else "name"
             candidates = self._all_names() + list(scope)
+            hint = _COMMAND_HINTS.get(name) or did_you_mean(name, candidates)
             raise CalcError(
-                f"unknown {what} '{name}'" + did_you_mean(name, candidates),
+                f"unknown {what} '{name}'" + hint,
                 node.start,
                 node.end,
                 kind=ErrorKind.NameError,
@@ -628,6 +629,12 @@ class _CollectorPaused:
             gc.enable()
 
 
+#: What to type instead of a command's name used as a name (in a script, say).
+_COMMAND_HINTS = {
+    "help": "; for help type :help",
+    "quit": "; to leave type :quit or press Ctrl-D",
+    "exit": "; to leave type :quit or press Ctrl-D",
+}
 #: The states of a node on the evaluation stack (a negative state counts children: ~n; a
 #: choice or and/or has states of its own, from choice.DECIDE on).
 _VISIT, _VISIT_CALLEE = 0, 1

@@ -8,12 +8,15 @@ live preview of the line being typed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
+import re
 import stat
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from prompt_toolkit import PromptSession
@@ -31,7 +34,7 @@ from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 
 from dezero_repl import __version__, nodes
-from dezero_repl.commands import COMMANDS
+from dezero_repl.commands import COMMANDS, write_atomically
 from dezero_repl.config import Settings, history_path
 from dezero_repl.errors import CalcError, Timeout
 from dezero_repl.evaluator import Session
@@ -62,12 +65,29 @@ class PrivateFileHistory(FileHistory):
         self._last: str | None = None
 
     def load_history_strings(self) -> Iterable[str]:
+        self._trim()
         for count, string in enumerate(super().load_history_strings()):  # newest first
             if count >= self.size:
                 return
             if self._last is None:
                 self._last = string
             yield string
+
+    def _trim(self) -> None:
+        """Keep the file to its newest ``size`` entries, rewritten atomically (a new file
+        renamed over the old: a crash leaves one or the other whole)."""
+        try:
+            text = Path(self.filename).read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return
+        entries = re.split(r"\n(?=# )", text)  # each entry: a "# time" line, then "+" lines
+        if entries and not entries[0].strip():
+            entries = entries[1:]
+        if len(entries) <= self.size:
+            return
+        kept = entries[len(entries) - self.size :] if self.size else []
+        with contextlib.suppress(OSError):
+            write_atomically(Path(self.filename), "".join("\n" + e for e in kept))
 
     def store_string(self, string: str) -> None:
         if string == self._last:
@@ -424,6 +444,19 @@ SCHEMES = {
 _is_incomplete = functools.lru_cache(maxsize=16)(is_incomplete)
 
 
+#: Words that people type to get help or to leave, as numbat and qalc accept them.
+BARE_COMMANDS = {"help": ":help", "quit": ":quit", "exit": ":quit"}
+
+
+def _bare_command(text: str, session: Session) -> str:
+    """``help``, ``quit`` or ``exit`` alone on the line, when no variable or function has
+    that name, as the command it means."""
+    word = text.strip()
+    if word in BARE_COMMANDS and word not in session.variables and word not in session.functions:
+        return BARE_COMMANDS[word]
+    return text
+
+
 def _prompt(session: Session) -> str:
     return ">>> " if session.grad_enabled else "nograd>>> "
 
@@ -464,6 +497,7 @@ def run(runner: Runner, settings: Settings) -> None:
     preview = Preview(session)
     prompt: PromptSession = PromptSession(
         history=open_history(output.notice, settings.history_size),
+        vi_mode=settings.edit_mode == "vi",
         multiline=Condition(lambda: _is_incomplete(prompt.default_buffer.text)),
         prompt_continuation=lambda width, line, soft: "" if soft else "... ".rjust(width),
         completer=CalcCompleter(session),
@@ -491,6 +525,7 @@ def run(runner: Runner, settings: Settings) -> None:
         if not text.strip():
             continue
         count += 1
+        text = _bare_command(text, session)
         try:
             runner.run_source(text, f"<input:{count}>")
         except KeyboardInterrupt:

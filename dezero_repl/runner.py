@@ -16,6 +16,7 @@ from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.evaluator import Session
 from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement
+from dezero_repl.progress import Progress
 from dezero_repl.scan import plain, split_statements, unfinished
 from dezero_repl.sources import QuitRequested, decode, lines, read_source
 
@@ -36,6 +37,10 @@ class Runner:
         self.loading: list[Path] = []  # files being :load-ed, to catch a file loading itself
         self.interactive = False
         self.first_line = 1  # the line of its script where the source being run begins
+        # A slow statement's notice goes to a terminal's stderr, for human output only.
+        self.progress = Progress(
+            getattr(output, "stderr", None) if getattr(output, "draws", False) else None
+        )
 
     def run_source(self, source: str, name: str, first_line: int = 1) -> bool:
         """Run every statement of ``source`` (which begins at line ``first_line`` of the
@@ -141,7 +146,8 @@ class Runner:
         if isinstance(statement, Command):
             with self.session.budget():  # a :load runs each statement in a budget of its own
                 return commands.run(self, statement, text)
-        return self.session.execute(statement, text)
+        with self.progress:
+            return self.session.execute(statement, text)
 
     def _fail(self, name: str, source: str, offset: int, error: CalcError, text: str) -> bool:
         self.failed = True

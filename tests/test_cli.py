@@ -6,6 +6,7 @@ import pty
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -574,3 +575,70 @@ def test_a_loaded_file_stops_at_its_first_error_unless_keep_going(run_cli, tmp_p
         assert "d = 4" in result.stdout
     else:  # the file stopped at line 2 and so did the script
         assert "c = 3" not in result.stdout and "d = 4" not in result.stdout
+
+
+def test_a_slow_statement_writes_no_notice_into_pipes(run_cli):
+    done = run_cli("-e", "sum(sum([k]) for k in 1..200000)")
+    assert done.stdout == "20000100000\n" and done.stderr == ""
+
+
+def test_clicolor_force_colours_a_pipe_unless_no_color(run_cli):
+    forced = run_cli("-e", "nosuch", env={"CLICOLOR_FORCE": "1"})
+    assert "\x1b[" in forced.stderr
+    plain = run_cli("-e", "nosuch", env={"CLICOLOR_FORCE": "0"})
+    assert "\x1b[" not in plain.stderr
+    both = run_cli("-e", "nosuch", env={"CLICOLOR_FORCE": "1", "NO_COLOR": "1"})
+    assert "\x1b[" not in both.stderr
+
+
+def test_print_config_shows_settings_and_paths_as_a_valid_config(run_cli, cli_env):
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
+    config = Path(cli_env["XDG_CONFIG_HOME"]) / "dezero-repl"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text("precision = 4\n", encoding="utf-8")
+    try:
+        done = run_cli("--print-config")
+    finally:
+        (config / "config.toml").unlink()
+    assert done.returncode == 0 and done.stderr == ""
+    settings = tomllib.loads(done.stdout)
+    assert settings["precision"] == 4 and settings["memory_limit"] == "1GiB"
+    assert settings["edit_mode"] == "emacs" and settings["history_size"] == 10000
+    assert f"# config file:  {config / 'config.toml'} (present)" in done.stdout
+    assert "# history file: " in done.stdout
+
+
+def test_help_has_examples_environment_files_and_exit_status(run_cli):
+    done = run_cli("--help")
+    for section in ("examples:", "environment:", "files:", "exit status:"):
+        assert section in done.stdout
+    for word in ("NO_COLOR", "CLICOLOR_FORCE", "XDG_CONFIG_HOME", "init.calc", "130"):
+        assert word in done.stdout
+    assert all(len(line) <= 100 for line in done.stdout.splitlines())
+
+
+def test_the_man_page_is_generated_from_the_same_source_and_renders():
+    from dezero_repl import __version__, manual
+    from dezero_repl.cli import _parser
+
+    assert manual.MAN_PAGE.read_text(encoding="utf-8") == manual.man_page(_parser(), __version__), (
+        "man/dezero-repl.1 is stale: run python -m dezero_repl.manual"
+    )
+    if shutil.which("man") is None:
+        pytest.skip("man is not installed")
+    shown = subprocess.run(
+        ["man", "-l", "-P", "cat", str(manual.MAN_PAGE)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MANWIDTH": "80", "LC_ALL": "C.UTF-8"},
+        timeout=60,
+    ).stdout
+    for section in ("EXAMPLES", "ENVIRONMENT", "FILES", "EXIT STATUS", "OPTIONS"):
+        assert section in shown
+    assert "CLICOLOR_FORCE" in shown and "--print-config" in shown.replace("‐", "-")

@@ -140,7 +140,7 @@ def test_the_sdist_carries_licence_changelog_and_benchmarks(built):
     (sdist,) = built.glob("dezero_repl-*.tar.gz")
     with tarfile.open(sdist) as t:
         names = {name.split("/", 1)[1] for name in t.getnames() if "/" in name}
-    assert {"LICENSE", "CHANGELOG.md", "README.md", "grammar.lark"} <= names
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "grammar.lark", "man/dezero-repl.1"} <= names
     assert {"benchmarks/bench_core.py", "benchmarks/bench_calculator.py"} <= names
 
 

@@ -472,3 +472,73 @@ def test_no_config_skips_config_toml_and_init_calc(spawn, env):
     assert repl.start() == ">>>"
     assert repl.run("pi") == ["3.141592653589793"]
     assert repl.run(":vars") == ["no variables"]
+
+
+# ---------------------------------------------------------------------------
+# Habits of other prompts: bare words, vi keys, progress, history size
+# ---------------------------------------------------------------------------
+
+
+def test_bare_help_quit_and_exit_work_at_the_prompt(spawn):
+    repl = spawn()
+    assert "Topics:" in " ".join(repl.run("help"))
+    repl.send("quit\r")
+    assert repl.expect_eof() == 0
+    repl = spawn()
+    repl.send("exit\r")
+    assert repl.expect_eof() == 0
+
+
+def test_a_variable_named_help_is_still_a_variable(spawn):
+    repl = spawn()
+    repl.run("help = 3")
+    assert repl.run("help") == ["3", "  ∂/∂help = 1"]
+
+
+def test_vi_mode_from_the_flag_edits_with_vi_keys(spawn):
+    repl = spawn("--vi")
+    repl.send("12+1")
+    repl.send("\x1b")  # normal mode
+    repl.send("x")  # delete the character under the cursor: the last 1
+    repl.send("a5\r")  # append 5
+    repl.expect_prompt()
+    assert repl.output_lines() == ["17"]
+
+
+def test_vi_mode_from_the_configuration(spawn, home):
+    config = home / "config" / "dezero-repl"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text('edit_mode = "vi"\n', encoding="utf-8")
+    repl = spawn()
+    repl.send("2*3")
+    repl.send("\x1b")
+    repl.send("0")  # to the start of the line
+    repl.send("i1\r")  # insert 1: 12*3
+    repl.expect_prompt()
+    assert repl.output_lines() == ["36"]
+
+
+def test_a_slow_statement_shows_a_notice_with_the_time_and_how_to_stop(spawn):
+    repl = spawn()
+    repl.send("sum(sum([k]) for k in 1..200000)\r")
+    repl.expect_prompt(timeout=60)
+    raw = repl.last_output
+    assert "calculating… " in raw and " s (Ctrl-C to stop)" in raw
+    notice = raw.rindex("(Ctrl-C to stop)")
+    assert "\r\x1b[K" in raw[notice:]  # erased before the result is printed
+    assert raw[notice:].rstrip().endswith("20000100000")
+
+
+def test_history_is_trimmed_to_history_size_entries(spawn, env, home):
+    path = home / "hist"
+    path.write_text("".join(f"\n# 2026-12-01 00:00:{i:02d}\n+{i} + {i}\n" for i in range(30)))
+    path.chmod(0o600)
+    config = home / "config" / "dezero-repl"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text("history_size = 5\n", encoding="utf-8")
+    repl = spawn(env=dict(env, DEZERO_REPL_HISTORY=str(path)))
+    repl.run("7 * 6")
+    assert repl.quit() == 0
+    entries = history_entries(path)
+    assert entries == ["25 + 25", "26 + 26", "27 + 27", "28 + 28", "29 + 29", "7 * 6"]
+    assert path.stat().st_mode & 0o777 == 0o600
