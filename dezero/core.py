@@ -149,10 +149,12 @@ class Variable:
     # -- the graph ------------------------------------------------------------
 
     def set_creator(self, func: Function) -> None:
+        """Record ``func`` as the Function that made this Variable, one generation later."""
         self.creator = func
         self.generation = func.generation + 1
 
     def cleargrad(self) -> None:
+        """Forget the gradient, before another backward pass."""
         self.grad = None
 
     def unchain(self) -> None:
@@ -193,11 +195,13 @@ class Variable:
     # -- shape methods (the functions live in dezero.functions) -------------
 
     def reshape(self, *shape: int | tuple[int, ...]) -> Variable:
+        """The same elements in another shape: x.reshape(2, 3) or x.reshape((2, 3))."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _functions().reshape(self, shape)
 
     def transpose(self, *axes: int | tuple[int, ...]) -> Variable:
+        """The axes reversed, or permuted: x.transpose(1, 0, 2)."""
         if len(axes) == 0:
             axes = None
         elif len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
@@ -209,6 +213,7 @@ class Variable:
         return _functions().transpose(self)
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Variable:
+        """The sum of the elements, of all or along ``axis``."""
         return _functions().sum(self, axis, keepdims)
 
     def __getitem__(self, slices: Any) -> Variable:
@@ -313,9 +318,12 @@ class Function:
         return outputs if len(outputs) > 1 else outputs[0]
 
     def forward(self, *xs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        """The outputs' values from the inputs' values, on plain arrays."""
         raise NotImplementedError()
 
     def backward(self, *gys: Variable) -> Variable | tuple[Variable, ...]:
+        """The inputs' gradients from the outputs' gradients ``gys``, written with Variable
+        operations so that they can be differentiated again."""
         raise NotImplementedError()
 
     def taylor(self, *xs: list) -> list | tuple[list, ...]:
@@ -367,6 +375,8 @@ def scalar(x: np.ndarray) -> Any:
 
 
 class Add(Function):
+    """x0 + x1, broadcasting."""
+
     def forward(self, x0, x1):
         self.x0_shape, self.x1_shape = x0.shape, x1.shape
         return scalar(x0) + scalar(x1)
@@ -379,6 +389,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """x0 - x1, broadcasting."""
+
     def forward(self, x0, x1):
         self.x0_shape, self.x1_shape = x0.shape, x1.shape
         return scalar(x0) - scalar(x1)
@@ -391,6 +403,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """x0 * x1, broadcasting."""
+
     def forward(self, x0, x1):
         return scalar(x0) * scalar(x1)
 
@@ -403,6 +417,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """x0 / x1, broadcasting."""
+
     def forward(self, x0, x1):
         return scalar(x0) / scalar(x1)
 
@@ -417,6 +433,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """-x."""
+
     def forward(self, x):
         return -scalar(x)
 

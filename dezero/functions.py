@@ -464,110 +464,137 @@ class Exp2(Function):
 
 
 def sin(x: Any) -> Variable:
+    """sin x, elementwise (radians)."""
     return Sin()(x)
 
 
 def cos(x: Any) -> Variable:
+    """cos x, elementwise (radians)."""
     return Cos()(x)
 
 
 def tan(x: Any) -> Variable:
+    """tan x, elementwise (radians)."""
     return Tan()(x)
 
 
 def tanh(x: Any) -> Variable:
+    """The hyperbolic tangent, elementwise."""
     return Tanh()(x)
 
 
 def exp(x: Any) -> Variable:
+    """e^x, elementwise."""
     return Exp()(x)
 
 
 def log(x: Any) -> Variable:
+    """The natural logarithm, elementwise."""
     return Log()(x)
 
 
 def log2(x: Any) -> Variable:
+    """The base-2 logarithm, elementwise."""
     return Log2()(x)
 
 
 def log10(x: Any) -> Variable:
+    """The base-10 logarithm, elementwise."""
     return Log10()(x)
 
 
 def sqrt(x: Any) -> Variable:
+    """The square root, elementwise."""
     return Sqrt()(x)
 
 
 def abs(x: Any) -> Variable:  # noqa: A001 - the calculator's and NumPy's name
+    """|x|, elementwise (slope sign x; 0 at 0)."""
     return Abs()(x)
 
 
 def sinh(x: Any) -> Variable:
+    """The hyperbolic sine, elementwise."""
     return Sinh()(x)
 
 
 def cosh(x: Any) -> Variable:
+    """The hyperbolic cosine, elementwise."""
     return Cosh()(x)
 
 
 def asin(x: Any) -> Variable:
+    """The inverse sine, in radians, for -1 <= x <= 1."""
     return Asin()(x)
 
 
 def acos(x: Any) -> Variable:
+    """The inverse cosine, in radians, for -1 <= x <= 1."""
     return Acos()(x)
 
 
 def atan(x: Any) -> Variable:
+    """The inverse tangent, in radians."""
     return Atan()(x)
 
 
 def asinh(x: Any) -> Variable:
+    """The inverse hyperbolic sine."""
     return Asinh()(x)
 
 
 def acosh(x: Any) -> Variable:
+    """The inverse hyperbolic cosine, for x >= 1."""
     return Acosh()(x)
 
 
 def atanh(x: Any) -> Variable:
+    """The inverse hyperbolic tangent, for -1 < x < 1."""
     return Atanh()(x)
 
 
 def atan2(y: Any, x: Any) -> Variable:
+    """The angle of the point (x, y), in (-pi, pi], elementwise with broadcasting."""
     return Atan2()(y, x)
 
 
 def hypot(x: Any, y: Any) -> Variable:
+    """sqrt(x² + y²) without overflow, elementwise with broadcasting."""
     return Hypot()(x, y)
 
 
 def cbrt(x: Any) -> Variable:
+    """The real cube root (negative for negative x)."""
     return Cbrt()(x)
 
 
 def exp2(x: Any) -> Variable:
+    """2^x, elementwise."""
     return Exp2()(x)
 
 
 def sigmoid(x: Any) -> Variable:
+    """The logistic function 1 / (1 + e^-x), elementwise."""
     return Sigmoid()(x)
 
 
 def relu(x: Any) -> Variable:
+    """max(x, 0), elementwise (slope 0 at 0)."""
     return ReLU()(x)
 
 
 def leaky_relu(x: Any, slope: float = 0.2) -> Variable:
+    """x where x > 0, slope·x elsewhere."""
     return LeakyReLU(slope)(x)
 
 
 def softmax(x: Any, axis: Axis = 1) -> Variable:
+    """e^x / sum(e^x) along ``axis``, computed without overflow."""
     return Softmax(axis)(x)
 
 
 def log_softmax(x: Any, axis: Axis = 1) -> Variable:
+    """log(softmax(x)) along ``axis``, computed without overflow."""
     return LogSoftmax(axis)(x)
 
 
@@ -689,20 +716,24 @@ def _zeros(shape: tuple[int, ...]) -> Variable:
 
 
 def stack(xs: list[Any], axis: int = 0) -> Variable:
+    """Equally shaped values joined along a new axis ``axis``."""
     return Stack(axis)(*xs)
 
 
 def reshape(x: Any, shape: tuple[int, ...]) -> Variable:
+    """The same elements in ``shape`` (x itself when it already has it)."""
     if as_variable(x).shape == tuple(shape):
         return as_variable(x)
     return Reshape(tuple(shape))(x)
 
 
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Variable:
+    """The axes reversed, or permuted as ``axes`` says."""
     return Transpose(None if axes is None else tuple(axes))(x)
 
 
 def expand_dims(x: Any, axis: int) -> Variable:
+    """A new axis of length 1 at position ``axis``."""
     x = as_variable(x)
     return reshape(x, np.expand_dims(x.data, axis).shape)
 
@@ -714,6 +745,7 @@ def flatten(x: Any) -> Variable:
 
 
 def get_item(x: Any, slices: Any) -> Variable:
+    """x[slices], as NumPy indexes; the gradient scatters back (repeats add up)."""
     return GetItem(slices)(x)
 
 
@@ -770,22 +802,26 @@ class BroadcastTo(Function):
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    """The sum of the elements, of all or along ``axis``."""
     return Sum(axis, keepdims)(x)
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
+    """x summed down to ``shape``: the gradient of a broadcast to it."""
     if as_variable(x).shape == tuple(shape):
         return as_variable(x)
     return SumTo(tuple(shape))(x)
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
+    """x broadcast to ``shape``, as NumPy would."""
     if as_variable(x).shape == tuple(shape):
         return as_variable(x)
     return BroadcastTo(tuple(shape))(x)
 
 
 def average(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    """The mean of the elements, of all or along ``axis``."""
     x = as_variable(x)
     y = sum(x, axis, keepdims)
     count = x.data.size // y.data.size if y.data.size else 0
@@ -899,6 +935,7 @@ class Clip(Function):
 
 
 def matmul(x: Any, W: Any) -> Variable:  # noqa: N803
+    """The matrix product x @ W."""
     return MatMul()(x, as_array(W) if not isinstance(W, Variable) else W)
 
 
@@ -906,12 +943,15 @@ dot = matmul
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    """The largest element, of all or along ``axis`` (ties share the gradient)."""
     return Max(axis, keepdims)(x)
 
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001
+    """The smallest element, of all or along ``axis`` (ties share the gradient)."""
     return Min(axis, keepdims)(x)
 
 
 def clip(x: Any, x_min: float, x_max: float) -> Variable:
+    """x limited to [x_min, x_max] (slope 1 inside, 0 outside)."""
     return Clip(x_min, x_max)(x)

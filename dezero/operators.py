@@ -32,6 +32,8 @@ from dezero.core import (
 
 
 class AddConstant(Function):
+    """x + c for a constant c kept as a plain value."""
+
     def __init__(self, c):
         self.c = c
 
@@ -47,6 +49,8 @@ class AddConstant(Function):
 
 
 class SubFromConstant(Function):
+    """c - x for a constant c."""
+
     def __init__(self, c):
         self.c = c
 
@@ -62,6 +66,8 @@ class SubFromConstant(Function):
 
 
 class MulConstant(Function):
+    """x * c for a constant c."""
+
     def __init__(self, c):
         self.c = c
 
@@ -77,6 +83,8 @@ class MulConstant(Function):
 
 
 class DivConstant(Function):
+    """x / c for a constant c."""
+
     def __init__(self, c):
         self.c = c
 
@@ -195,12 +203,14 @@ _BIG = 2**1023  # ints beyond float64's range stay ints, for NumPy to judge
 
 
 def add(x0: Any, x1: Any) -> Variable:
+    """x0 + x1 (the operator +)."""
     if isinstance(x1, Variable):
         return Add()(x0, x1)
     return AddConstant(_constant(x1, x0))(x0)
 
 
 def sub(x0: Any, x1: Any) -> Variable:
+    """x0 - x1 (the operator -)."""
     if isinstance(x1, Variable):
         return Sub()(x0, x1)
     return AddConstant(-_constant(x1, x0))(x0)  # x - c == x + (-c) exactly
@@ -214,12 +224,14 @@ def rsub(x0: Any, x1: Any) -> Variable:
 
 
 def mul(x0: Any, x1: Any) -> Variable:
+    """x0 * x1 (the operator *)."""
     if isinstance(x1, Variable):
         return Mul()(x0, x1)
     return MulConstant(_constant(x1, x0))(x0)
 
 
 def div(x0: Any, x1: Any) -> Variable:
+    """x0 / x1 (the operator /)."""
     if isinstance(x1, Variable):
         return Div()(x0, x1)
     return DivConstant(_constant(x1, x0))(x0)
@@ -233,10 +245,12 @@ def rdiv(x0: Any, x1: Any) -> Variable:
 
 
 def neg(x: Any) -> Variable:
+    """-x (the unary operator -)."""
     return Neg()(x)
 
 
 def pow(x: Any, c: Any) -> Variable:  # noqa: A001 - the book's name
+    """x ** c (the operator **)."""
     if isinstance(c, Variable):
         return PowVar()(x, c)
     return Pow(c)(x)

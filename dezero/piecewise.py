@@ -161,26 +161,32 @@ def _sum_to(v: Variable, shape: tuple[int, ...]) -> Variable:
 
 
 def floor(x: Any) -> Variable:
+    """The largest whole number <= x (derivative 0 between jumps)."""
     return Floor()(x)
 
 
 def ceil(x: Any) -> Variable:
+    """The smallest whole number >= x (derivative 0 between jumps)."""
     return Ceil()(x)
 
 
 def round(x: Any) -> Variable:  # noqa: A001 - the calculator's and NumPy's name
+    """The nearest whole number, halves to even (derivative 0 between jumps)."""
     return Round()(x)
 
 
 def sign(x: Any) -> Variable:
+    """-1, 0 or 1 (derivative 0 away from 0)."""
     return Sign()(x)
 
 
 def floordiv(a: Any, m: Any) -> Variable:
+    """a // m, with Python's signs (derivative 0 between jumps)."""
     return FloorDiv()(a, m)
 
 
 def mod(a: Any, m: Any) -> Variable:
+    """a % m, with the sign of m as in Python; derivatives 1 and -(a // m)."""
     return Mod()(a, m)
 
 
@@ -191,8 +197,10 @@ def where(condition: Any, a: Any, b: Any) -> Variable:
 
 
 def maximum(*xs: Any) -> Variable:
+    """The elementwise largest of several values (ties share the gradient)."""
     return Maximum()(*xs)
 
 
 def minimum(*xs: Any) -> Variable:
+    """The elementwise smallest of several values (ties share the gradient)."""
     return Minimum()(*xs)

@@ -45,6 +45,7 @@ def total(terms: Iterable[Any]) -> Any:
 
 
 def times(a: Any, b: Any) -> Any:
+    """a · b, ZERO if either is ZERO."""
     return ZERO if a is ZERO or b is ZERO else a * b
 
 

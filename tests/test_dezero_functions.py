@@ -534,3 +534,28 @@ def test_softmax_simple_agrees_with_softmax_in_value_and_gradient():
     F.sum(ya * weights).backward()
     F.sum(yb * weights).backward()
     np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-15)
+
+
+def test_every_public_function_class_and_method_of_dezero_has_a_docstring():
+    import importlib
+    import inspect
+
+    missing = []
+    for name in ["dezero", "dezero.core", "dezero.functions", "dezero.operators",
+                 "dezero.backprop", "dezero.series", "dezero.utils", "dezero.piecewise",
+                 "dezero.special", "dezero.quadrature", "dezero.budget"]:  # fmt: skip
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", None) or dir(module):
+            obj = getattr(module, attr, None)
+            if attr.startswith("_") or getattr(obj, "__module__", None) != name:
+                continue
+            if inspect.isfunction(obj) and not inspect.getdoc(obj):
+                missing.append(f"{name}.{attr}")
+            if inspect.isclass(obj):
+                if not obj.__doc__:
+                    missing.append(f"{name}.{attr}")
+                for method, value in vars(obj).items():
+                    if inspect.isfunction(value) and not method.startswith("_"):
+                        if not inspect.getdoc(getattr(obj, method)):
+                            missing.append(f"{name}.{attr}.{method}")
+    assert missing == []
