@@ -1,5 +1,6 @@
-"""The built wheel works on its own: installed into a fresh virtual environment outside the
-checkout, it imports dezero, finds grammar.lark and runs the calculator."""
+"""The built wheel works on its own: installed with its dependencies into a clean virtual
+environment outside the checkout, it imports dezero, finds grammar.lark and runs the
+calculator; the wheel and the sdist carry what a package should."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A venv (seeing this interpreter's packages for the dependencies) with the wheel in it."""
+    """A clean venv (nothing from this interpreter's packages) with the wheel and its
+    dependencies installed in it, as a new user gets them."""
     work = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
@@ -25,7 +27,7 @@ def installed(tmp_path_factory) -> Path:
     )
     (wheel,) = work.glob("dezero_repl-*.whl")
     env_dir = work / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    venv.create(env_dir, system_site_packages=False, with_pip=False)
     python = env_dir / "bin" / "python"
     subprocess.run(
         [
@@ -36,7 +38,6 @@ def installed(tmp_path_factory) -> Path:
             str(python),
             "install",
             "-q",
-            "--no-deps",
             str(wheel),
         ],
         check=True,
