@@ -112,7 +112,9 @@ def _slope(x: S.Series, c: float) -> S.Series:
 
 class Gamma(Function):
     def forward(self, x):
-        return _flagged(x, _scipy_special().gamma(x))
+        y = np.asarray(_scipy_special().gamma(x))
+        pole = (x < 0) & (x == np.floor(x))  # ±∞ from either side: no value (SciPy's vary)
+        return _flagged(x, np.where(pole, np.nan, y) if np.any(pole) else y)
 
     def backward(self, gy):
         (x,) = self.inputs

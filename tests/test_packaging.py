@@ -104,7 +104,7 @@ def built(tmp_path_factory) -> Path:
     """A wheel and an sdist built from the checkout."""
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "-q", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
         check=True,
         capture_output=True,
     )
