@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 
-# Not frozen: nothing changes a node after it is built, and a frozen dataclass costs time at
-# start-up and on every node built (its __init__ goes through object.__setattr__).
-_NODE = dataclass(slots=True, eq=False, repr=False)
+# Each node is a ``dataclass(slots=True, eq=False, repr=False)``. Not frozen: nothing changes
+# a node after it is built, and a frozen dataclass costs time at start-up and on every node
+# built (its __init__ goes through object.__setattr__).
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Node:
     """Base of all nodes: a span of source text."""
 
@@ -43,12 +43,12 @@ def _shallow(value: object) -> str:
 # ---- expressions ----------------------------------------------------------------
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Number(Node):
     value: float
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Name(Node):
     """A variable or function name; `primes` counts derivative marks: f'' has 2."""
 
@@ -56,7 +56,7 @@ class Name(Node):
     primes: int = 0
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Unary(Node):
     op: str  # '-', '+', 'not', or '!' (the factorial, written after its operand)
     operand: Expr
@@ -64,7 +64,7 @@ class Unary(Node):
     op_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Binary(Node):
     op: str  # + - * / @ // % ** (written ** or ^), or a comparison: < <= > >= == !=
     left: Expr
@@ -73,7 +73,7 @@ class Binary(Node):
     op_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Call(Node):
     """func(args); the operator span is the parenthesized argument list."""
 
@@ -83,7 +83,7 @@ class Call(Node):
     op_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Slice(Node):
     """lower:upper:step inside an index; a missing part is None."""
 
@@ -92,7 +92,7 @@ class Slice(Node):
     step: Expr | None
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Index(Node):
     """target[items]; the operator span is the bracketed item list."""
 
@@ -102,7 +102,7 @@ class Index(Node):
     op_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Transpose(Node):
     """target.T; the operator span is `.T`."""
 
@@ -111,12 +111,12 @@ class Transpose(Node):
     op_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class ArrayLit(Node):
     elements: tuple[Expr, ...]
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Logical(Node):
     """left and right, left or right: 1 or 0; the right side is skipped when the left
     decides (for numbers)."""
@@ -128,7 +128,7 @@ class Logical(Node):
     op_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Choice(Node):
     """if condition then chosen else otherwise."""
 
@@ -137,7 +137,7 @@ class Choice(Node):
     otherwise: Expr
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class OverRange(Node):
     """func(body for var in lower..upper), e.g. sum(k^2 for k in 1..10)."""
 
@@ -150,7 +150,7 @@ class OverRange(Node):
     var_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Integral(Node):
     """integrate(body, var, lower, upper): the integral of body as var runs from lower to
     upper; the operator span is the parenthesized argument list."""
@@ -187,12 +187,12 @@ BINDERS = (OverRange, Integral)
 # ---- statements -----------------------------------------------------------------
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class ExprStmt(Node):
     expr: Expr
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Assign(Node):
     """name = expr; `name_start`, `name_end` locate the name."""
 
@@ -202,7 +202,7 @@ class Assign(Node):
     name_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class FuncDef(Node):
     """name(params) = body; `name_start`, `name_end` locate the name."""
 
@@ -213,7 +213,7 @@ class FuncDef(Node):
     name_end: int = field(kw_only=True)
 
 
-@_NODE
+@dataclass(slots=True, eq=False, repr=False)
 class Command(Node):
     """:name arg — `name` without the colon, `arg` the stripped rest of the line."""
 
