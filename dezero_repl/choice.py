@@ -28,7 +28,7 @@ from dezero import Variable, as_variable
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.values import data_of, is_function, require_array
-from dezero_repl.vocabulary import RESERVED, check_size
+from dezero_repl.vocabulary import check_size
 
 if TYPE_CHECKING:
     from dezero_repl.evaluator import Session
@@ -150,7 +150,7 @@ def _masked(
     arrays = {}
     for side in (node.chosen, node.otherwise):
         for name in {n.id for n in nodes.walk(side) if type(n) is nodes.Name}:
-            value = _value_of(session, name, scope)
+            value = session.value_of(name, scope)
             if value is None or is_function(value) or np.ndim(data_of(value)) == 0:
                 continue
             if np.shape(data_of(value)) != holds.shape:
@@ -172,13 +172,3 @@ def _masked(
             value = F.broadcast_to(value, (count,))
         parts.append(F.GetItemGrad(mask, holds.shape)(value))  # back in place, 0 elsewhere
     return P.where(holds, *parts)
-
-
-def _value_of(session: Session, name: str, scope: dict) -> Any:
-    if name in scope:
-        return scope[name]
-    if name in session.variables:
-        return session.variables[name]
-    if name in RESERVED:
-        return session.last
-    return None

@@ -319,6 +319,15 @@ class Session:
             *RESERVED,
         ]
 
+    def value_of(self, name: str, scope: dict[str, Any]) -> Any:
+        """What a name holds as a value (a parameter, a variable or the last result), or
+        None: for looking ahead at shapes, without the errors of ``lookup``."""
+        if name in scope:
+            return scope[name]
+        if name in self.variables:
+            return self.variables[name]
+        return self.last if name in RESERVED else None
+
     def lookup(self, node: nodes.Name, scope: dict[str, Any], callee: bool = False) -> Any:
         """The value of a name: parameter, variable, last result, constant or function."""
         name = node.id

@@ -24,7 +24,7 @@ from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.format import format_number
 from dezero_repl.limits import MAX_STEPS, about
 from dezero_repl.values import UserFunction, data_of, is_function, require_array
-from dezero_repl.vocabulary import BUILTINS, RESERVED, Builtin, check_size, integer, product
+from dezero_repl.vocabulary import BUILTINS, Builtin, check_size, integer, product
 
 if TYPE_CHECKING:
     from dezero_repl.evaluator import Session
@@ -71,7 +71,7 @@ def _terms(
     """
     arrays = {}
     for name in {n.id for n in nodes.walk(node.body) if type(n) is nodes.Name} - {node.var}:
-        value = _known(session, name, scope)
+        value = _data(session.value_of(name, scope))
         if np.ndim(value):
             arrays[name] = value
     dims = max((np.ndim(v) for v in arrays.values()), default=0)
@@ -132,15 +132,7 @@ MAX_INTEGRALS = 10_000
 def _arrays_read(session: Session, body: nodes.Expr, bound: set[str], scope: dict) -> dict:
     """The names that the body reads, other than ``bound``, whose values are arrays."""
     names = {n.id for n in nodes.walk(body) if type(n) is nodes.Name} - bound
-    return {n: v for n in names if np.ndim(v := _value_of(session, n, scope))}
-
-
-def _value_of(session: Session, name: str, scope: dict) -> Any:
-    if name in scope:
-        return scope[name]
-    if name in session.variables:
-        return session.variables[name]
-    return 0.0
+    return {n: v for n in names if np.ndim(_data(v := session.value_of(n, scope)))}
 
 
 def _elementwise_shape(node: nodes.Node | None, *values: Any) -> tuple[int, ...] | None:
@@ -321,7 +313,11 @@ def elementwise(session: Session, body: nodes.Expr, bound: set[str], scope: dict
     and every other value it reads is a number."""
     for node in nodes.walk(body):
         kind = type(node)
-        if kind is nodes.Name and node.id not in bound and np.ndim(_known(session, node.id, scope)):
+        if (
+            kind is nodes.Name
+            and node.id not in bound
+            and np.ndim(_data(session.value_of(node.id, scope)))
+        ):
             return False
         if kind in (nodes.Index, nodes.ArrayLit, nodes.Transpose, nodes.OverRange, nodes.Integral):
             return False
@@ -337,16 +333,8 @@ def elementwise(session: Session, body: nodes.Expr, bound: set[str], scope: dict
     return True
 
 
-def _known(session: Session, name: str, scope: dict) -> Any:
-    """The value a name has outside the body, as far as its shape goes (0 if none)."""
-    if name in scope:
-        value = scope[name]
-    elif name in session.variables:
-        value = session.variables[name]
-    elif name in RESERVED:
-        value = session.last
-    else:
-        return 0.0
+def _data(value: Any) -> Any:
+    """A value's data, as far as its shape goes (0 for a function or nothing)."""
     return 0.0 if value is None or is_function(value) else data_of(value)
 
 
