@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import dezero.functions as F
+import dezero.piecewise as P
 from dezero import Variable, fast
 from dezero import core as C
 from dezero import operators as O
@@ -55,6 +56,10 @@ CASES = {
     "Stack (of 16)": ((F.Stack,), lambda y: F.sum(F.stack([y] * 16)) * 0.1, 0.3),
     "SumTo": ((F.SumTo,), lambda y: F.sum_to(F.broadcast_to(y, (3,)), ()), 0.3),
     "BroadcastTo": ((F.BroadcastTo,), lambda y: F.sum(F.broadcast_to(y, (3,))), 0.3),
+    "Floor": ((P.Floor,), lambda y: P.floor(y) + y, 0.3),
+    "Mod": ((P.Mod,), lambda y: P.mod(y, w) + 0.5, 0.3),
+    "Where": ((P.Where,), lambda y: P.where(y.data > 0, y, -y), 0.3),
+    "Maximum": ((P.Maximum,), lambda y: P.maximum(y, w), 0.3),
 }
 
 

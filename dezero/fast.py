@@ -32,6 +32,7 @@ import numpy as np
 from dezero import core as C  # noqa: N812 - the Functions the table names
 from dezero import functions as F  # noqa: N812
 from dezero import operators as O  # noqa: N812
+from dezero import piecewise as P  # noqa: N812
 from dezero.core import Function, Variable, lowered, sum_to_array, unbroadcast
 
 
@@ -291,6 +292,38 @@ def _log(f, gy, out=None):
 @rule(F.Sqrt, reads_input=False)
 def _sqrt(f, gy):
     return gy / (2 * f.outputs[0]().data)
+
+
+# Piecewise functions (dezero.piecewise): flat between jumps, or one piece's slope.
+
+
+def _flat(f, gy):
+    zeros = tuple(np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64)) for x in f.inputs)
+    return zeros if len(zeros) > 1 else zeros[0]
+
+
+for _step in (P.Floor, P.Ceil, P.Round, P.Sign, P.FloorDiv):
+    rule(_step)(_flat)
+
+
+@rule(P.Mod)
+def _mod(f, gy):  # ∂/∂a = 1, ∂/∂m = -(a // m)
+    a, m = f.inputs
+    return unbroadcast(gy, a.shape), unbroadcast(gy * -np.floor_divide(a.data, m.data), m.shape)
+
+
+@rule(P.Where)
+def _where(f, gy):
+    a, b = f.inputs
+    c = f.condition
+    return unbroadcast(np.where(c, gy, 0.0), a.shape), unbroadcast(np.where(c, 0.0, gy), b.shape)
+
+
+@rule(P.Maximum)
+@rule(P.Minimum)
+def _extreme(f, gy):  # to the arguments that attain it, ties sharing
+    gxs = tuple(unbroadcast(gy * w, x.shape) for x, w in zip(f.inputs, f.weights()))
+    return gxs if len(gxs) > 1 else gxs[0]
 
 
 # No faster rule (bench_rules.py), but what their rules read: sum only its input's shape,
