@@ -25,7 +25,7 @@ from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the t
 from dezero import operators as O  # noqa: N812 - and those with a constant operand
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
-from dezero_repl import nodes
+from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
@@ -580,6 +580,17 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
     )
 
 
+def _integrate(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Variable:
+    """integrate(f, a, b); integrate(expr, t, a, b) is a node of its own (ranges.py)."""
+    if len(args) != 3:
+        raise CalcError(
+            "integrate takes a function and two bounds, integrate(f, a, b), or an "
+            "expression, its variable and two bounds, integrate(t^2, t, a, b)",
+            kind=ErrorKind.TypeError,
+        )
+    return ranges.integrate_function(session, *args, depth)
+
+
 _FORMS = {
     "diff": _diff,
     "grad": _grad,
@@ -587,4 +598,5 @@ _FORMS = {
     "taylor": _taylor,
     "solve": _solve,
     "minimize": _minimize,
+    "integrate": _integrate,
 }

@@ -542,11 +542,6 @@ class Session:
                 node.func.end,
                 kind=ErrorKind.TypeError,
             )
-        if isinstance(f, SpecialForm) and f.name == "integrate":
-            try:
-                return self._integrate_function(node, args, depth)
-            except CalcError as e:
-                raise e.at(*span) from None
         if isinstance(f, SpecialForm):
             result = calculus.special_form(self, f.name, node, args, scope, depth)
             if isinstance(result, calculus.Figured):
@@ -562,15 +557,6 @@ class Session:
         if self._fp.pending:
             self._fp.name(f"{f.name}()", result)
         return result
-
-    def _integrate_function(self, node: nodes.Call, args: list[Any], depth: int) -> Variable:
-        if len(args) != 3:
-            raise CalcError(
-                "integrate takes a function and two bounds, integrate(f, a, b), or an "
-                "expression, its variable and two bounds, integrate(t^2, t, a, b)",
-                kind=ErrorKind.TypeError,
-            )
-        return ranges.integrate_function(self, *args, depth)
 
     def apply(self, f: Any, args: list[Any], depth: int = 0) -> Any:
         """Call a function value with argument values (no source span involved)."""

@@ -57,23 +57,28 @@ EXIT_STATUS = [
 ]
 
 
+#: The sections both --help and the man page have: title, entries, and the roff font of
+#: an entry's first part (bold, or italic for a path).
+SECTIONS = [
+    ("examples", EXAMPLES, "B"),
+    ("environment", ENVIRONMENT, "B"),
+    ("files", FILES, "I"),
+    ("exit status", EXIT_STATUS, "B"),
+]
+
+
 def epilog() -> str:
     """The part of --help after the options: examples, environment, files, exit status."""
-    parts = ["examples:"]
-    for command, what in EXAMPLES:
-        parts += [f"  {command}", *_wrapped(what, 6)]
-    parts += ["", "environment:"]
-    for name, meaning in ENVIRONMENT:
-        parts += [f"  {name}", *_wrapped(meaning, 6)]
-    parts += ["", "files:"]
-    for path, meaning in FILES:
-        parts += [f"  {path}", *_wrapped(meaning, 6)]
-    parts += ["", "exit status:"]
-    parts += [f"  {status:<4} {meaning}" for status, meaning in EXIT_STATUS]
-    parts += ["", *_wrapped(
+    parts: list[str] = []
+    for title, entries, _ in SECTIONS:
+        parts.append(f"{title}:")
+        for term, meaning in entries:
+            parts += [f"  {term}", *_wrapped(meaning, 6)]
+        parts.append("")
+    parts += _wrapped(
         "With no FILE and no -e, statements are read from stdin: at the prompt on a "
         "terminal, as a stream otherwise. See man dezero-repl, and :help at the prompt.", 0
-    )]  # fmt: skip
+    )  # fmt: skip
     return "\n".join(parts)
 
 
@@ -108,18 +113,10 @@ def man_page(parser: argparse.ArgumentParser, version: str) -> str:
         elif action.choices:
             flags += " {" + "|".join(action.choices) + "}"
         lines += [".TP", flags, _roff(action.help or "")]
-    lines.append(".SH EXAMPLES")
-    for command, what in EXAMPLES:
-        lines += [".TP", f"\\fB{_roff(command)}\\fR", _roff(what)]
-    lines.append(".SH ENVIRONMENT")
-    for name, meaning in ENVIRONMENT:
-        lines += [".TP", f"\\fB{name}\\fR", _roff(meaning)]
-    lines.append(".SH FILES")
-    for path, meaning in FILES:
-        lines += [".TP", f"\\fI{_roff(path)}\\fR", _roff(meaning)]
-    lines.append(".SH EXIT STATUS")
-    for status, meaning in EXIT_STATUS:
-        lines += [".TP", f"\\fB{status}\\fR", _roff(meaning)]
+    for title, entries, font in SECTIONS:
+        lines.append(f".SH {title.upper()}")
+        for term, meaning in entries:
+            lines += [".TP", f"\\f{font}{_roff(term)}\\fR", _roff(meaning)]
     lines += [".SH SEE ALSO", "The README, and \\fB:help\\fR at the prompt."]
     return "\n".join(lines) + "\n"
 
