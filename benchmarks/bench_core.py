@@ -20,7 +20,9 @@ The measurements:
 3. a chain of 1,000,000 operations: forward + backward time, and no RecursionError;
 4. ``F.sum((x + 3) ** 2)`` on 10**7 float64: time and peak memory against NumPy by hand,
    and time against NumPy by hand with the two fresh arrays dezero must allocate;
-5. resident memory across many small graphs built, differentiated and dropped.
+5. resident memory across many small graphs built, differentiated and dropped;
+6. against micrograd (a test extra): a 1,000-operation scalar chain, forward and backward,
+   and the backward pass of the wide graph with 20,000 terms.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import sys
 import tracemalloc
 from collections.abc import Callable
 from time import perf_counter
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +52,8 @@ FULL = {
     "long_repeats": 3,
     "array_size": 10**7,
     "rss_iters": 100_000,
+    "peer_chain_ops": 1_000,
+    "peer_repeats": 200,
 }
 QUICK = {
     "repeats": 2,
@@ -58,6 +63,8 @@ QUICK = {
     "long_repeats": 2,
     "array_size": 10**6,
     "rss_iters": 10_000,
+    "peer_chain_ops": 1_000,
+    "peer_repeats": 50,
 }
 LONG_TARGET_S = 5.0  # forward + backward of 1,000,000 operations
 LONG_TARGET_OPS = 1_000_000
@@ -440,6 +447,78 @@ def bench_rss(report: Report, cfg: dict) -> None:
 
 
 # ---------------------------------------------------------------------------
+# 6. Against micrograd
+# ---------------------------------------------------------------------------
+
+
+def micrograd_value() -> type | None:
+    """micrograd's Value class, or None if micrograd is not installed."""
+    try:
+        from micrograd.engine import Value
+    except ImportError:
+        return None
+    return Value
+
+
+def time_forward_backward(x: Any, n: int) -> float:
+    """Seconds to build the mul/add chain of ``n`` operations from ``x`` and backpropagate."""
+    gc.collect()
+    t0 = perf_counter()
+    y = mul_add_chain(x, None, n)
+    y.backward()
+    return perf_counter() - t0
+
+
+def time_wide_backward(x: Any, n: int) -> float:
+    """Seconds of the backward pass of the wide graph with ``n`` terms built from ``x``."""
+    y = wide_sum(x, n)
+    gc.collect()
+    t0 = perf_counter()
+    y.backward()
+    took = perf_counter() - t0
+    grad = x.grad.data if isinstance(x, Variable) else x.grad
+    assert grad == n * (n + 1) // 2, "wrong gradient"
+    return took
+
+
+def bench_micrograd(report: Report, cfg: dict) -> None:
+    n, terms = cfg["peer_chain_ops"], cfg["wide_terms"][1]
+    report.title(
+        f"[6] against micrograd (mg): the mul/add chain, forward + backward (best of "
+        f"{cfg['peer_repeats']}), and the wide graph's backward (best of {cfg['repeats']})"
+    )
+    value = micrograd_value()
+    if value is None:
+        raise ImportError("micrograd is not installed: pip install -e '.[test]'")
+    # micrograd sorts its graph by recursion, one level per node of the longest path.
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 4 * terms + 1000))
+    try:
+        chain = best_of(
+            cfg["peer_repeats"],
+            lambda: (
+                time_forward_backward(Variable(np.array(0.5)), n),
+                time_forward_backward(value(0.5), n),
+            ),
+        )
+        wide = best_of(
+            cfg["repeats"],
+            lambda: (
+                time_wide_backward(Variable(np.array(1.0)), terms),
+                time_wide_backward(value(1.0), terms),
+            ),
+        )
+    finally:
+        sys.setrecursionlimit(old_limit)
+    report.line(f"{n:,}-op chain: micrograd", chain[1] * 1e3, "ms")
+    report.line(f"{n:,}-op chain: dezero", chain[0] * 1e3, "ms", ratio(chain[0], chain[1], "mg"))
+    report.line(f"{n:,}-op chain: dezero / micrograd", chain[0] / chain[1], "x", target=1.0)
+    report.line(f"N = {terms:,} backward: micrograd", wide[1], "s")
+    report.line(f"N = {terms:,} backward: dezero", wide[0], "s", ratio(wide[0], wide[1], "mg"))
+    report.line(f"N = {terms:,}: dezero / micrograd", wide[0] / wide[1], "x", target=1.0)
+
+
+# ---------------------------------------------------------------------------
 
 
 def revision() -> str:
@@ -477,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     header(args.quick)
     report = Report()
     t0 = perf_counter()
-    for bench in (bench_scalar_chain, bench_wide, bench_long_chain, bench_arrays, bench_rss):
+    benches = (bench_scalar_chain, bench_wide, bench_long_chain, bench_arrays, bench_rss)
+    for bench in benches + (bench_micrograd,):
         try:
             bench(report, cfg)
         except Exception as exc:  # a wrong result or a crash: report it and go on

@@ -111,7 +111,7 @@ class Variable:
     __array_priority__ = 200
 
     def __init__(self, data: np.ndarray | None, name: str | None = None) -> None:
-        if data is not None and not isinstance(data, np.ndarray):
+        if type(data) is not np.ndarray and data is not None and not isinstance(data, np.ndarray):
             raise TypeError(f"{type(data)} is not supported")
         self.data = data
         self.name = name
@@ -284,7 +284,9 @@ class Function:
     def __call__(self, *inputs: Any) -> Variable | list[Variable]:
         # One and two inputs, and one output, are the hot path: they are spelled out.
         if len(inputs) == 1:
-            x = inputs[0] if isinstance(inputs[0], Variable) else as_variable(inputs[0])
+            (x,) = inputs
+            if not isinstance(x, Variable):
+                x = as_variable(x)
             ys = self.forward(x.data)
             generation, kept = x.generation, x
         elif len(inputs) == 2:
@@ -300,13 +302,17 @@ class Function:
         if budget is not None:  # see dezero.budget
             budget.produced(ys)
         if type(ys) is not tuple:
-            y = Variable(ys if type(ys) is np.ndarray else np.asarray(ys))
+            y = _new_variable(Variable)  # Variable(ys), without __init__'s check of the type
+            y.data = ys if type(ys) is np.ndarray else np.asarray(ys)
+            y.name = y.grad = None
             if _state.enable_backprop:
                 self.generation = generation
                 y.creator = self
                 y.generation = generation + 1
                 self.input_slot = kept
                 self.output_slot = weakref.ref(y)
+            else:
+                y.creator, y.generation = None, 0
             return y
         outputs = [Variable(as_array(y)) for y in ys]
         if _state.enable_backprop:
@@ -475,3 +481,4 @@ def lowered(c: Any) -> Any:
 
 
 _FLOAT64 = np.dtype(np.float64)
+_new_variable = object.__new__

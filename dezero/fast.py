@@ -167,6 +167,8 @@ class Rule:
 
 
 RULES: dict[type, Rule] = {}
+#: The array rules alone, as the backward pass looks them up.
+BACKWARD: dict[type, Callable[..., Any]] = {}
 
 
 def rule(cls: type, reads_input: bool = True, recycles_output: Any = False) -> Callable:
@@ -174,6 +176,7 @@ def rule(cls: type, reads_input: bool = True, recycles_output: Any = False) -> C
 
     def enter(backward: Callable) -> Callable:
         RULES[cls] = Rule(backward, reads_input, recycles_output)
+        BACKWARD[cls] = backward
         return backward
 
     return enter
@@ -348,7 +351,8 @@ def _get_item(f, gy):
 
 @rule(F.Stack)
 def _stack(f, gy):
-    return tuple(np.moveaxis(gy, f.axis, 0))
+    gxs = tuple(np.moveaxis(gy, f.axis, 0))
+    return gxs if len(gxs) > 1 else gxs[0]
 
 
 @rule(F.SumTo, reads_input=False)

@@ -189,6 +189,8 @@ def _constant(c: Any, x: Any) -> Any:
     (NumPy computes faster with a Python float than with an int). Python numbers otherwise
     stay as they are, for NumPy's promotion rules to judge.
     """
+    if type(c) is float:  # the common case, first
+        return c
     if type(c) is int:
         if isinstance(x, Variable) and x.data.dtype is _FLOAT64 and -_BIG < c < _BIG:
             return float(c)

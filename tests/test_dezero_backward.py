@@ -661,3 +661,59 @@ def test_power_of_an_empty_array_under_a_sum():
     y = F.sum(x**2)
     y.backward()
     assert y.data == 0.0 and x.grad.data.shape == (0,)
+
+
+class Halves(Function):
+    """Two outputs, x/2 and x/2, counting how often its backward runs."""
+
+    calls = 0
+
+    def forward(self, x):
+        return x / 2, x / 2
+
+    def backward(self, gy0, gy1):
+        Halves.calls += 1
+        return gy0 / 2 + gy1 / 2
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_two_output_function_found_twice_runs_once_with_both_gradients(create_graph):
+    """Its outputs are reached by paths of different lengths: it is found through both, and
+    must run once, after both gradients have arrived."""
+    Halves.calls = 0
+    x = var(0.3)
+    a, b = Halves()(x)
+    y = F.sin(F.sin(a)) + b * 5
+    y.backward(create_graph=create_graph)
+    inner = math.sin(0.15)
+    expected = math.cos(inner) * math.cos(0.15) / 2 + 5 / 2
+    assert Halves.calls == 1
+    assert float(x.grad.data) == pytest.approx(expected, rel=1e-15)
+
+
+class SquareInATuple(Function):
+    """The book allows a lone gradient to come back in a tuple of one."""
+
+    def forward(self, x):
+        return x**2
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return (2 * x * gy,)
+
+
+@pytest.mark.parametrize("value", [3.0, [3.0, 1.0]])
+def test_a_lone_gradient_returned_in_a_tuple(value):
+    x = var(value)
+    y = SquareInATuple()(SquareInATuple()(x))
+    y.backward()
+    assert x.grad.shape == x.shape
+    np.testing.assert_array_equal(x.grad.data, 4 * np.asarray(value) ** 3)
+
+
+def test_stack_of_one_array_gives_its_gradient_its_shape():
+    x = var([1.0, 2.0])
+    y = F.sum(F.stack([x]) * 3)
+    y.backward()
+    assert x.grad.shape == (2,)
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
