@@ -8,8 +8,12 @@
 2. Interactive latency: from a statement's text to its printed result and gradients, in process.
 3. Script throughput: a 10,000-line script of typical statements, against the same statements
    written as Python against the same dezero library (compiled and run in this process).
-4. Memory: RSS growth over 100,000 statements that keep reassigning variables; and what a
-   :nograd statement on a 100×100×100 array leaves behind.
+   3b. The same statements against Python computing them on floats (math module, repr),
+   with the calculator's values checked equal: with --nograd, and in default mode with its
+   gradient reports.
+4. Memory: RSS growth over 100,000 statements that keep reassigning variables; the peak of
+   `sum((x + 3)**2)` on 10^7 elements against the library's for the same expression; and
+   what a :nograd statement on a 100×100×100 array leaves behind.
 5. Piped scripts: a 100,000-line script piped into `dezero-repl`, read as a stream (each
    statement run, and its result delivered, as its line arrives), against the same script
    given as a file, which is read whole as piped input was before it streamed.
@@ -27,9 +31,13 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
+import dezero.functions as F
+from dezero import Variable
 from dezero_repl.evaluator import Session
 from dezero_repl.output import HumanOutput
 from dezero_repl.parser import _parser
@@ -203,6 +211,77 @@ def throughput() -> None:
     )
 
 
+# Against Python on floats: the same statements, computed with the math module and printed
+# with repr. The calculator's values must agree with them (the same output, less the
+# gradients), else the comparison would not be fair.
+FLOAT_PRELUDE = """
+from math import sin, exp, log, sqrt
+
+def show(value):
+    out.write(repr(value) + "\\n")
+"""
+
+
+def float_script(calc: str) -> str:
+    """The calculator script as Python on floats: each statement computed and printed."""
+    lines = []
+    for line in calc.splitlines():
+        name, _, expr = line.partition(" = ") if " = " in line else ("", "", line)
+        if name:
+            lines.append(f"{name} = float({expr}); show({name})")
+        else:
+            lines.append(f"show({expr})")
+    return "\n".join(lines) + "\n"
+
+
+def printed_values(output: str) -> list[float]:
+    """The values the calculator printed, one per statement (gradient lines skipped)."""
+    return [float(line.rpartition(" = ")[2]) for line in output.splitlines() if line[:1] != " "]
+
+
+def against_floats() -> None:
+    lines = 2000 if QUICK else 10000
+    calc, _ = script(lines)
+    py = float_script(calc)
+    _parser()
+
+    def run_calc(nograd: bool) -> tuple[float, str]:
+        stdout = io.StringIO()
+        runner = Runner(Session(), HumanOutput(stdout=stdout, stderr=io.StringIO()))
+        runner.session.grad_enabled = not nograd
+        start = time.perf_counter()
+        ok = runner.run_source(calc, "bench.calc")
+        took = time.perf_counter() - start
+        assert ok, "the benchmark script failed"
+        return took, stdout.getvalue()
+
+    def run_floats() -> tuple[float, str]:
+        out = io.StringIO()
+        start = time.perf_counter()
+        exec(compile(FLOAT_PRELUDE + py, "bench.py", "exec"), {"out": out})  # noqa: S102
+        return time.perf_counter() - start, out.getvalue()
+
+    repeats = 2 if QUICK else 5
+    runs = [(run_floats(), run_calc(True), run_calc(False)) for _ in range(repeats)]
+    floats, nograd, default = (min(r[i][0] for r in runs) for i in range(3))
+    expected = [float(v) for v in runs[0][0][1].split()]
+    for mode, (_, text) in (("--nograd", runs[0][1]), ("default", runs[0][2])):
+        values = printed_values(text)
+        same = len(values) == len(expected) and np.allclose(values, expected, rtol=1e-13)
+        assert same, f"{mode}: the calculator's values differ from Python's"
+    print(f"3b. the same {lines} statements against Python on floats (values checked equal)")
+    print(
+        f"   Python, floats:       {floats:.2f} s ({floats / lines * 1e6:.0f} µs/line) (baseline)"
+    )
+    for label, took, target in (("--nograd", nograd, 3), ("default", default, 6)):
+        verdict(
+            f"floats-{label}",
+            took / floats <= target,
+            f"   dezero-repl {label + ':':<10}{took:.2f} s ({took / lines * 1e6:.0f} µs/line) = "
+            f"{took / floats:.2f}× (target ≤ {target}×)",
+        )
+
+
 # ---------------------------------------------------------------------------
 # 4. Memory
 # ---------------------------------------------------------------------------
@@ -211,6 +290,19 @@ def throughput() -> None:
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def peak_arrays(run: Callable[[], Any], size: int) -> float:
+    """Peak memory while ``run()`` runs, above what was held before, in float64 arrays of
+    ``size`` elements (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return (peak - before) / (size * 8)
 
 
 def memory() -> None:
@@ -229,6 +321,24 @@ def memory() -> None:
     growth = rss_mb() - before
     print(f"4. memory: {count} statements reassigning variables")
     verdict("rss", growth < 10, f"   RSS growth {growth:.1f} MB (target < 10 MB)")
+
+    size = 10**6 if QUICK else 10**7
+    runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
+    runner.run_source(f"x = linspace(0, 1, {size})", "setup")
+    calc = peak_arrays(lambda: runner.run_source("sum((x + 3)**2)", "memory"), size)
+    x = Variable(runner.session.variables["x"].data)
+
+    def library() -> None:
+        y = F.sum((x + 3) ** 2)
+        y.backward()
+
+    lib = peak_arrays(library, size)
+    verdict(
+        "sum-memory",
+        calc <= lib + 0.01,
+        f"   sum((x + 3)**2), x of {size:,}: the calculator peaks at {calc:.2f} arrays above x, "
+        f"the library at {lib:.2f} = {calc / lib:.2f}× (target ≤ 1×)",
+    )
 
     runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
     runner.run_source("x = ones([100, 100, 100])\n:nograd on", "setup")
@@ -276,6 +386,7 @@ def main() -> None:
     startup()
     latency()
     throughput()
+    against_floats()
     memory()
     piped()
     passed = sum(ok for _, ok in RESULTS)

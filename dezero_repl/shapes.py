@@ -53,54 +53,71 @@ def shape_key(text: str, tokens: list[Token]) -> tuple | None:
 class Plan:
     """How to rebuild a syntax tree from the tokens of any statement of one shape.
 
-    Each step builds one node, children first: ``kids`` lists its child fields in order
-    (with how many nodes a tuple field takes, or None for a single node), ``leaves`` how to
-    compute its other fields from the statement's tokens.
+    Each step builds one node, children first: it makes the node without its __init__ and
+    sets each field from a recipe ``(name, how, arg)``. The children come first, last one
+    first, popped from the nodes built so far; the other fields are read from the
+    statement's tokens (``arg`` is a token's index) or are constants of the shape.
     """
 
-    def __init__(self, steps: list[tuple[type, list[tuple], list[tuple]]]) -> None:
+    def __init__(self, steps: list[tuple[type, list[tuple[str, int, Any]]]]) -> None:
         self.steps = steps
 
     def build(self, text: str, tokens: list[Token]) -> nodes.Statement:
         values: list[Any] = []
-        for cls, kids, leaves in self.steps:
-            args: dict[str, Any] = {}
-            for name, count in reversed(kids):  # children were pushed in field order
-                if count is None:
-                    args[name] = values.pop()
-                else:
-                    args[name] = tuple(values[len(values) - count :])
-                    del values[len(values) - count :]
-            for name, op, arg in leaves:
-                if op == "start":
-                    args[name] = tokens[arg][1]
-                elif op == "end":
-                    args[name] = tokens[arg][2]
-                elif op == "const":
-                    args[name] = arg
+        for cls, recipe in self.steps:
+            node = _new(cls)
+            for name, how, arg in recipe:
+                if how == _CHILD:
+                    value = values.pop()
+                elif how == _START:
+                    value = tokens[arg][1]
+                elif how == _END:
+                    value = tokens[arg][2]
+                elif how == _CONST:
+                    value = arg
+                elif how == _CHILDREN:
+                    value = tuple(values[len(values) - arg :])
+                    del values[len(values) - arg :]
                 else:
                     word = text[tokens[arg][1] : tokens[arg][2]]
-                    if op == "float":
-                        args[name] = float(word)
-                    elif op == "id":
-                        args[name] = word.rstrip("'")
+                    if how == _FLOAT:
+                        value = float(word)
+                    elif how == _ID:
+                        value = word.rstrip("'")
                     else:  # primes
-                        args[name] = len(word) - len(word.rstrip("'"))
-            values.append(cls(**args))
+                        value = len(word) - len(word.rstrip("'"))
+                setattr(node, name, value)
+            values.append(node)
         return values[0]
+
+
+_CHILD, _CHILDREN, _START, _END, _CONST, _FLOAT, _ID, _PRIMES = range(8)
+_HOW = {
+    "child": _CHILD,
+    "children": _CHILDREN,
+    "start": _START,
+    "end": _END,
+    "const": _CONST,
+    "float": _FLOAT,
+    "id": _ID,
+    "primes": _PRIMES,
+}
+_new = object.__new__  # a node is made field by field: every field is in its recipe
 
 
 def learn(tree: nodes.Statement, text: str, tokens: list[Token]) -> Plan | None:
     """A plan that rebuilds ``tree`` from tokens, or None if the tree does not fit one."""
     starts = {start: i for i, (_, start, _) in enumerate(tokens)}
     ends = {end: i for i, (_, _, end) in enumerate(tokens)}
-    steps: list[tuple[type, list[tuple]]] = []
+    steps: list[tuple[type, list[tuple[str, int, Any]]]] = []
     try:
         for node in _post_order(tree):
-            fields = _fields(node, text, tokens, starts, ends)
-            kids = [(name, arg) for name, op, arg in fields if op in ("child", "children")]
-            leaves = [f for f in fields if f[1] not in ("child", "children")]
-            steps.append((type(node), kids, leaves))
+            fields = [
+                (name, _HOW[op], arg) for name, op, arg in _fields(node, text, tokens, starts, ends)
+            ]
+            kids = [f for f in fields if f[1] in (_CHILD, _CHILDREN)]
+            leaves = [f for f in fields if f[1] not in (_CHILD, _CHILDREN)]
+            steps.append((type(node), kids[::-1] + leaves))  # children were pushed in order
     except _Unfit:
         return None
     return Plan(steps)
