@@ -17,13 +17,17 @@ and may stop the pass at given Variables, treated as leaves.
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dezero import fast
 from dezero.budget import this_thread as budgets
 from dezero.core import Config, Function, Variable, as_array, as_variable, scalar
+
+if TYPE_CHECKING:
+    import weakref
 
 
 class _Frontier:
@@ -103,7 +107,7 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
     seen = {id(y.creator)}
     f = y.creator
     while f is not None:
-        refs = f.output_slot  # what Function.outputs lists, read directly
+        refs: Any = f.output_slot  # what Function.outputs lists, read directly
         outputs = [ref() for ref in refs] if type(refs) is tuple else [refs()]
         gys = [None if out is None else out.grad for out in outputs]
         held = None
@@ -111,7 +115,7 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
             gxs = f.backward(*gys)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            xs = f.input_slot
+            xs: Any = f.input_slot
             for x, gx in zip(xs if type(xs) is tuple else (xs,), gxs):
                 if gx is None:
                     continue
@@ -141,6 +145,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     ``Function.inputs`` and ``Function.outputs`` directly, and spells out the common case,
     one input, rather than loop over a tuple of one: a chain's backward pass takes 20% less.
     """
+    assert y.grad is not None and y.grad.data is not None  # the seed: backprop's callers set it
     grads = {id(y): scalar(y.grad.data)}  # 0-d float64: NumPy computes faster on scalars
     leaves: dict[int, Variable] = {}
     found: set[int] = set()
@@ -153,13 +158,13 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     frontier = _Frontier()
     f = y.creator
     while f is not None:
-        refs = f.output_slot
+        refs: Any = f.output_slot  # typed Any, as Function's slots are read (see there)
         if type(refs) is not tuple:  # one output
             out = refs()
             gy = None if out is None else grads.pop(id(out), None)
             if gy is not None and (keeping or out.grad is not None):
                 _settle(out, gy, y, keep)
-            gys = None if gy is None else (gy,)
+            gys: Sequence[Any] | None = None if gy is None else (gy,)
         else:
             gys = _take(refs, grads, y, keep)
         held = None  # the next function, unless the frontier holds a later one
@@ -175,7 +180,7 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                 budget.produced(gxs)
             if release and type(gxs) is ndarray and gxs.nbytes >= large:
                 fast.release_input(f, spares, stop)
-            x = f.input_slot
+            x: Any = f.input_slot
             if type(x) is not tuple:  # one input: the loop below, spelled out
                 if gxs is not None:
                     key = id(x)
@@ -190,7 +195,8 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                         elif type(c.output_slot) is not tuple or _first(c, found):
                             held = c
             else:
-                for x, gx in zip(f.input_slot, gxs):
+                # f.input_slot is the tuple x is, which mypy cannot tell from type(x)
+                for x, gx in zip(f.input_slot, gxs):  # type: ignore[arg-type]
                     if gx is None:
                         continue
                     key = id(x)
@@ -209,7 +215,9 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
         x.grad = Variable(_own(grads[key]))
 
 
-def _take(refs: tuple, grads: dict[int, Any], y: Variable, keep: Any) -> list | None:
+def _take(
+    refs: tuple[weakref.ref[Variable], ...], grads: dict[int, Any], y: Variable, keep: Any
+) -> list[Any] | None:
     """The gradients of a Function's several outputs, taken out of ``grads``, or None if
     none has one; each output's is kept as asked (see ``_settle``)."""
     outputs = [ref() for ref in refs]
@@ -246,7 +254,7 @@ def _own(g: Any) -> np.ndarray:
     return g if g.flags.writeable else g.copy()
 
 
-def _variable_rule(f: Function, gys: list[np.ndarray | None]) -> Any:
+def _variable_rule(f: Function, gys: Sequence[Any]) -> Any:
     """Apply a Function's Variable-level rule to arrays (for functions without an array rule).
 
     Like an array rule, it returns a lone gradient as it is, even if ``backward`` returned

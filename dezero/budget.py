@@ -23,8 +23,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+resource: ModuleType | None
 try:
     import resource
 except ImportError:  # Windows

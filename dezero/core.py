@@ -17,11 +17,15 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from dezero.budget import this_thread as _budgets
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 # ---------------------------------------------------------------------------
 # Configuration (seed step 18)
@@ -113,7 +117,7 @@ class Variable:
     def __init__(self, data: np.ndarray | None, name: str | None = None) -> None:
         if type(data) is not np.ndarray and data is not None and not isinstance(data, np.ndarray):
             raise TypeError(f"{type(data)} is not supported")
-        self.data = data
+        self.data: np.ndarray | None = data  # None: empty, or released by backward (see fast)
         self.name = name
         self.grad: Variable | None = None
         self.creator: Function | None = None
@@ -121,24 +125,28 @@ class Variable:
 
     # -- what it looks like -------------------------------------------------
 
+    # A Variable without data (see __init__) has none of these: they then raise
+    # AttributeError (len: TypeError). Read on the hot paths, they do not check first,
+    # hence the ignores.
+
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.data.shape  # type: ignore[union-attr]
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.data.ndim  # type: ignore[union-attr]
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self.data.size  # type: ignore[union-attr]
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.data.dtype  # type: ignore[union-attr]
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self.data)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         if self.data is None:
@@ -203,9 +211,9 @@ class Variable:
     def transpose(self, *axes: int | tuple[int, ...]) -> Variable:
         """The axes reversed, or permuted: x.transpose(1, 0, 2)."""
         if len(axes) == 0:
-            axes = None
-        elif len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
-            axes = axes[0]
+            return _functions().transpose(self, None)
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
+            return _functions().transpose(self, axes[0])
         return _functions().transpose(self, axes)
 
     @property
@@ -221,8 +229,20 @@ class Variable:
 
     # -- operators --------------------------------------------------------------
 
-    # + - * / ** and unary minus are the functions at the end of this module, assigned to
-    # Variable there, as in the book: an operator then costs no call of its own.
+    # + - * / ** and unary minus are the functions of dezero.operators, assigned to Variable
+    # there, as in the book: an operator then costs no call of its own. Declared here for
+    # type checkers, as what they are: class attributes holding plain functions.
+    __add__: ClassVar[Callable[[Variable, Any], Variable]]
+    __radd__: ClassVar[Callable[[Variable, Any], Variable]]
+    __sub__: ClassVar[Callable[[Variable, Any], Variable]]
+    __rsub__: ClassVar[Callable[[Variable, Any], Variable]]
+    __mul__: ClassVar[Callable[[Variable, Any], Variable]]
+    __rmul__: ClassVar[Callable[[Variable, Any], Variable]]
+    __truediv__: ClassVar[Callable[[Variable, Any], Variable]]
+    __rtruediv__: ClassVar[Callable[[Variable, Any], Variable]]
+    __pow__: ClassVar[Callable[[Variable, Any], Variable]]
+    __rpow__: ClassVar[Callable[[Variable, Any], Variable]]
+    __neg__: ClassVar[Callable[[Variable], Variable]]
 
     def __matmul__(self, other: Any) -> Variable:
         return _functions().matmul(self, other)
@@ -234,7 +254,7 @@ class Variable:
         return self
 
 
-def _functions():  # dezero.functions imports this module, so import it late
+def _functions() -> ModuleType:  # dezero.functions imports this module, so import it late
     from dezero import functions
 
     return functions
@@ -263,9 +283,16 @@ class Function:
     own ``backward``.
     """
 
+    # Set by __call__ when a graph is recorded. The slots are told apart by exact type
+    # (``type(xs) is tuple``), which mypy does not narrow on: readers take them into a local
+    # typed Any, which costs nothing at run time.
+    generation: int
+    input_slot: Variable | tuple[Variable, ...]
+    output_slot: weakref.ref[Variable] | tuple[weakref.ref[Variable], ...]
+
     @property
     def inputs(self) -> list[Variable]:
-        xs = self.input_slot
+        xs: Any = self.input_slot
         return list(xs) if type(xs) is tuple else [xs]
 
     @inputs.setter
@@ -273,16 +300,19 @@ class Function:
         self.input_slot = xs[0] if len(xs) == 1 else tuple(xs)
 
     @property
-    def outputs(self) -> list[weakref.ref]:
-        ys = self.output_slot
+    def outputs(self) -> list[weakref.ref[Variable]]:
+        ys: Any = self.output_slot
         return list(ys) if type(ys) is tuple else [ys]
 
     @outputs.setter
-    def outputs(self, ys: list[weakref.ref]) -> None:
+    def outputs(self, ys: list[weakref.ref[Variable]]) -> None:
         self.output_slot = ys[0] if len(ys) == 1 else tuple(ys)
 
-    def __call__(self, *inputs: Any) -> Variable | list[Variable]:
+    def __call__(self, *inputs: Any) -> Any:
+        """Apply the Function: its output Variable, or a list of them if it has several
+        (which ``forward`` decides at run time, hence Any)."""
         # One and two inputs, and one output, are the hot path: they are spelled out.
+        kept: Variable | tuple[Variable, ...]
         if len(inputs) == 1:
             (x,) = inputs
             if not isinstance(x, Variable):
@@ -323,16 +353,21 @@ class Function:
             self.outputs = [weakref.ref(output) for output in outputs]
         return outputs if len(outputs) > 1 else outputs[0]
 
-    def forward(self, *xs: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
-        """The outputs' values from the inputs' values, on plain arrays."""
+    # Each subclass gives its rules their own parameters, one per input (or per output
+    # gradient): mypy accepts any parameters in an override of ``*xs: Any``.
+
+    def forward(self, *xs: Any) -> Any:
+        """The outputs' values from the inputs' values (arrays), on plain arrays: an array or
+        a NumPy scalar, or a tuple of them for several outputs."""
         raise NotImplementedError()
 
-    def backward(self, *gys: Variable) -> Variable | tuple[Variable, ...]:
-        """The inputs' gradients from the outputs' gradients ``gys``, written with Variable
-        operations so that they can be differentiated again."""
+    def backward(self, *gys: Any) -> Variable | tuple[Variable | None, ...] | None:
+        """The inputs' gradients from the outputs' gradients ``gys`` (Variables, or None for
+        an output that has none), written with Variable operations so that they can be
+        differentiated again; None for an input that gets no gradient."""
         raise NotImplementedError()
 
-    def taylor(self, *xs: list) -> list | tuple[list, ...]:
+    def taylor(self, *xs: Any) -> list[Any] | tuple[list[Any], ...]:
         """The Taylor series of the output from those of the inputs (see ``dezero.series``).
 
         Each series is a list of coefficients [x0, x1, ..., xd]; the rule returns the
@@ -364,7 +399,7 @@ def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return y.squeeze(lead_axis) if lead > 0 else y
 
 
-def _series():
+def _series() -> ModuleType:
     from dezero import series
 
     return series

@@ -47,7 +47,8 @@ def release_input(f: Function, spares: dict[int, np.ndarray], stop: Any) -> None
     if rule is None or rule.reads_input or type(f.input_slot) is tuple:
         return
     if _input_references(f) == _ONLY_INPUT:
-        _release(f.input_slot, spares, stop)
+        # one Variable, as tested above; mypy cannot tell, and a local name would count
+        _release(f.input_slot, spares, stop)  # type: ignore[arg-type]
 
 
 def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
@@ -61,7 +62,9 @@ def _release(x: Variable, spares: dict[int, np.ndarray], stop: Any) -> None:
     NumPy's default: the gradient written into it has the layout a fresh one would have.
     """
     c = x.creator
-    rule = None if c is None else RULES.get(type(c))
+    if c is None:
+        return
+    rule = RULES.get(type(c))
     if rule is None or not rule.recycles(c) or type(c.output_slot) is tuple or id(x) in stop:
         return
     if type(x.data) is not np.ndarray or _data_references(x) != _ONLY_DATA:
@@ -182,7 +185,7 @@ def rule(cls: type, reads_input: bool = True, recycles_output: Any = False) -> C
     return enter
 
 
-def _square(f: Function) -> bool:
+def _square(f: C.Pow) -> bool:
     return np.ndim(f.c) == 0 and f.c == 2
 
 

@@ -824,7 +824,7 @@ def average(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
     """The mean of the elements, of all or along ``axis``."""
     x = as_variable(x)
     y = sum(x, axis, keepdims)
-    count = x.data.size // y.data.size if y.data.size else 0
+    count = x.size // y.size if y.size else 0
     return y / count  # the mean of no elements is 0 / 0: nan, as in NumPy
 
 
@@ -907,6 +907,7 @@ def _extreme_grad(gy: Variable, x: Variable, f: Max) -> Variable:
     """The gradient of max or min flows to the elements that attain it, split equally among
     ties: the weights sum to 1, a subgradient, so max(t, t, t) has slope 1, as t has."""
     gy = utils.reshape_sum_backward(gy, x.shape, f.axis, f.keepdims)
+    assert x.data is not None  # an input of f, whose rules read it: never released
     return broadcast_to(gy, x.shape) * _tie_weights(x.data, f).astype(gy.dtype)
 
 

@@ -168,11 +168,13 @@ def _exponential_series(x: list, c: Any, y0: Variable) -> list:
 def _log_base(c: Any) -> Any:
     """ln c for the base of c ** x, but 0 where c is 0: 0 ** x is 0 (for x > 0), a flat
     function, and its slope 0 ** x · ln 0 would otherwise be 0 · -inf = nan."""
-    zero = np.equal(c.data if isinstance(c, Variable) else c, 0)
     if isinstance(c, Variable):
         from dezero.functions import log  # it imports this module
 
+        assert c.data is not None  # an input of the rule's Function: never released
+        zero = np.equal(c.data, 0)
         return log(c + zero.astype(c.dtype) if zero.any() else c)
+    zero = np.equal(c, 0)
     return _log(np.where(zero, 1, c) if zero.any() else c)
 
 
@@ -192,7 +194,8 @@ def _constant(c: Any, x: Any) -> Any:
     if type(c) is float:  # the common case, first
         return c
     if type(c) is int:
-        if isinstance(x, Variable) and x.data.dtype is _FLOAT64 and -_BIG < c < _BIG:
+        # x.data is read unchecked, as Variable.dtype reads it: operators with ints come here
+        if isinstance(x, Variable) and x.data.dtype is _FLOAT64 and -_BIG < c < _BIG:  # type: ignore[union-attr]
             return float(c)
         return c
     if isinstance(c, (int, float, np.ndarray, np.generic)):  # bool is an int too
@@ -265,6 +268,7 @@ def rpow(x: Any, c: Any) -> Variable:
     return PowConstVar(_constant(c, x))(x)
 
 
+# Class attributes declared in Variable, so each assignment is type-checked.
 Variable.__add__ = Variable.__radd__ = add
 Variable.__sub__ = sub
 Variable.__rsub__ = rsub

@@ -17,6 +17,7 @@ import functools
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero.core import Function, Variable, as_variable
@@ -92,7 +93,7 @@ class Mod(Function):
 class Where(Function):
     """where(c, a, b): a where the boolean array c is true, b elsewhere (broadcasting)."""
 
-    def __init__(self, condition: np.ndarray) -> None:
+    def __init__(self, condition: npt.ArrayLike) -> None:
         self.condition = np.asarray(condition, dtype=bool)
 
     def forward(self, a, b):
@@ -127,7 +128,9 @@ class Maximum(Function):
 
     def weights(self) -> list[np.ndarray]:
         """1/(number of ties) where an argument attains the result, 0 elsewhere."""
-        y = self.outputs[0]().data
+        out = self.outputs[0]()
+        assert out is not None and out.data is not None  # used downstream: alive, never released
+        y = out.data
         attains = [np.asarray(x.data == y) for x in self.inputs]
         count = np.maximum(sum(attains), 1)  # NaN attains nothing: its gradient is 0
         return [np.broadcast_to(t / count, y.shape) for t in attains]

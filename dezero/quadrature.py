@@ -147,12 +147,14 @@ def integrate(
 def _end(f: Callable[[Variable], Variable], c0: Variable, c: Variable) -> Any:
     """∫ from c0 to c by one Kronrod rule on the moving piece [c0, c]: 0 at c = c0, and its
     k-th derivative in c there is f^(k-1)(c0), exactly while the rule is (degree 22)."""
+    assert c0.data is not None  # a copy of the bound's value
     if not math.isfinite(float(c0.data)):
         return 0.0
     d = c - c0
     with np.errstate(all="ignore"):  # f may be infinite at an end it is integrable from
         values = _values(f, c0 + d * ((NODES + 1) / 2))
     slope = F.sum(values * (KRONROD / 2))
+    assert slope.data is not None  # just computed
     if np.isfinite(slope.data):
         return d * slope
     return _Unbounded(slope.data)(d)  # f is not finite at the end: nor is the derivative
@@ -181,13 +183,14 @@ class _Unbounded(Function):
 def _bound(x: Any) -> Variable:
     """A bound as a 0-d Variable (a Variable of one element is reshaped in the graph)."""
     v = x if isinstance(x, Variable) else Variable(np.array(float(x)))
-    if v.size != 1 or np.isnan(v.data).any():
+    if v.data is None or v.size != 1 or np.isnan(v.data).any():
         raise ValueError(f"a bound must be a number, not {v!r}")
     return F.reshape(v, ())
 
 
 def _substitution(a: Variable, b: Variable) -> tuple[Change, float, float]:
     """t(u) with dt/du, and the u-interval that t maps onto [a, b]."""
+    assert a.data is not None and b.data is not None  # copies of the bounds' values
     lo, hi = float(a.data), float(b.data)
     sign = 1.0
     if lo > hi and (math.isinf(lo) or math.isinf(hi)):  # ∫_a^b = −∫_b^a
@@ -236,13 +239,14 @@ def _sample(
     u = _nodes(lo, hi)
     t, jac = change(u.ravel())
     jac = np.asarray(jac.data if isinstance(jac, Variable) else jac)
-    t = Variable(np.array(t.data))
+    nodes = np.array(t.data)
+    t = Variable(nodes)
     with using_config("enable_backprop", tracked):
         y = _values(f, t)
     g = y.data * jac
     bad = ~np.isfinite(g)
     if bad.any():
-        raise NotFinite(float(t.data[bad][0]))
+        raise NotFinite(float(nodes[bad][0]))
     rows = [g]
     readings = _readings(y, t) if tracked else []
     if readings:

@@ -20,6 +20,7 @@ itself, x0 + t, is two terms long, so a function of x alone costs O(d).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -158,8 +159,10 @@ def exp(x: Series, y0: Variable) -> Series:
     return ode(x, y0, lambda y, m: y[m])
 
 
-def log(x: Series, y0: Variable) -> Series:
-    """ln x, from x y' = x':  yk = (xk - (1/k) Σ_{j=1..k-1} (k-j) xj y(k-j)) / x0."""
+def log(x: Series, y0: Variable | None) -> Series:
+    """ln x, from x y' = x':  yk = (xk - (1/k) Σ_{j=1..k-1} (k-j) xj y(k-j)) / x0.
+
+    ``y0`` may be ZERO, where only the derivatives are wanted."""
     y = [y0]
     for k in range(1, len(x)):
         inner = total(scale(times(x[j], y[k - j]), k - j) for j in range(1, k))
@@ -197,7 +200,7 @@ def constant_power(x: Series, c: Any, y0: Callable[[], Any]) -> Series:
     Small whole powers multiply series, which stays exact where x0 = 0; others use the
     recurrence of x y' = c y x', which divides by x0. ``y0`` makes the value, if needed.
     """
-    k = c.data if isinstance(c, Variable) else c
+    k: Any = c.data if isinstance(c, Variable) else c  # an array or a number
     if np.ndim(k) == 0 and float(k).is_integer() and 0 <= k <= 64:
         return integer_power(x, int(k))
     return power(x, c, y0())
@@ -330,15 +333,13 @@ def _sweep(functions: list[Function], known: dict, order: int) -> None:
         ins = [known[id(v)] if id(v) in known else _constant(v, order) for v in xs]
         outs = f.taylor(*ins)
         outputs = [ref() for ref in f.outputs]
-        if len(outputs) == 1:
-            outs = (outs,)
-        for out, s in zip(outputs, outs):
+        for out, s in zip(outputs, (outs,) if len(outputs) == 1 else outs):
             if out is not None:
                 known[id(out)] = [s[0]] + [_shaped(c, out.shape) for c in s[1:]]
 
 
 def functions_between(
-    x: Variable | None, y: Variable, stop: set[int] = frozenset()
+    x: Variable | None, y: Variable, stop: AbstractSet[int] = frozenset()
 ) -> list[Function]:
     """The Functions upstream of y but not of x (nor of the Variables whose ids are in
     ``stop``), in the order they ran (by generation)."""

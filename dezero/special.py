@@ -96,6 +96,7 @@ def _square_low(x: np.ndarray) -> np.ndarray:
 
 def _gauss(x: Variable) -> Variable:
     """e^(-x²) to full relative precision: e^(-fl(x²)) e^(-(x² - fl(x²)))."""
+    assert x.data is not None  # erf's input, or a series' value: never released
     return F.exp(-(x * x)) * np.exp(-_square_low(x.data))
 
 
@@ -175,7 +176,12 @@ def _shifted_sum(x: S.Series, m: np.ndarray, term: Any) -> S.Series:
         inside = j < m
         if not inside.all():
             mask = inside.astype(np.float64)
-            t = S.each(lambda v, mask=mask: v * mask, t)
+
+            # not a lambda: mypy cannot infer the type of one with a default argument
+            def masked(v: Any, mask: np.ndarray = mask) -> Any:
+                return v * mask
+
+            t = S.each(masked, t)
         total = S.sum_of(total, t)
     return total
 

@@ -46,12 +46,19 @@ def numerical_grad(f: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> 
     for idx in np.ndindex(x.shape):
         tmp = x[idx]
         x[idx] = tmp + eps
-        y1 = as_variable(f(Variable(x.copy()), *args, **kwargs)).data.sum()
+        y1 = _total(f(Variable(x.copy()), *args, **kwargs))
         x[idx] = tmp - eps
-        y2 = as_variable(f(Variable(x.copy()), *args, **kwargs)).data.sum()
+        y2 = _total(f(Variable(x.copy()), *args, **kwargs))
         x[idx] = tmp
         grad[idx] = (y1 - y2) / (2 * eps)
     return grad
+
+
+def _total(y: Any) -> Any:
+    """The sum of the elements of f's value ``y``: a NumPy scalar."""
+    data = as_variable(y).data
+    assert data is not None  # a value just computed
+    return data.sum()
 
 
 def gradient_check(
@@ -63,13 +70,16 @@ def gradient_check(
     num_grad = numerical_grad(f, x, *args, **kwargs)
     y = f(x, *args, **kwargs)
     y.backward()
+    assert x.grad is not None and x.grad.data is not None, "f's value does not depend on x"
     bp_grad = x.grad.data
     assert bp_grad.shape == num_grad.shape, (bp_grad.shape, num_grad.shape)
     return array_allclose(num_grad, bp_grad, rtol=rtol, atol=atol)
 
 
 def _data(a: Any) -> np.ndarray:
-    return a.data if isinstance(a, Variable) else np.asarray(a)
+    if isinstance(a, Variable):
+        return np.asanyarray(a.data)  # the array itself (NumPy's comparisons take None too)
+    return np.asarray(a)
 
 
 def array_equal(a: Any, b: Any) -> bool:

@@ -12,6 +12,7 @@ can be differentiated again. Nothing is estimated by finite differences.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,7 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
 
 
 def taylor_coefficients(
-    y: Variable, x: Variable, order: int, checked: list[int] = ()
+    y: Variable, x: Variable, order: int, checked: Sequence[int] = ()
 ) -> list[Variable]:
     """y^(k)(x) / k! for k = 0 ... order, each of y's shape, by Taylor mode.
 
@@ -165,11 +166,11 @@ def unreliable_orders(
     if not orders:
         return {}
     n = max(orders)
-    h = SHIFT * np.maximum(1.0, np.abs(x.data))
+    h = SHIFT * np.maximum(1.0, np.abs(_array(x)))
     with no_grad(), np.errstate(all="ignore"):
         above = series.propagate(y, x, n, STEP, shift=h)
         below = series.propagate(y, x, n, shift=-h)
-    derivatives = [c.data * math.factorial(k) for k, c in enumerate(coefficients)]
+    derivatives = [_array(c) * math.factorial(k) for k, c in enumerate(coefficients)]
     found = {}
     for k in sorted(orders):
         a = derivatives[k]
@@ -193,6 +194,13 @@ def unreliable_orders(
 
 def _value(c: Any) -> Any:
     return 0.0 if c is None else c.data
+
+
+def _array(v: Variable) -> np.ndarray:
+    """The array of a Variable computed here: only a backward pass releases one (dezero.fast),
+    and only inside the graph it walks."""
+    assert v.data is not None
+    return v.data
 
 
 def _elementwise(y: Variable, x: Variable) -> bool:
@@ -425,7 +433,7 @@ def _taylor(session: Session, node: nodes.Call, args: list[Any], depth: int) -> 
             f"the coefficient of order {k} {message}; orders up to {k - 1} can be computed",
             kind=ErrorKind.PrecisionError,
         )
-    return Figured(F.stack(coefficients), {"taylor": {"around": float(a.data), "order": n}})
+    return Figured(F.stack(coefficients), {"taylor": {"around": float(_array(a)), "order": n}})
 
 
 def _scalar_function_at(session: Session, f: Any, depth: int):
@@ -438,7 +446,7 @@ def _scalar_function_at(session: Session, f: Any, depth: int):
             if y.ndim != 0:
                 raise CalcError("the function must return a number", kind=ErrorKind.TypeError)
             coefficients = taylor_coefficients(y, v, order)
-        return [float(c.data) * math.factorial(k) for k, c in enumerate(coefficients)]
+        return [float(_array(c)) * math.factorial(k) for k, c in enumerate(coefficients)]
 
     return at
 
@@ -527,9 +535,9 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
             f"e.g. minimize(f, [0, 2])",
             kind=ErrorKind.TypeError,
         )
-    x, iterations = _newton_nd(session, f, x0, depth)
+    point, iterations = _newton_nd(session, f, x0, depth)
     method = "Newton (damped, with Hessian)"
-    return Figured(Variable(x), {"iterations": iterations, "method": method})
+    return Figured(Variable(point), {"iterations": iterations, "method": method})
 
 
 def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int):
@@ -539,8 +547,8 @@ def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int)
         if y.ndim != 0:
             raise CalcError("the function must return a number", kind=ErrorKind.TypeError)
         first = _partials(y, xs)
-        second = [[float(h.data) for h in _partials(g, xs)] for g in first]
-    return float(y.data), np.array([float(g.data) for g in first]), np.array(second)
+        second = [[float(_array(h)) for h in _partials(g, xs)] for g in first]
+    return float(_array(y)), np.array([float(_array(g)) for g in first]), np.array(second)
 
 
 def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
@@ -550,7 +558,7 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
     def value(point: np.ndarray) -> float:
         with no_grad():
             xs = [Variable(np.array(v)) for v in point]
-            return float(applied(session, f, xs, depth + 1).data)
+            return float(_array(applied(session, f, xs, depth + 1)))
 
     for iteration in range(1, MAX_ITERATIONS + 1):
         fx, g, h = _value_gradient_hessian(session, f, x, depth)
@@ -588,7 +596,8 @@ def _integrate(session: Session, node: nodes.Call, args: list[Any], depth: int) 
             "expression, its variable and two bounds, integrate(t^2, t, a, b)",
             kind=ErrorKind.TypeError,
         )
-    return ranges.integrate_function(session, *args, depth)
+    f, lower, upper = args
+    return ranges.integrate_function(session, f, lower, upper, depth)
 
 
 _FORMS = {

@@ -137,6 +137,7 @@ def _whole(
     require_array(b, "if", node.start, node.end)
     _broadcast(node, condition, a, b)
     result = P.where(data_of(condition) != 0, a, b)
+    assert result.data is not None  # a result just computed holds its array
     if np.isfinite(result.data).all():
         del session.floating.warnings[mark:]
     return result

@@ -181,6 +181,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     settings.apply(session)
     if args.nograd:
         session.grad_enabled = False
+    output: HumanOutput | JsonOutput
     if args.json:
         output = JsonOutput(elements=lambda: session.elements)
     else:

@@ -140,6 +140,7 @@ def variables(runner: Runner, arg: str) -> Outcome:
     rows, listing = [], []
     width = max(len(n) for n in session.variables)
     for name, v in session.variables.items():
+        assert v.data is not None  # only the graph's own arrays are released (dezero.fast)
         lines = format_value(v.data, session.precision or 6).splitlines()
         shown = " ".join(line.strip() for line in lines)
         if len(shown) > 50:

@@ -93,7 +93,8 @@ def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
 
 def _slips(a: str, b: str) -> int:
     """The edit distance of a and b, a swap of neighbours counting as one edit."""
-    previous2, previous = None, list(range(len(b) + 1))
+    previous2: list[int] = []  # the row before previous, read from the second row on
+    previous = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
         row = [i] + [0] * len(b)
         for j in range(1, len(b) + 1):

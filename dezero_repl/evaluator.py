@@ -102,8 +102,9 @@ class Session:
             return self._define(statement, text)
         if isinstance(statement, nodes.Command):
             raise CalcError("commands are run by the command table", kind=ErrorKind.InternalError)
-        name = statement.name if isinstance(statement, nodes.Assign) else None
-        if name is not None:
+        name = None
+        if isinstance(statement, nodes.Assign):
+            name = statement.name
             self._check_assignable(name, statement.name_start, statement.name_end)
         value, warnings, extra = self.evaluate_statement(statement.expr)
         if is_function(value):
@@ -409,7 +410,7 @@ class Session:
             elif type(node) is nodes.Logical:
                 stack += ((node, choice.DECIDE), (node.left, _VISIT))
             elif type(node) in nodes.BINDERS:  # the body waits for its variable's values
-                kids = (
+                kids: tuple[Any, ...] = (
                     (node.func, node.lower, node.upper)
                     if type(node) is nodes.OverRange
                     else (node.lower, node.upper)
@@ -426,7 +427,9 @@ class Session:
                     stack.append((kids[i], _VISIT_CALLEE if callee else _VISIT))
         return values[0]
 
-    def _combine(self, node: nodes.Node, args: list[Any], scope: dict[str, Any], depth: int) -> Any:
+    def _combine(self, node: Any, args: list[Any], scope: dict[str, Any], depth: int) -> Any:
+        """The value of ``node`` from its children's values (a node of any kind: it is told
+        by its exact type)."""
         kind = type(node)
         if kind is nodes.Binary:
             return self._binary(node, *args)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 
-def format_number(value: float, precision: int | None = None) -> str:
+def format_number(value: Any, precision: int | None = None) -> str:
     """One float as the calculator shows it."""
-    value = float(value)
+    value = float(value)  # a Python or NumPy number, or a 0-d array
     if math.isnan(value):
         return "nan"
     if math.isinf(value):
@@ -48,9 +48,7 @@ def _strip_zero_fraction(text: str) -> str:
 ELEMENTS = 1000
 
 
-def format_value(
-    value: np.ndarray, precision: int | None = None, elements: int | None = ELEMENTS
-) -> str:
+def format_value(value: Any, precision: int | None = None, elements: int | None = ELEMENTS) -> str:
     """A 0-d value as a number, an array as NumPy would print it, elements aligned;
     summarized beyond ``elements`` elements (None: never)."""
     value = np.asarray(value, dtype=np.float64)  # no copy for float64, the usual case

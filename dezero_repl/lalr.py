@@ -27,6 +27,10 @@ class Token(str):
 
     __slots__ = ("type", "start_pos", "end_pos")
 
+    type: str
+    start_pos: int
+    end_pos: int
+
     def __new__(cls, type_: str, value: str, start: int) -> Token:
         token = super().__new__(cls, value)
         token.type, token.start_pos, token.end_pos = type_, start, start + len(value)
@@ -59,7 +63,8 @@ class TableParser:
         return (kind, memo[arg["@"]]) if kind == 1 else (kind, arg)
 
     def parse(self, text: str) -> Any:
-        states, values = [self.start], []
+        states: list[int] = [self.start]
+        values: list[Any] = []
         position = 0
         while True:
             token = self._next_token(text, position, states[-1])

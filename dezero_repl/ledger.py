@@ -60,13 +60,15 @@ class Ledger:
         upstream, stop = _named_upstream(value, named, self)
         if not upstream:
             return []
-        direct = {}
+        direct: dict[int, Any] = {}
         for v, g in zip(upstream, gradients(value, upstream, stop=stop)):
             direct[id(v)] = np.zeros_like(v.data) if g is None else g.data
         totals = dict(direct)
         for i in stop & direct.keys():
             adjoint = direct[i]
-            for j, (ref, partial) in self.remembered(named[i]).items():
+            remembered = self.remembered(named[i])
+            assert remembered is not None  # the search stopped there because it remembers
+            for j, (ref, partial) in remembered.items():
                 if j in named and ref() is not None:
                     contribution = _chain(adjoint, partial)
                     totals[j] = totals[j] + contribution if j in totals else contribution
@@ -173,7 +175,7 @@ def summarize(v: Variable, variables: dict[str, Variable], ledger: Ledger) -> No
     upstream, _ = _named_upstream(v, named, ledger)
     if not upstream or any(u.size != 1 for u in upstream):
         return
-    partials = []
+    partials: list[Any] = []
     with no_grad():
         for u in upstream:
             # partial derivatives: the other named variables held still, even those that

@@ -75,9 +75,19 @@ def _scan(
     """One walk of ``expr``: its nodes, the user functions it names (once per use), and
     whether it reads a variable or ``ans`` and uses calculus itself."""
     count, named, reads, calculus = 0, [], False, False
-    for node in nodes.walk(expr):
+    stack: list[Any] = [expr]
+    while stack:  # nodes.walk, with the commonest nodes spelled out
+        node = stack.pop()
         count += 1
-        if type(node) is not nodes.Name or node.id in params:
+        kind = type(node)
+        if kind is nodes.Binary:
+            stack += (node.right, node.left)
+            continue
+        if kind is not nodes.Name:
+            if kind is not nodes.Number:
+                stack.extend(child for child in nodes.children(node) if child is not None)
+            continue
+        if node.id in params:
             continue
         if node.id in functions:
             named.append(node.id)
@@ -91,8 +101,9 @@ def _scan(
 class StatementBudget(MemoryBudget):
     """A memory budget whose overrun is the statement's error, in one line."""
 
-    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
-        super().__exit__(kind, error, trace)
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        error = exc[1] if len(exc) > 1 else None
         if isinstance(error, MemoryBudgetExceeded):
             raise CalcError(
                 f"this statement needs more than its memory budget of "

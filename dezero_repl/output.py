@@ -68,7 +68,7 @@ class HumanOutput:
         digits = self._digits()
         if isinstance(outcome, (Defined, FunctionShown, CommandDone)):
             return outcome.message.splitlines() if outcome.message else []
-        if isinstance(outcome, Empty):
+        if not isinstance(outcome, Computed):  # Empty: nothing to show
             return []
         elements = self.elements()
         value = format_value(outcome.value, digits, elements)

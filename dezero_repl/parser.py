@@ -17,16 +17,17 @@ import dataclasses
 import functools
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from dezero_repl import nodes
 from dezero_repl.errors import line_column
-from dezero_repl.lalr import Rejected, TableParser
+from dezero_repl.lalr import Rejected, TableParser, Token
 from dezero_repl.scan import split_statements, statement_tokens, tokens
 from dezero_repl.shapes import ShapeCache
 
 if TYPE_CHECKING:  # Lark itself is imported only when a statement needs it (see _parser)
-    from lark import Lark, Token
+    from lark import Lark
+    from lark import Token as LarkToken
     from lark.exceptions import UnexpectedToken
 
 
@@ -69,7 +70,8 @@ class _Builder:
     They are called bottom-up while parsing, with the children already built as arguments:
     Lark's ``v_args(inline=True)`` idiom, which ``_parser`` applies for Lark and the table
     driver (lalr.py) follows. A method named after a terminal (NAME) is called on each such
-    token.
+    token. Tokens are typed as the driver's ``Token``; Lark's carry the same text, type and
+    span (always set by its lexer, though typed Optional there).
     """
 
     def NAME(self, token: Token) -> Token:
@@ -111,16 +113,16 @@ class _Builder:
         return dataclasses.replace(expr, start=lpar.start_pos, end=rpar.end_pos)
 
     def array(self, lsqb: Token, *rest: Any) -> nodes.ArrayLit:
-        *elements, rsqb = rest
-        elements = tuple(elements[0]) if elements else ()
+        *given, rsqb = rest
+        elements = tuple(given[0]) if given else ()
         return nodes.ArrayLit(elements, start=lsqb.start_pos, end=rsqb.end_pos)
 
     def arguments(self, *args: nodes.Expr) -> list:
         return list(args)
 
     def call(self, func: nodes.Expr, lpar: Token, *rest: Any) -> nodes.Call | nodes.Integral:
-        *args, rpar = rest
-        args = tuple(args[0]) if args else ()
+        *given, rpar = rest
+        args = tuple(given[0]) if given else ()
         if _is_integral(func, args):
             body, var, lower, upper = args
             return nodes.Integral(
@@ -147,7 +149,7 @@ class _Builder:
             op_end=rsqb.end_pos,
         )
 
-    def slice(self, *children: Any) -> nodes.Slice:
+    def slice(self, *children: nodes.Expr | Token) -> nodes.Slice:
         parts: list[nodes.Expr | None] = [None, None, None]
         slot = 0
         for child in children:
@@ -274,7 +276,7 @@ def _assignment(target: nodes.Expr, expr: nodes.Expr) -> nodes.Assign | nodes.Fu
     raise _SyntaxProblem(_cannot_assign(target), target.start, target.end)
 
 
-def _is_plain_name(node: nodes.Expr) -> bool:
+def _is_plain_name(node: nodes.Expr) -> TypeGuard[nodes.Name]:
     return isinstance(node, nodes.Name) and node.primes == 0
 
 
@@ -428,13 +430,16 @@ def _parse_with_lark(text: str) -> nodes.Statement | None:
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
     try:
-        return _parser().parse(text)
+        # With a transformer, Lark's parse returns what the builder made, not a tree.
+        return cast("nodes.Statement | None", _parser().parse(text))
     except _SyntaxProblem as e:
         raise _error(text, e.message, e.start, e.end) from None
     except UnexpectedToken as e:
         raise _unexpected_token(text, e) from None
     except UnexpectedCharacters as e:
-        raise _unexpected_character(text, e.pos_in_stream) from None
+        # Lark types pos_in_stream as None; UnexpectedCharacters sets it to the offset.
+        position: int = e.pos_in_stream  # type: ignore[assignment]
+        raise _unexpected_character(text, position) from None
     except UnexpectedInput as e:  # not raised by LALR today; kept as a safety net
         position = e.pos_in_stream or 0
         raise _error(text, "invalid syntax", position, position) from None
@@ -543,7 +548,7 @@ def _unexpected_character(text: str, position: int) -> ParseError:
     return _error(text, f"unexpected character '{shown}'", position, position + 1)
 
 
-def _describe(token: Token) -> str:
+def _describe(token: LarkToken) -> str:
     value = token if len(token) <= 20 else token[:17] + "..."
     if token.type == "NUMBER":
         return f"number '{value}'"

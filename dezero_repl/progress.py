@@ -56,6 +56,7 @@ class Progress:
                     self._shown = True
 
     def _write(self, text: str) -> None:
+        assert self.stream is not None  # only a Progress on a terminal writes
         try:
             self.stream.write(text)
             self.stream.flush()

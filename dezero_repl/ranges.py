@@ -137,7 +137,9 @@ def _arrays_read(session: Session, body: nodes.Expr, bound: set[str], scope: dic
 
 def _elementwise_shape(node: nodes.Node | None, *values: Any) -> tuple[int, ...] | None:
     """The shape of the integrals to compute one by one, or None for a single one."""
-    span = (node.start, node.end) if node is not None else (None, None)
+    span: tuple[int | None, int | None] = (
+        (node.start, node.end) if node is not None else (None, None)
+    )
     shapes = [np.shape(data_of(v)) for v in values if not is_function(v)]
     if all(s == () for s in shapes):
         return None
@@ -291,7 +293,9 @@ def _value(value: Any, body: nodes.Expr | None = None) -> Variable:
 
 
 def _not_a_number(body: nodes.Expr | None) -> Variable:
-    span = (body.start, body.end) if body is not None else (None, None)
+    span: tuple[int | None, int | None] = (
+        (body.start, body.end) if body is not None else (None, None)
+    )
     raise CalcError(
         "the body must give one number for each point, not an array",
         *span,
@@ -314,16 +318,16 @@ def elementwise(session: Session, body: nodes.Expr, bound: set[str], scope: dict
     for node in nodes.walk(body):
         kind = type(node)
         if (
-            kind is nodes.Name
+            type(node) is nodes.Name
             and node.id not in bound
             and np.ndim(_data(session.value_of(node.id, scope)))
         ):
             return False
         if kind in (nodes.Index, nodes.ArrayLit, nodes.Transpose, nodes.OverRange, nodes.Integral):
             return False
-        if kind is nodes.Binary and node.op == "@":
+        if type(node) is nodes.Binary and node.op == "@":
             return False
-        if kind is nodes.Call:
+        if type(node) is nodes.Call:
             if not isinstance(node.func, nodes.Name) or node.func.primes:
                 return False
             if node.func.id in ("max", "min") and len(node.args) > 1:

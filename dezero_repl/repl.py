@@ -59,6 +59,8 @@ BANNER = (
 class PrivateFileHistory(FileHistory):
     """File history created with mode 0600, keeping at most ``size`` entries in memory."""
 
+    filename: str  # given as a str (FileHistory also takes bytes and paths)
+
     def __init__(self, filename: str, size: int = 10000) -> None:
         super().__init__(filename)
         self.size = size
@@ -241,7 +243,7 @@ def defined_here(text: str, spans: list[tuple[str, int, int]]) -> dict[int, str]
     for statement in _statements(text, spans):
         words = [text[a:b] for _, a, b in statement]
         kinds = [kind for kind, _, _ in statement]
-        local = set()
+        local: set[str] = set()
         if kinds[:1] == ["name"] and words[1:2] == ["="]:
             styles[statement[0][1]] = "class:name"
         elif kinds[:1] == ["name"] and words[1:2] == ["("] and "=" in words:

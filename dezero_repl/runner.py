@@ -60,7 +60,8 @@ class Runner:
         last line is in, and its result is delivered before more input is waited for, so a
         program on the other end of a pipe gets each answer at once. Binary or non-UTF-8
         input stops the run with one error line."""
-        ok, pending, first_line, line = True, [], 1, 0
+        ok, first_line, line = True, 1, 0
+        pending: list[str] = []
         try:
             for text in lines(stream, name, self.output.flush):
                 line += 1

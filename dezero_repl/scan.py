@@ -29,7 +29,9 @@ def _terminal(name: str) -> str:
     """The regular expression of one of the grammar's terminals, as Lark compiled it."""
     for t in MEMO.values():
         if t.get("__type__") == "TerminalDef" and t["name"] == name:
-            return t["pattern"]["value"]
+            pattern = t["pattern"]
+            assert isinstance(pattern, dict)
+            return str(pattern["value"])
     raise KeyError(name)
 
 
@@ -76,7 +78,8 @@ def lex(
             position, command_allowed = command.end(), False
             continue
         match = _SCAN.match(text, position, stop)
-        kind, start, position = match.lastgroup, match.start(), match.end()
+        assert match is not None  # its last alternative matches any character
+        kind, start, position = str(match.lastgroup), match.start(), match.end()
         if kind == "space":
             continue
         command_allowed = kind == "newline" or (kind == "punctuation" and text[start] == ";")
@@ -102,9 +105,9 @@ def statement_tokens(text: str) -> list[tuple[str, int, int]] | None:
     if "__" in text or text.lstrip(_BLANKS + "\n").startswith(":"):
         return None
     return [
-        (m.lastgroup, m.start(), m.end())
+        (kind, m.start(), m.end())
         for m in _SCAN.finditer(text)
-        if m.lastgroup not in ("space", "newline", "comment")
+        if (kind := str(m.lastgroup)) not in _UNSEEN
     ]
 
 
@@ -193,6 +196,7 @@ def unfinished(text: str) -> bool:
     return depth > 0 or continues
 
 
+_UNSEEN = frozenset(("space", "newline", "comment"))  # what a statement's tokens leave out
 _BLANKS = " \t\f\r"  # what the grammar skips between tokens, newlines aside
 _UNPLAIN = re.compile(r"[;#:]")
 _BRACKETS = re.compile(r"[][()]")

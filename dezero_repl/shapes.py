@@ -65,7 +65,7 @@ class Plan:
     def build(self, text: str, tokens: list[Token]) -> nodes.Statement:
         values: list[Any] = []
         for cls, recipe in self.steps:
-            node = _new(cls)
+            node: Any = _new(cls)
             for name, how, arg in recipe:
                 if how == _CHILD:
                     value = values.pop()

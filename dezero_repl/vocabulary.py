@@ -62,6 +62,7 @@ def integer(value: Any, what: str) -> int:
 def shape_of(value: Any, what: str = "the shape") -> tuple[int, ...]:
     """A shape given as a number or a list of numbers, e.g. 3 or [2, 3]."""
     data = np.asarray(value.data if isinstance(value, Variable) else value)
+    dims: tuple[int, ...]
     if data.ndim == 0:
         dims = (integer(data, what),)
     elif data.ndim == 1:
@@ -237,9 +238,9 @@ def _linspace(a: Variable, b: Variable, n: Variable) -> Variable:
 
 
 def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None) -> Variable:
-    start, stop = (0.0, a) if b is None else (a, b)
-    start, stop = float(as_variable(start).data), float(as_variable(stop).data)
-    delta = 1.0 if step is None else float(as_variable(step).data)
+    first, last = (0.0, a) if b is None else (a, b)
+    start, stop = _number(first), _number(last)
+    delta = 1.0 if step is None else _number(step)
     if delta == 0 or not math.isfinite(delta):
         raise CalcError("the step of arange cannot be zero", kind=ErrorKind.ValueError)
     if not math.isfinite(stop - start):
@@ -250,6 +251,12 @@ def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None
     count = max(0, math.ceil(steps))
     check_size((count,), "arange")
     return Variable(np.arange(start, stop, delta, dtype=np.float64))
+
+
+def _number(value: Any) -> float:
+    data = as_variable(value).data
+    assert data is not None  # an argument holds its array
+    return float(data)
 
 
 def _b(
