@@ -159,23 +159,24 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     f = y.creator
     while f is not None:
         refs: Any = f.output_slot  # typed Any, as Function's slots are read (see there)
+        rule = rules.get(type(f))
         if type(refs) is not tuple:  # one output
             out = refs()
             gy = None if out is None else grads.pop(id(out), None)
-            if gy is not None and (keeping or out.grad is not None):
-                _settle(out, gy, y, keep)
-            gys: Sequence[Any] | None = None if gy is None else (gy,)
+            if gy is None:
+                gxs = None
+            else:
+                if keeping or out.grad is not None:
+                    _settle(out, gy, y, keep)
+                if rule is not None and not spares:  # the common case, called directly
+                    gxs = rule(f, gy)
+                else:
+                    gxs = _apply(f, rule, (gy,), spares)
         else:
             gys = _take(refs, grads, y, keep)
+            gxs = None if gys is None else _apply(f, rule, gys, spares)
         held = None  # the next function, unless the frontier holds a later one
-        if gys is not None:
-            rule = rules.get(type(f))
-            if rule is None:
-                gxs = _variable_rule(f, gys)
-            elif spares and id(f) in spares:
-                gxs = rule(f, *gys, out=spares.pop(id(f)))
-            else:
-                gxs = rule(f, *gys)
+        if gxs is not None:
             if budget is not None:
                 budget.produced(gxs)
             if release and type(gxs) is ndarray and gxs.nbytes >= large:
@@ -213,6 +214,16 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
         f = held if held is not None and held.generation >= frontier.latest else frontier.next(held)
     for key, x in leaves.items():
         x.grad = Variable(_own(grads[key]))
+
+
+def _apply(f: Function, rule: Any, gys: Sequence[Any], spares: dict[int, np.ndarray]) -> Any:
+    """The inputs' gradients from ``f``'s rule: its array rule (writing into a spare buffer
+    if one is waiting for ``f``), or its Variable-level rule if it has no array rule."""
+    if rule is None:
+        return _variable_rule(f, gys)
+    if id(f) in spares:
+        return rule(f, *gys, out=spares.pop(id(f)))
+    return rule(f, *gys)
 
 
 def _take(

@@ -14,13 +14,15 @@ At a jump itself the derivative is that of the piece the value belongs to, as fo
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero.core import Function, Variable, as_variable
+
+if TYPE_CHECKING:
+    import numpy.typing as npt  # at run time it costs start-up for a hint
 
 __all__ = [
     "floor", "ceil", "round", "sign", "floordiv", "mod", "where", "maximum", "minimum",

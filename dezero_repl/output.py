@@ -8,7 +8,6 @@ exactly one object per statement on stdout, and nothing else.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -158,6 +157,8 @@ class JsonOutput:
         self.elements = elements or (lambda: ELEMENTS)
 
     def _write(self, obj: dict[str, Any]) -> None:
+        import json  # here, not at start-up: only --json needs it
+
         """One line: arrays too large to hold as lists are written piece by piece."""
         streamed: dict[str, np.ndarray] = {}
 
@@ -301,6 +302,8 @@ class _Line:
 
 
 def _write_array(line: _Line, array: np.ndarray) -> None:
+    import json
+
     """Write ``array`` as nested JSON lists, STREAMED elements at a time."""
     line.open()
     if array.ndim > 1:

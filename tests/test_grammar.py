@@ -428,14 +428,14 @@ def test_the_packaged_tables_are_those_of_grammar_lark(tmp_path):
     from dezero_repl import grammar_tables
 
     text = parser_module._grammar_text()
-    assert grammar_tables.GRAMMAR_SHA256 == parser_module._digest(text), (
+    assert grammar_tables.GRAMMAR_DIGEST == parser_module._digest(text), (
         "grammar.lark changed: run python -m dezero_repl.parser"
     )
     fresh = tmp_path / "tables.py"
     parser_module.write_tables(fresh)  # the generator runs; its numbering varies with hashing
     namespace: dict = {}
     exec(compile(fresh.read_text(encoding="utf-8"), str(fresh), "exec"), namespace)  # noqa: S102
-    assert namespace["GRAMMAR_SHA256"] == grammar_tables.GRAMMAR_SHA256
+    assert namespace["GRAMMAR_DIGEST"] == grammar_tables.GRAMMAR_DIGEST
     terminals = {
         t["name"]: t["pattern"]["value"] for t in namespace["MEMO"].values() if "pattern" in t
     }
@@ -472,7 +472,7 @@ def test_the_loaded_parser_parses_as_one_built_from_the_grammar(text):
 def test_tables_for_another_grammar_are_not_used(monkeypatch):
     from dezero_repl import grammar_tables
 
-    monkeypatch.setattr(grammar_tables, "GRAMMAR_SHA256", "0" * 64)
+    monkeypatch.setattr(grammar_tables, "GRAMMAR_DIGEST", "0" * 8)
     monkeypatch.setattr(grammar_tables, "DATA", None)  # would fail if it were loaded
     assert nodes.to_sexpr(parser_module._parser.__wrapped__().parse("2**3**2")) == "(** 2 (** 3 2))"
 
