@@ -211,8 +211,9 @@ class Session:
         if value.name is None:
             value.name = name
         named = {id(v) for v in self.variables.values()}
-        # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph alive.
-        prune(value, named, self.ledger)
+        if value.creator is not None:
+            # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph
+            prune(value, named, self.ledger)
         if old is not None and old.ndim > 0 and id(old) not in named:
             # An array lost its name. Scalars remember their gradients, so reports stop at
             # them; an array's history is summarized (see ledger.py), else a loop over
