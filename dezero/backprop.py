@@ -96,7 +96,9 @@ def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()
         if create_graph:
             _backprop_graph(y, keep, stop)
         else:
-            _backprop_arrays(y, keep, stop)
+            assert y.grad is not None and y.grad.data is not None  # the seed: callers set it
+            for x, g in _backprop_arrays(y, y.grad.data, keep, stop).values():
+                x.grad = None if g is None else Variable(_own(g))
     finally:
         Config.enable_backprop = old_mode
 
@@ -130,8 +132,12 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
         f = frontier.next(held)
 
 
-def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
-    """First-order backpropagation on plain arrays; only kept gradients become Variables.
+def _backprop_arrays(
+    y: Variable, seed: Any, keep: Any, stop: Any
+) -> dict[int, tuple[Variable, Any]]:
+    """First-order backpropagation of ``seed``, dy/dy, on plain arrays. Returns the
+    gradients to hand out, by id: the leaves' and those of the outputs kept (``keep``, as in
+    ``backprop``), each with its Variable; the caller decides what becomes of them.
 
     ``grads`` holds each Variable's gradient, summed as it arrives: an intermediate's until
     its creator is visited, a leaf's until the end. A creator is found when the first
@@ -145,9 +151,9 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
     ``Function.inputs`` and ``Function.outputs`` directly, and spells out the common case,
     one input, rather than loop over a tuple of one: a chain's backward pass takes 20% less.
     """
-    assert y.grad is not None and y.grad.data is not None  # the seed: backprop's callers set it
-    grads = {id(y): scalar(y.grad.data)}  # 0-d float64: NumPy computes faster on scalars
+    grads = {id(y): scalar(seed)}  # 0-d float64: NumPy computes faster on scalars
     leaves: dict[int, Variable] = {}
+    handed: dict[int, tuple[Variable, Any]] = {}
     found: set[int] = set()
     spares: dict[int, np.ndarray] = {}
     keeping = keep is None or len(keep) > 0  # some outputs keep their gradients
@@ -167,13 +173,13 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                 gxs = None
             else:
                 if keeping or out.grad is not None:
-                    _settle(out, gy, y, keep)
+                    _settle(out, gy, y, keep, handed)
                 if rule is not None and not spares:  # the common case, called directly
                     gxs = rule(f, gy)
                 else:
                     gxs = _apply(f, rule, (gy,), spares)
         else:
-            gys = _take(refs, grads, y, keep)
+            gys = _take(refs, grads, y, keep, handed)
             gxs = None if gys is None else _apply(f, rule, gys, spares)
         held = None  # the next function, unless the frontier holds a later one
         if gxs is not None:
@@ -213,7 +219,8 @@ def _backprop_arrays(y: Variable, keep: Any, stop: Any) -> None:
                         held = c if held is None else frontier.hold(held, c)
         f = held if held is not None and held.generation >= frontier.latest else frontier.next(held)
     for key, x in leaves.items():
-        x.grad = Variable(_own(grads[key]))
+        handed[key] = (x, grads[key])
+    return handed
 
 
 def _apply(f: Function, rule: Any, gys: Sequence[Any], spares: dict[int, np.ndarray]) -> Any:
@@ -227,7 +234,11 @@ def _apply(f: Function, rule: Any, gys: Sequence[Any], spares: dict[int, np.ndar
 
 
 def _take(
-    refs: tuple[weakref.ref[Variable], ...], grads: dict[int, Any], y: Variable, keep: Any
+    refs: tuple[weakref.ref[Variable], ...],
+    grads: dict[int, Any],
+    y: Variable,
+    keep: Any,
+    handed: dict[int, tuple[Variable, Any]],
 ) -> list[Any] | None:
     """The gradients of a Function's several outputs, taken out of ``grads``, or None if
     none has one; each output's is kept as asked (see ``_settle``)."""
@@ -237,7 +248,7 @@ def _take(
         return None
     for out, gy in zip(outputs, gys):
         if out is not None:
-            _settle(out, gy, y, keep)
+            _settle(out, gy, y, keep, handed)
     return gys
 
 
@@ -249,11 +260,13 @@ def _first(f: Function, found: set[int]) -> bool:
     return True
 
 
-def _settle(out: Variable, gy: Any, y: Variable, keep: Any) -> None:
-    """Keep an output's gradient as a Variable if asked to; otherwise make sure it has none."""
+def _settle(
+    out: Variable, gy: Any, y: Variable, keep: Any, handed: dict[int, tuple[Variable, Any]]
+) -> None:
+    """Hand an output's gradient out if it is kept; otherwise make sure it has none."""
     if keep is None or id(out) in keep:
         if out is not y:
-            out.grad = None if gy is None else Variable(_own(gy))
+            handed[id(out)] = (out, gy)
     elif out.grad is not None:
         out.grad = None
 
@@ -288,6 +301,8 @@ def gradients(
     up than the Variables whose ids are in ``stop``. As in ``Variable.backward``, a first-
     order pass may reuse the buffer of a large intermediate value that only the graph holds.
     """
+    if not create_graph:
+        return [None if g is None else Variable(g) for g in gradient_arrays(y, xs, stop)]
     saved = [x.grad for x in xs]
     for x in xs:
         x.grad = None
@@ -302,3 +317,34 @@ def gradients(
             y.grad = y_grad
         for x, g in zip(xs, saved):
             x.grad = g
+
+
+def gradient_arrays(
+    y: Variable, xs: Sequence[Variable], stop: Any = frozenset()
+) -> list[np.ndarray | None]:
+    """First-order dy/dx for each x in ``xs`` as arrays (None where y does not depend on x):
+    ``gradients`` without Variables, for a caller that only reads the numbers.
+
+    The pass hands its gradients back instead of setting ``.grad``; the gradients that
+    ``xs`` and ``y`` already hold are set aside meanwhile, so that none adds in.
+    """
+    seed = np.ones(y.shape, dtype=y.dtype)
+    saved = [x.grad for x in xs]
+    for x in xs:
+        x.grad = None
+    y_grad, y.grad = y.grad, None
+    old_mode = Config.enable_backprop
+    Config.enable_backprop = False
+    try:
+        keep = {id(x) for x in xs}
+        handed = {} if y.creator is None else _backprop_arrays(y, seed, keep, stop)
+    finally:
+        Config.enable_backprop = old_mode
+        y.grad = y_grad
+        for x, grad in zip(xs, saved):
+            x.grad = grad
+    result: list[np.ndarray | None] = []
+    for x in xs:
+        g = seed if x is y else handed.get(id(x), (None, None))[1]
+        result.append(None if g is None else _own(g))
+    return result

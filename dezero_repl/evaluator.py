@@ -200,7 +200,8 @@ class Session:
 
     def _bind(self, name: str, value: Variable) -> Variable:
         """Store ``value`` under ``name``; a value already named elsewhere gets its own node."""
-        if any(v is value for v in self.variables.values()) or value is self.last:
+        # `in` compares by identity here, as Variable has no __eq__ of its own
+        if value in self.variables.values() or value is self.last:
             if self.grad_enabled:
                 with using_config("enable_backprop", True):
                     value = value + 0.0  # a node of its own, with gradient 1 to the original

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 import dezero.functions as F
-from dezero import Function, Variable, gradients, no_grad, series
+from dezero import Function, Variable, no_grad, series
+from dezero.backprop import gradient_arrays
 from dezero.core import Config
 from dezero.series import ZERO
 from dezero_repl.errors import CalcError, ErrorKind
@@ -61,8 +62,8 @@ class Ledger:
         if not upstream:
             return []
         direct: dict[int, Any] = {}
-        for v, g in zip(upstream, gradients(value, upstream, stop=stop)):
-            direct[id(v)] = np.zeros_like(v.data) if g is None else g.data
+        for v, g in zip(upstream, gradient_arrays(value, upstream, stop=stop)):
+            direct[id(v)] = np.zeros_like(v.data) if g is None else g
         totals = dict(direct)
         for i in stop & direct.keys():
             adjoint = direct[i]

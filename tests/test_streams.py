@@ -13,6 +13,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -447,3 +448,29 @@ def test_keep_going_runs_the_rest_of_a_stream(cli_env):
     code, out, err = run(cli_env, "--keep-going", stdin=b"1 +\n\n* 2\n3\n")
     assert code == 1 and out == "3\n"
     assert err.startswith("<stdin>:3:1: ")
+
+
+def test_a_killed_script_has_delivered_all_but_its_last_moments(cli_env, tmp_path):
+    """Results reach a pipe in blocks, not one write per statement, yet at least every
+    tenth of a second: a script killed outright has delivered what it printed before."""
+    script = tmp_path / "long.calc"
+    script.write_text("1 + 1\n" + "x = 2\n" * 400_000, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dezero_repl", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env,
+    )
+    try:
+        first = proc.stdout.readline()  # arrives long before the script ends
+        time.sleep(0.5)
+        running = proc.poll() is None
+        proc.kill()
+        rest = proc.stdout.read()
+    finally:
+        proc.wait()
+    assert first == b"2\n"
+    assert running, "the script ended before it could be killed: make it longer"
+    lines = rest.split(b"\n")
+    assert len(lines) > 100 and lines[-1] == b"" and set(lines[:-1]) == {b"x = 2"}
+    assert proc.returncode == -9
