@@ -25,7 +25,7 @@ import numpy as np
 import dezero.functions as F
 import dezero.piecewise as P
 from dezero import Variable, as_variable
-from dezero_repl import nodes, ranges
+from dezero_repl import nodes
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.values import data_of, is_function, require_array
 from dezero_repl.vocabulary import check_size
@@ -157,6 +157,8 @@ def _masked(
             if np.shape(data_of(value)) != holds.shape:
                 return None
             arrays[name] = value
+    from dezero_repl import ranges  # imported when first needed, as the evaluator does
+
     if not all(
         ranges.elementwise(session, side, set(arrays), scope)
         for side in (node.chosen, node.otherwise)

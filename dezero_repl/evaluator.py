@@ -24,7 +24,7 @@ import dezero.piecewise as P
 import dezero.special as SF
 from dezero import Variable, as_variable, using_config
 from dezero.budget import MemoryBudget
-from dezero_repl import calculus, choice, nodes, ranges
+from dezero_repl import choice, nodes
 from dezero_repl.errors import CalcError, ErrorKind, Timeout, did_you_mean
 from dezero_repl.floating import FloatingPointLog
 from dezero_repl.indexing import array_literal, check_index_size, index_item, index_message
@@ -447,11 +447,11 @@ class Session:
             return x
         if kind is nodes.OverRange:
             f, lower, upper = args
-            return ranges.over_range(self, node, f, lower, upper, scope, depth)
+            return _ranges().over_range(self, node, f, lower, upper, scope, depth)
         if kind is nodes.Integral:
             lower, upper = args
             try:
-                return ranges.integral(self, node, lower, upper, scope, depth)
+                return _ranges().integral(self, node, lower, upper, scope, depth)
             except CalcError as e:
                 raise e.at(node.start, node.end) from None
         if kind is nodes.Call:
@@ -548,8 +548,8 @@ class Session:
                 kind=ErrorKind.TypeError,
             )
         if isinstance(f, SpecialForm):
-            result = calculus.special_form(self, f.name, node, args, scope, depth)
-            if isinstance(result, calculus.Figured):
+            result = _calculus().special_form(self, f.name, node, args, scope, depth)
+            if isinstance(result, _calculus().Figured):
                 self._extra.update(result.figures)
                 result = result.value
             return result
@@ -589,9 +589,9 @@ class Session:
                 message = e.message if nested else f"in {f.name}: {e.message}"
                 raise CalcError(message, kind=e.kind) from None
         if isinstance(f, Derivative):
-            return calculus.derivative(self, f, args, depth)
+            return _calculus().derivative(self, f, args, depth)
         if isinstance(f, GradientOf):
-            return calculus.gradient_of(self, f, args, depth)
+            return _calculus().gradient_of(self, f, args, depth)
         raise CalcError(f"'{name}' cannot be called here", kind=ErrorKind.TypeError)
 
 
@@ -627,6 +627,21 @@ class _CollectorPaused:
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
             gc.enable()
+
+
+def _calculus() -> Any:
+    """dezero_repl.calculus, imported when a statement first needs it: with ranges and the
+    quadrature it costs start-up that a script of arithmetic never uses."""
+    from dezero_repl import calculus
+
+    return calculus
+
+
+def _ranges() -> Any:
+    """dezero_repl.ranges, imported when a statement first needs it (see ``_calculus``)."""
+    from dezero_repl import ranges
+
+    return ranges
 
 
 #: What to type instead of a command's name used as a name (in a script, say).
