@@ -78,6 +78,8 @@ def _scan(
     stack: list[Any] = [expr]
     while stack:  # nodes.walk, with the commonest nodes spelled out
         node = stack.pop()
+        if node is None:  # a missing part, as of a slice
+            continue
         count += 1
         kind = type(node)
         if kind is nodes.Binary:
@@ -85,7 +87,7 @@ def _scan(
             continue
         if kind is not nodes.Name:
             if kind is not nodes.Number:
-                stack.extend(child for child in nodes.children(node) if child is not None)
+                stack += nodes.children(node)
             continue
         if node.id in params:
             continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import sys
 import textwrap
 import threading
@@ -315,6 +314,8 @@ class _Line:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        import signal  # here, not at start-up: only --json's long arrays need it
+
         previous = signal.signal(signal.SIGINT, lambda *_: setattr(self, "hit", True))
         try:
             yield

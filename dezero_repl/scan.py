@@ -104,10 +104,11 @@ def statement_tokens(text: str) -> list[tuple[str, int, int]] | None:
     (for ``shapes.ShapeCache``); None for commands and reserved names."""
     if "__" in text or text.lstrip(_BLANKS + "\n").startswith(":"):
         return None
+    # every alternative of _SCAN is a group: lastgroup is never None
     return [
-        (kind, m.start(), m.end())
+        (kind, m.start(), m.end())  # type: ignore[misc]
         for m in _SCAN.finditer(text)
-        if (kind := str(m.lastgroup)) not in _UNSEEN
+        if (kind := m.lastgroup) not in _UNSEEN
     ]
 
 
