@@ -78,6 +78,7 @@ class Session:
         self.memory_limit = 1 << 30  # what one statement may hold, in bytes (dezero.budget)
         self.ledger = Ledger()
         self._callees: set[str] = set()  # every name a definition has called (a superset)
+        self._caught: list[warnings.WarningMessage] | None = None  # while watching()
 
     # -- statements -----------------------------------------------------------
 
@@ -146,21 +147,17 @@ class Session:
         functions it calls, since only then are there gradients to report. ``record=True``
         records one whatever the expression (for :graph).
         """
+        if self._caught is None:  # not in a run of statements: watch this one alone
+            with self.watching():
+                return self.evaluate_statement(expr, record)
         calculus, reads = survey(expr, self.functions, self.variables)
         needs_graph = calculus or (self.grad_enabled and reads) if record is None else record
         self._fp = FloatingPointLog()
         self._extra = {}
-        with (
-            using_config("enable_backprop", needs_graph),
-            np.errstate(all="call", under="ignore", call=self._fp),
-            warnings.catch_warnings(record=True) as caught,
-        ):
-            warnings.simplefilter("always")
+        self._caught.clear()  # anything caught between statements belongs to none
+        with using_config("enable_backprop", needs_graph):
             value = self.evaluate(expr, {})
-        for warning in caught:  # NumPy's other complaints, e.g. about an empty slice
-            message = str(warning.message).splitlines()[0] if str(warning.message) else ""
-            if message and message not in self._fp.warnings:
-                self._fp.warnings.append(message)
+        self._take_warnings()
         if not is_function(value):
             value = as_variable(np.asarray(value) if not isinstance(value, Variable) else value)
             if not self.grad_enabled and value.creator is not None:
@@ -172,10 +169,37 @@ class Session:
         """The floating-point warnings of the statement being evaluated."""
         return self._fp
 
+    def watching(self) -> _Watching:
+        """Catch NumPy's floating-point complaints and Python's warnings while statements
+        run inside (``with session.watching(): ...``), for each statement to report its own.
+
+        A runner watches a whole script at once: entering NumPy's error state and catching
+        warnings cost about 3 µs, a twelfth of a simple statement, when done for each one.
+        A statement evaluated outside (a preview, say) is watched alone.
+        """
+        return _Watching(self)
+
+    def _floating_point(self, kind: str, flag: int) -> None:
+        """NumPy's error callback: the complaint goes to the statement being evaluated."""
+        self._fp(kind, flag)
+
+    def _take_warnings(self) -> None:
+        """Turn the warnings caught since the statement began into its one-line warnings
+        (NumPy's other complaints, e.g. about an empty slice)."""
+        assert self._caught is not None
+        for warning in self._caught:
+            message = str(warning.message).splitlines()[0] if str(warning.message) else ""
+            if message and message not in self._fp.warnings:
+                self._fp.warnings.append(message)
+        self._caught.clear()
+
     def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable."""
-        with np.errstate(all="call", under="ignore", call=self._fp):
-            report = self.ledger.report(value, self.variables)
+        if self._caught is None:
+            with self.watching():
+                return self._report(value)
+        report = self.ledger.report(value, self.variables)
+        self._take_warnings()
         self._fp.name("the gradient", [g for _, _, g in report])
         return report
 
@@ -609,6 +633,34 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "%": P.mod,
     **choice.COMPARISONS,
 }
+
+
+class _Watching:
+    """What ``Session.watching`` returns: NumPy's error state set to report to the
+    statement being evaluated, and Python's warnings caught, unless already watching."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.contexts: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> None:
+        if self.session._caught is not None:
+            return  # a script that :load runs, inside the one that runs it
+        state = np.errstate(all="call", under="ignore", call=self.session._floating_point)
+        catcher = warnings.catch_warnings(record=True)
+        state.__enter__()
+        caught = catcher.__enter__()
+        warnings.simplefilter("always")
+        self.contexts = (state, catcher)
+        self.session._caught = caught
+
+    def __exit__(self, *exc: object) -> None:
+        if self.contexts is None:
+            return
+        state, catcher = self.contexts
+        self.session._caught = None
+        catcher.__exit__(*exc)
+        state.__exit__(*exc)
 
 
 class _CollectorPaused:

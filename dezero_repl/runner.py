@@ -47,11 +47,12 @@ class Runner:
         script called ``name``); False if any failed."""
         ok = True
         self.first_line = first_line
-        for chunk in split_statements(source):
-            if not self.run_statement(chunk.text, source, name, chunk.offset):
-                ok = False
-                if not self.keep_going:
-                    break
+        with self.session.watching():  # once for the whole script: see Session.watching
+            for chunk in split_statements(source):
+                if not self.run_statement(chunk.text, source, name, chunk.offset):
+                    ok = False
+                    if not self.keep_going:
+                        break
         self.first_line = 1
         return ok
 
@@ -60,6 +61,10 @@ class Runner:
         last line is in, and its result is delivered before more input is waited for, so a
         program on the other end of a pipe gets each answer at once. Binary or non-UTF-8
         input stops the run with one error line."""
+        with self.session.watching():  # once for the whole stream, as run_source does
+            return self._run_stream(stream, name)
+
+    def _run_stream(self, stream: Any, name: str) -> bool:
         ok, first_line, line = True, 1, 0
         pending: list[str] = []
         try:

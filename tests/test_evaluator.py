@@ -749,3 +749,36 @@ def test_long_chain_of_reassignments_keeps_exact_gradients(jcalc):
     result = jcalc.last(source)
     assert result["value"] == pytest.approx(3.0, rel=1e-12)
     assert result["grad"] == {"x": 3.0}
+
+
+def test_each_statement_of_a_script_reports_the_warnings_it_raised(monkeypatch):
+    """A script is watched once (one NumPy error state, one catcher of warnings), yet each
+    statement reports its own warnings, every time, and nothing stays changed after."""
+    import io
+    import warnings
+
+    from dezero_repl.evaluator import Session
+    from dezero_repl.output import HumanOutput
+    from dezero_repl.runner import Runner
+
+    evaluate = Session.evaluate
+
+    def complaining(self, expr, scope, depth=0):
+        if depth == 0 and self.variables.get("loud") is not None:
+            warnings.warn("a complaint", RuntimeWarning, stacklevel=1)
+        return evaluate(self, expr, scope, depth)
+
+    monkeypatch.setattr(Session, "evaluate", complaining)
+    filters, errors = list(warnings.filters), np.geterr()
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(Session(), HumanOutput(stdout=out, stderr=err))
+    assert runner.run_source("1 + 1\nloud = 1\nloud + 1\nloud / 0\n3", "script.calc")
+    assert err.getvalue().splitlines() == [
+        "warning: a complaint",  # loud + 1
+        "warning: division by zero in '/' (result contains inf)",  # loud / 0: NumPy's first,
+        "warning: a complaint",  # then the statement's own,
+        "warning: division by zero in the gradient (result contains inf)",  # then its report's
+        "warning: a complaint",  # 3
+    ]
+    assert out.getvalue().split("\n")[:3] == ["2", "loud = 1", "2"]
+    assert (list(warnings.filters), np.geterr()) == (filters, errors)
