@@ -172,7 +172,7 @@ def _backprop_arrays(
             if gy is None:
                 gxs = None
             else:
-                if keeping or out.grad is not None:
+                if out.grad is not None or keeping and (keep is None or id(out) in keep):
                     _settle(out, gy, y, keep, handed)
                 if rule is not None and not spares:  # the common case, called directly
                     gxs = rule(f, gy)

@@ -100,7 +100,9 @@ class MemoryBudget:
         """Called by Function for each output it makes (see the module's docstring)."""
         self.calls += 1
         if type(data) is tuple:
-            nbytes = sum(getattr(d, "nbytes", 0) for d in data)
+            nbytes = 0
+            for d in data:
+                nbytes += getattr(d, "nbytes", 0)
         else:
             nbytes = getattr(data, "nbytes", 0)
         if nbytes >= LARGE or self.calls % EVERY == 0:

@@ -51,7 +51,9 @@ ELEMENTS = 1000
 def format_value(value: Any, precision: int | None = None, elements: int | None = ELEMENTS) -> str:
     """A 0-d value as a number, an array as NumPy would print it, elements aligned;
     summarized beyond ``elements`` elements (None: never)."""
-    value = np.asarray(value, dtype=np.float64)  # no copy for float64, the usual case
+    if type(value) is np.ndarray and value.shape == () and value.dtype == np.float64:
+        return format_number(value, precision)  # a number, the usual case: no conversion
+    value = np.asarray(value, dtype=np.float64)  # no copy for float64
     if value.ndim == 0:
         return format_number(value, precision)
     if value.size == 0:

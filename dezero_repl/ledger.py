@@ -135,15 +135,27 @@ def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
     variables that remember what they depend on.
     """
     reaches: dict[int, bool] = {}
-    stack: list[tuple[Variable, bool]] = [(value, False)]
+    # (v, None) is still to be looked at; (v, its creator's inputs) waits for their answers
+    stack: list[tuple[Variable, list[Variable] | None]] = [(value, None)]
     while stack:
-        v, expanded = stack.pop()
+        v, inputs = stack.pop()
+        if inputs is not None:
+            reached = False
+            for x in inputs:
+                if reaches.get(id(x), False):
+                    reached = True
+                    break
+            reaches[id(v)] = reached
+            if not reached:
+                v.unchain()
+            continue
         if id(v) in reaches:
             continue
         if v is not value and id(v) in named:
             reaches[id(v)] = True
             continue
-        if v.creator is None:
+        creator = v.creator
+        if creator is None:
             reaches[id(v)] = False
             continue
         known = ledger.still_reaches(v, named) if v is not value else None
@@ -152,13 +164,9 @@ def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
             if not known:
                 v.unchain()
             continue
-        if not expanded:
-            stack.append((v, True))
-            stack.extend((x, False) for x in v.creator.inputs if id(x) not in reaches)
-            continue
-        reaches[id(v)] = any(reaches.get(id(x), False) for x in v.creator.inputs)
-        if not reaches[id(v)]:
-            v.unchain()
+        inputs = creator.inputs
+        stack.append((v, inputs))
+        stack.extend((x, None) for x in inputs if id(x) not in reaches)
 
 
 # ---------------------------------------------------------------------------
