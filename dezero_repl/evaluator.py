@@ -200,7 +200,8 @@ class Session:
                 return self._report(value)
         report = self.ledger.report(value, self.variables)
         self._take_warnings()
-        self._fp.name("the gradient", [g for _, _, g in report])
+        if self._fp.pending:
+            self._fp.name("the gradient", [g for _, _, g in report])
         return report
 
     def gradient_report(self, value: Variable) -> dict[str, np.ndarray]:

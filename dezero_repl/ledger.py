@@ -158,7 +158,8 @@ def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
         if creator is None:
             reaches[id(v)] = False
             continue
-        known = ledger.still_reaches(v, named) if v is not value else None
+        remembers = v is not value and id(v) in ledger.entries  # most values do not
+        known = ledger.still_reaches(v, named) if remembers else None
         if known is not None:
             reaches[id(v)] = known
             if not known:

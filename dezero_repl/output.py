@@ -111,7 +111,7 @@ class HumanOutput:
                 f"  ({outcome.extra['method']}, {n} iteration{'s' if n != 1 else ''})", "dim"
             )
         if outcome.grads:
-            if np.ndim(outcome.value) > 0:
+            if getattr(outcome.value, "ndim", 0) > 0:
                 lines.append(self._paint("  gradients of the sum of the elements:", "dim"))
             for name, grad in outcome.grads.items():
                 head = f"  ∂/∂{name} = "

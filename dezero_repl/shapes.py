@@ -27,19 +27,23 @@ Token = tuple[str, int, int]  # kind, start, end
 
 def shape_key(text: str, tokens: list[Token]) -> tuple | None:
     """The token-type sequence of a statement, or None if it must not be memoized."""
-    key = []
+    key: list[str] = []
     after_dot = False
-    for i, (kind, start, end) in enumerate(tokens):
-        if kind in ("error", "command", "argument"):
+    number_end = -1  # where a number just ended: the next token may touch it
+    for kind, start, end in tokens:
+        if kind in _UNMEMOIZED:
             return None
+        if start == number_end:  # 2x is a coefficient, 2 x an error: touching matters
+            key[-1] = "0~"
+        if kind == "number":
+            key.append("0")
+            number_end, after_dot = end, False
+            continue
+        number_end = -1
         if kind == "comment":
             continue
         word = text[start:end]
-        if kind == "number":
-            # 2x is a coefficient, 2 x an error: whether anything follows at once matters
-            touching = i + 1 < len(tokens) and tokens[i + 1][1] == end
-            key.append("0" + ("~" if touching else ""))
-        elif kind == "name":
+        if kind == "name":
             primes = word.endswith("'")
             # integrate(body, t, a, b) is a node of its own, not a call (see parser.py)
             plain = word == "integrate" or after_dot
@@ -48,6 +52,9 @@ def shape_key(text: str, tokens: list[Token]) -> tuple | None:
             key.append(word)
         after_dot = word == "."
     return tuple(key)
+
+
+_UNMEMOIZED = frozenset(("error", "command", "argument"))
 
 
 class Plan:
