@@ -411,9 +411,10 @@ class Session:
         """
         values: list[Any] = []
         stack: list[tuple[Any, int]] = [(expr, _VISIT)]
+        deadline = self.deadline  # set for a preview, before it is evaluated
         while stack:
             node, state = stack.pop()
-            if self.deadline is not None and time.perf_counter() > self.deadline:
+            if deadline is not None and time.perf_counter() > deadline:
                 raise Timeout()
             if node is None:
                 values.append(None)
