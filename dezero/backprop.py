@@ -329,7 +329,7 @@ def gradient_arrays(
     The pass hands its gradients back instead of setting ``.grad``; the gradients that
     ``xs`` and ``y`` already hold are set aside meanwhile, so that none adds in.
     """
-    seed = np.ones(y.shape, dtype=y.dtype)
+    seed = np.ones(y.shape, dtype=y.dtype) if y.ndim else np.array(1, dtype=y.dtype)
     saved = [x.grad for x in xs]
     for x in xs:
         x.grad = None

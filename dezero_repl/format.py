@@ -21,10 +21,8 @@ import numpy as np
 def format_number(value: Any, precision: int | None = None) -> str:
     """One float as the calculator shows it."""
     value = float(value)  # a Python or NumPy number, or a 0-d array
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else "inf" if value > 0 else "-inf"
     if value == 0:
         return "0"
     text = repr(value) if precision is None else f"{value:.{precision}g}"

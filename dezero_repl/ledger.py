@@ -95,7 +95,7 @@ def _chain(adjoint: np.ndarray, partial: np.ndarray) -> np.ndarray:
     """adjoint · ∂b/∂u, where a partial derivative of exactly 0 means that b does not
     depend on that element of u: it stays 0 even when the adjoint is infinite, as it does
     in a full backward pass, which never reaches that element."""
-    if np.ndim(adjoint) == 0 and np.ndim(partial) == 0:  # scalars, the common case: no arrays
+    if adjoint.ndim == 0 and partial.ndim == 0:  # scalars, the common case: no arrays
         return np.asarray(adjoint * partial) if partial != 0 else np.zeros(())
     zero = np.zeros(np.broadcast_shapes(np.shape(adjoint), np.shape(partial)))
     return np.multiply(adjoint, partial, out=zero, where=partial != 0)
