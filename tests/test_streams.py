@@ -452,7 +452,8 @@ def test_keep_going_runs_the_rest_of_a_stream(cli_env):
 
 def test_a_killed_script_has_delivered_all_but_its_last_moments(cli_env, tmp_path):
     """Results reach a pipe in blocks, not one write per statement, yet at least every
-    tenth of a second: a script killed outright has delivered what it printed before."""
+    tenth of a second: a script killed outright has delivered what it printed before (its
+    last line perhaps cut where a full buffer was written)."""
     script = tmp_path / "long.calc"
     script.write_text("1 + 1\n" + "x = 2\n" * 400_000, encoding="utf-8")
     proc = subprocess.Popen(
@@ -471,6 +472,6 @@ def test_a_killed_script_has_delivered_all_but_its_last_moments(cli_env, tmp_pat
         proc.wait()
     assert first == b"2\n"
     assert running, "the script ended before it could be killed: make it longer"
-    lines = rest.split(b"\n")
-    assert len(lines) > 100 and lines[-1] == b"" and set(lines[:-1]) == {b"x = 2"}
+    *whole, last = rest.split(b"\n")  # the last line may be cut, as by any killed program
+    assert len(whole) > 100 and set(whole) == {b"x = 2"} and b"x = 2".startswith(last)
     assert proc.returncode == -9
