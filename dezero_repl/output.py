@@ -27,11 +27,13 @@ FLUSH_EVERY = 0.1
 
 
 class _Deliveries:
-    """When results are flushed: at once to a terminal; to a pipe or a file at most every
-    FLUSH_EVERY seconds, so that a long script's output is not one write (and, through a
-    pipe, one wake-up of the reader) per statement, which cost 13% of a script's time. A run
-    that is killed loses at most its last tenth of a second of results. Stdout is also
-    flushed before anything goes to stderr and before more input is waited for."""
+    """When results are flushed: at once to a terminal; to a pipe or a file with the first
+    result that comes FLUSH_EVERY seconds or more after the last flush, so that a long
+    script's output is not one write (and, through a pipe, one wake-up of the reader) per
+    statement, which cost 13% of a script's time. Stdout is also flushed before anything
+    goes to stderr, before more input is waited for, and at the end. Results written in the
+    tenth of a second before a slow statement wait for it to end, as a Python script's
+    prints wait in its buffer; a run killed during it loses them."""
 
     def __init__(self, stdout: TextIO) -> None:
         try:

@@ -451,9 +451,10 @@ def test_keep_going_runs_the_rest_of_a_stream(cli_env):
 
 
 def test_a_killed_script_has_delivered_all_but_its_last_moments(cli_env, tmp_path):
-    """Results reach a pipe in blocks, not one write per statement, yet at least every
-    tenth of a second: a script killed outright has delivered what it printed before (its
-    last line perhaps cut where a full buffer was written)."""
+    """Results reach a pipe in blocks, not one write per statement, yet with the first
+    result a tenth of a second after the last flush: a script of quick statements killed
+    outright has delivered what it printed before (its last line perhaps cut where a full
+    buffer was written)."""
     script = tmp_path / "long.calc"
     script.write_text("1 + 1\n" + "x = 2\n" * 400_000, encoding="utf-8")
     proc = subprocess.Popen(
