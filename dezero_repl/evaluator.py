@@ -10,11 +10,12 @@ the value depends on.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import operator
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -169,15 +170,29 @@ class Session:
         """The floating-point warnings of the statement being evaluated."""
         return self._fp
 
-    def watching(self) -> _Watching:
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
         """Catch NumPy's floating-point complaints and Python's warnings while statements
         run inside (``with session.watching(): ...``), for each statement to report its own.
 
         A runner watches a whole script at once: entering NumPy's error state and catching
         warnings cost about 3 µs, a twelfth of a simple statement, when done for each one.
-        A statement evaluated outside (a preview, say) is watched alone.
+        A statement evaluated outside (a preview, say) is watched alone; inside a watch (a
+        script that :load runs), nothing more is entered.
         """
-        return _Watching(self)
+        if self._caught is not None:
+            yield
+            return
+        with (
+            np.errstate(all="call", under="ignore", call=self._floating_point),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always")
+            self._caught = caught
+            try:
+                yield
+            finally:
+                self._caught = None
 
     def _floating_point(self, kind: str, flag: int) -> None:
         """NumPy's error callback: the complaint goes to the statement being evaluated."""
@@ -635,34 +650,6 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "%": P.mod,
     **choice.COMPARISONS,
 }
-
-
-class _Watching:
-    """What ``Session.watching`` returns: NumPy's error state set to report to the
-    statement being evaluated, and Python's warnings caught, unless already watching."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.contexts: tuple[Any, Any] | None = None
-
-    def __enter__(self) -> None:
-        if self.session._caught is not None:
-            return  # a script that :load runs, inside the one that runs it
-        state = np.errstate(all="call", under="ignore", call=self.session._floating_point)
-        catcher = warnings.catch_warnings(record=True)
-        state.__enter__()
-        caught = catcher.__enter__()
-        warnings.simplefilter("always")
-        self.contexts = (state, catcher)
-        self.session._caught = caught
-
-    def __exit__(self, *exc: object) -> None:
-        if self.contexts is None:
-            return
-        state, catcher = self.contexts
-        self.session._caught = None
-        catcher.__exit__(*exc)
-        state.__exit__(*exc)
 
 
 class _CollectorPaused:
