@@ -77,6 +77,9 @@ def _terms(
     dims = max((np.ndim(v) for v in arrays.values()), default=0)
     shape = np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
     check_size((len(ks), *shape), "the terms of this range", arrays=2)
+    if not _reads(node.body, node.var):  # the same term for every k: computed once
+        value = _value(session.evaluate(node.body, scope, depth + 1))
+        return F.broadcast_to(value, (len(ks), *value.shape))
     if elementwise(session, node.body, {node.var, *arrays}, scope):
         k = Variable(ks.reshape((-1,) + (1,) * dims))
         value = _value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1))
@@ -260,6 +263,9 @@ def _evaluate_at(
     """The body's values with ``var`` at each point, as an array of the points' shape."""
     points = as_variable(points)
     check_size(points.shape, "this range", arrays=2)
+    if not _reads(body, var):  # a constant in var (a solver's answer, say): computed once
+        value = _value(session.evaluate(body, scope, depth + 1), body)
+        return F.broadcast_to(value, points.shape) if value.ndim == 0 else _not_a_number(body)
     if elementwise(session, body, {var}, scope):
         value = _value(session.evaluate(body, {**scope, var: points}, depth + 1), body)
         if value.shape == points.shape:
@@ -271,6 +277,11 @@ def _evaluate_at(
         value = _value(session.evaluate(body, {**scope, var: points[i]}, depth + 1), body)
         values.append(value if value.ndim == 0 else _not_a_number(body))
     return F.stack(values)
+
+
+def _reads(body: nodes.Expr, name: str) -> bool:
+    """Whether ``name`` occurs in the body (user functions see only their parameters)."""
+    return any(type(n) is nodes.Name and n.id == name for n in nodes.walk(body))
 
 
 def _check_steps(body: nodes.Expr, points: int, where: nodes.Node) -> None:

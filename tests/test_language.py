@@ -9,7 +9,9 @@ import math
 
 import mpmath
 import pytest
-from conftest import run_python
+from conftest import Calculator, run_python
+
+from dezero_repl import calculus
 
 # ---- % and //, with Python's sign convention ----------------------------------------------
 
@@ -353,6 +355,31 @@ def test_integral_variable_does_not_touch_a_variable_of_that_name(jcalc):
     results = jcalc.json("t = 5\nintegrate(t, t, 0, 1)\nt")
     assert results[1]["value"] == pytest.approx(0.5, rel=1e-15)
     assert results[2]["value"] == 5.0
+
+
+def test_a_body_without_its_variable_is_evaluated_once_not_at_every_point(jcalc, monkeypatch):
+    # A solver in an integrand that does not read t was solved anew at each of the
+    # quadrature's points: 15 per subinterval, seconds for a divergent integral.
+    solved = []
+    minimize = calculus._FORMS["minimize"]
+
+    def counting(*args):
+        solved.append(args)
+        return minimize(*args)
+
+    monkeypatch.setitem(calculus._FORMS, "minimize", counting)
+    results = jcalc.json(
+        "f(u) = u^2 + sin(u)\nc = 3\n"
+        "integrate(minimize(f, 1) + c^2, t, 0, 2)\nsum(minimize(f, 1) * c for k in 1..4)"
+    )
+    low = -0.45018361129487355  # where u^2 + sin(u) is least: 2u + cos(u) = 0
+    assert results[2]["value"] == pytest.approx(2 * (low + 9), rel=1e-12)
+    assert results[2]["grad"] == {"c": pytest.approx(12, rel=1e-12)}
+    assert results[3]["value"] == pytest.approx(4 * 3 * low, rel=1e-12)
+    assert results[3]["grad"] == {"c": pytest.approx(4 * low, rel=1e-12)}
+    assert len(solved) == 3  # the integral: once to refine, once more to record its graph
+    _, err = Calculator().run("f(u) = u^2 + sin(u)\nintegrate(minimize(f, 111068), t, 0, inf)")
+    assert "did not converge" in err
 
 
 def test_an_integral_that_does_not_converge_is_refused_in_one_line(calc):
