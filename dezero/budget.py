@@ -13,9 +13,15 @@ It is read at the moments memory can grow fast:
 - before a caller allocates something it can size in advance (``reserve``);
 - every ``EVERY`` Functions, for graphs of many small values.
 
-A budget is per thread, as ``no_grad`` is. Reading the RSS costs about a microsecond on
-Linux (``/proc/self/statm``); elsewhere the process's peak RSS stands in for it, which
-refuses sooner but never later.
+The RSS on entry is read at the first of these checks, not on entry: most computations
+(a scalar statement of the calculator, say) never check, and a read costs one to three
+microseconds on Linux (``/proc/self/statm``), several percent of such a statement. What
+Functions made before that first check counts as held, whether or not it still is, so the
+estimate errs towards refusing; anything large made outside a Function is sized in advance
+with ``reserve`` or ``fits``, which read it before it exists. Elsewhere than Linux the
+process's peak RSS stands in for the current one, which refuses sooner but never later.
+
+A budget is per thread, as ``no_grad`` is.
 """
 
 from __future__ import annotations
@@ -70,13 +76,14 @@ class MemoryBudget:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.start = 0
+        self.start: int | None = None  # the RSS on entry, once a check has read it
+        self.made = 0  # bytes of the outputs of Functions since entry
         self.calls = 0
         self._outer: list[MemoryBudget | None] = []
 
     def __enter__(self) -> MemoryBudget:
         self._outer.append(this_thread.budget)
-        self.start = resident()
+        self.start, self.made = None, 0
         this_thread.budget = self
         return self
 
@@ -85,7 +92,10 @@ class MemoryBudget:
 
     def used(self) -> int:
         """Bytes of resident memory gained since the budget was entered."""
-        return max(0, resident() - self.start)
+        now = resident()
+        if self.start is None:  # the first check: see the module's docstring
+            self.start = now - self.made
+        return max(0, now - self.start)
 
     def fits(self, nbytes: float) -> bool:
         """Whether ``nbytes`` more would stay within the budget."""
@@ -105,6 +115,7 @@ class MemoryBudget:
                 nbytes += getattr(d, "nbytes", 0)
         else:
             nbytes = getattr(data, "nbytes", 0)
+        self.made += nbytes
         if nbytes >= LARGE or self.calls % EVERY == 0:
             self.reserve(nbytes)
 

@@ -50,6 +50,29 @@ def test_work_that_frees_as_it_goes_fits_in_a_small_budget():
     assert total == pytest.approx(100 * 2 * MIB * np.sin(1.0))
 
 
+def test_small_work_never_reads_the_resident_memory(monkeypatch):
+    reads = []
+    monkeypatch.setattr("dezero.budget.resident", lambda: reads.append(1) or 0)
+    x = Variable(np.array(2.0))
+    with MemoryBudget(MIB):
+        y = (x + 3) ** 2 / F.sin(x)
+        y.backward()
+    assert reads == []  # a scalar statement pays no read on entry
+
+
+def test_what_functions_made_before_the_first_check_counts_as_held():
+    # Outputs under 64 KiB trigger no check: the first comes with a large one, and the
+    # resident memory on entry is then estimated as now minus what Functions made.
+    x = Variable(np.ones(4096))  # 32 KiB
+    kept = []
+    with pytest.raises(MemoryBudgetExceeded):
+        with MemoryBudget(8 * MIB):
+            for _ in range(300):  # 9.4 MiB, each below the size that checks
+                kept.append(F.sin(x))
+            F.broadcast_to(x, (2, 4096))  # 64 KiB: the first check
+    assert len(kept) == 300
+
+
 def test_reserve_refuses_before_allocating():
     with MemoryBudget(32 * MIB) as budget:
         budget.reserve(16 * MIB)
