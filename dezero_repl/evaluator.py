@@ -29,7 +29,15 @@ from dezero_repl import choice, nodes
 from dezero_repl.errors import CalcError, ErrorKind, Timeout, did_you_mean
 from dezero_repl.floating import FloatingPointLog
 from dezero_repl.indexing import array_literal, check_index_size, index_item, index_message
-from dezero_repl.ledger import HistoryLost, Ledger, prune, summarize
+from dezero_repl.ledger import (
+    Gradients,
+    HistoryLost,
+    Ledger,
+    Upstream,
+    needs_pruning,
+    prune,
+    summarize,
+)
 from dezero_repl.limits import StatementBudget, survey
 from dezero_repl.outcomes import Computed, Defined, Empty, FunctionShown, Outcome
 from dezero_repl.values import (
@@ -119,18 +127,18 @@ class Session:
                     kind=ErrorKind.TypeError,
                 )
             return FunctionShown(self.describe_function(value), warnings=warnings)
-        report = None
+        report, walked = None, None
         if self.grad_enabled:
             try:
-                report = self._report(value)
+                report, walked = self._report(value)
             except HistoryLost as e:
                 warnings = [*warnings, f"no gradients reported: {e.message}"]
         grads = None if report is None else {n: g for n, _, g in report}
         if name is not None:
-            value = self._bind(name, value)
+            value = self._bind(name, value, walked)
             if report is not None:
                 self.ledger.remember(value, report)
-        elif value.creator is not None:
+        elif needs_pruning(value, walked, None):
             # ans keeps only the graph that leads to named variables, as they do: what leads
             # nowhere can never receive a reported gradient, and would only hold memory.
             prune(value, {id(v) for v in self.variables.values()}, self.ledger)
@@ -208,20 +216,21 @@ class Session:
                 self._fp.warnings.append(message)
         self._caught.clear()
 
-    def _report(self, value: Variable) -> list[tuple[str, Variable, np.ndarray]]:
-        """The gradient of ``value`` (of the sum of its elements) for each named variable."""
+    def _report(self, value: Variable) -> tuple[Gradients, Upstream]:
+        """The gradient of ``value`` (of the sum of its elements) for each named variable,
+        and what the walk up its graph found."""
         if self._caught is None:
             with self.watching():
                 return self._report(value)
-        report = self.ledger.report(value, self.variables)
+        report, walked = self.ledger.report(value, self.variables)
         self._take_warnings()
         if self._fp.pending:
             self._fp.name("the gradient", [g for _, _, g in report])
-        return report
+        return report, walked
 
     def gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
         """The report as name → gradient."""
-        return {name: g for name, _, g in self._report(value)}
+        return {name: g for name, _, g in self._report(value)[0]}
 
     def _check_assignable(self, name: str, start: int, end: int) -> None:
         reason = None
@@ -238,8 +247,9 @@ class Session:
                 f"cannot assign to '{name}': {reason}", start, end, kind=ErrorKind.NameError
             )
 
-    def _bind(self, name: str, value: Variable) -> Variable:
-        """Store ``value`` under ``name``; a value already named elsewhere gets its own node."""
+    def _bind(self, name: str, value: Variable, walked: Upstream | None = None) -> Variable:
+        """Store ``value`` under ``name``; a value already named elsewhere gets its own node.
+        ``walked`` is what the walk of its report found (it may spare the pruning)."""
         # `in` compares by identity here, as Variable has no __eq__ of its own
         if value in self.variables.values() or value is self.last:
             if self.grad_enabled:
@@ -247,15 +257,15 @@ class Session:
                     value = value + 0.0  # a node of its own, with gradient 1 to the original
             else:
                 value = Variable(value.data)
+            walked = None  # it walked the original
         old = self.variables.get(name)
         self.variables[name] = value
         if value.name is None:
             value.name = name
-        named = {id(v) for v in self.variables.values()}
-        if value.creator is not None:
+        if needs_pruning(value, walked, old):
             # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph
-            prune(value, named, self.ledger)
-        if old is not None and old.ndim > 0 and id(old) not in named:
+            prune(value, {id(v) for v in self.variables.values()}, self.ledger)
+        if old is not None and old.ndim > 0 and old not in self.variables.values():
             # An array lost its name. Scalars remember their gradients, so reports stop at
             # them; an array's history is summarized (see ledger.py), else a loop over
             # arrays would keep all of it, for every report to walk.

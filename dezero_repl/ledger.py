@@ -26,7 +26,7 @@ arrays, not one per iteration. Higher derivatives through a summary are refused.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,16 @@ from dezero.series import ZERO
 from dezero_repl.errors import CalcError, ErrorKind
 
 Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u)
+Gradients = list[tuple[str, Variable, np.ndarray]]  # (name, variable, gradient), reported
+
+
+class Upstream(NamedTuple):
+    """What the walk up from a value found, for its report and for ``prune``."""
+
+    variables: list[Variable]  # the named variables the value depends on
+    stop: set[int]  # the ids of those that remember: backpropagation stops there
+    met: Any  # the ids of all the named variables met on the way (a set-like view)
+    loose: bool  # a Function on the way may lead to no named variable: prune has work
 
 
 class Ledger:
@@ -53,19 +63,19 @@ class Ledger:
         entry = self.entries.get(id(v))
         return entry[1] if entry is not None and entry[0]() is v else None
 
-    def report(
-        self, value: Variable, variables: dict[str, Variable]
-    ) -> list[tuple[str, Variable, np.ndarray]]:
-        """(name, variable, gradient of the sum of ``value``) for each named variable upstream."""
+    def report(self, value: Variable, variables: dict[str, Variable]) -> tuple[Gradients, Upstream]:
+        """(name, variable, gradient of the sum of ``value``) for each named variable
+        upstream, and what the walk up found (whether pruning has work, say)."""
         named = {id(v): v for v in variables.values()}
-        upstream, stop = _named_upstream(value, named, self)
-        if not upstream:
-            return []
+        walked = upstream(value, named, self)
+        found = walked.variables
+        if not found:
+            return [], walked
         direct: dict[int, Any] = {}
-        for v, g in zip(upstream, gradient_arrays(value, upstream, stop=stop)):
+        for v, g in zip(found, gradient_arrays(value, found, stop=walked.stop)):
             direct[id(v)] = np.zeros_like(v.data) if g is None else g
         totals = dict(direct)
-        for i in stop & direct.keys():
+        for i in walked.stop & direct.keys():
             adjoint = direct[i]
             remembered = self.remembered(named[i])
             assert remembered is not None  # the search stopped there because it remembers
@@ -73,9 +83,9 @@ class Ledger:
                 if j in named and ref() is not None:
                     contribution = _chain(adjoint, partial)
                     totals[j] = totals[j] + contribution if j in totals else contribution
-        return [(n, v, totals[id(v)]) for n, v in variables.items() if id(v) in totals]
+        return [(n, v, totals[id(v)]) for n, v in variables.items() if id(v) in totals], walked
 
-    def remember(self, value: Variable, report: list[tuple[str, Variable, np.ndarray]]) -> None:
+    def remember(self, value: Variable, report: Gradients) -> None:
         """Let a scalar named ``value`` remember its gradients from ``report``."""
         if value.size != 1 or value.creator is None:
             return
@@ -101,29 +111,50 @@ def _chain(adjoint: np.ndarray, partial: np.ndarray) -> np.ndarray:
     return np.multiply(adjoint, partial, out=zero, where=partial != 0)
 
 
-def _named_upstream(
-    value: Variable, named: dict[int, Any], ledger: Ledger
-) -> tuple[list[Variable], set[int]]:
+def upstream(value: Variable, named: dict[int, Any], ledger: Ledger) -> Upstream:
     """The named variables that ``value`` depends on, and the ids of those among them that
-    remember their gradients: the search, like backpropagation later, stops at those."""
+    remember their gradients: the search, like backpropagation later, stops at those.
+
+    On the way it tells whether ``prune`` could cut anything: not if every Function met
+    has an input that is named or made by another Function (then, by induction from the
+    first Functions, every output leads to a named variable), and no old value that
+    remembers is met (whether it still leads anywhere is the ledger's to say).
+    """
     found = {id(value): value} if id(value) in named else {}
     stop: set[int] = set()
     funcs = [] if value.creator is None else [value.creator]
     seen = {id(f) for f in funcs}
+    loose = False
     while funcs:
         f = funcs.pop()
+        leads = False
         for x in f.inputs:
             if id(x) in named:
+                leads = True
                 if id(x) in found:
                     continue  # met before: a stop, or its creator is already seen
                 found[id(x)] = x
                 if ledger.remembered(x) is not None:
                     stop.add(id(x))
                     continue
-            if x.creator is not None and id(x.creator) not in seen:
-                seen.add(id(x.creator))
-                funcs.append(x.creator)
-    return list(found.values()), stop
+            elif id(x) in ledger.entries:
+                loose = True
+            creator = x.creator
+            if creator is not None:
+                leads = True
+                if id(creator) not in seen:
+                    seen.add(id(creator))
+                    funcs.append(creator)
+        loose = loose or not leads
+    return Upstream(list(found.values()), stop, found.keys(), loose)
+
+
+def needs_pruning(value: Variable, walked: Upstream | None, old: Variable | None) -> bool:
+    """Whether ``prune`` may cut anything from ``value``'s graph, once ``old`` (if any) has
+    lost its name to it, given what its report's walk found (None: no report was made)."""
+    if value.creator is None:
+        return False
+    return walked is None or walked.loose or (old is not None and id(old) in walked.met)
 
 
 def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
@@ -182,17 +213,17 @@ def summarize(v: Variable, variables: dict[str, Variable], ledger: Ledger) -> No
     prune(v, set(named), ledger)
     if v.creator is None or isinstance(v.creator, Summary):
         return
-    upstream, _ = _named_upstream(v, named, ledger)
-    if not upstream or any(u.size != 1 for u in upstream):
+    inputs = upstream(v, named, ledger).variables
+    if not inputs or any(u.size != 1 for u in inputs):
         return
     partials: list[Any] = []
     with no_grad():
-        for u in upstream:
+        for u in inputs:
             # partial derivatives: the other named variables held still, even those that
             # depend on u, since reports add what flows through them (see Ledger.report)
-            seeds = {id(w): (w, np.float64(w is u)) for w in upstream}
+            seeds = {id(w): (w, np.float64(w is u)) for w in inputs}
             partials.append(series.tangent(v, seeds).data)
-    Summary(partials, v.name).stand_for(v, upstream)
+    Summary(partials, v.name).stand_for(v, inputs)
 
 
 class HistoryLost(CalcError):

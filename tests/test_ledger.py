@@ -70,6 +70,62 @@ def test_remembered_partials_give_the_full_backward_result(lines):
             assert_same_gradient(got[name], want[name])
 
 
+PRUNED_TERMS = [*TERMS, "sin(2)", "exp(1) * 2", "ans", "sum([1, 2] * 3)"]
+
+
+@st.composite
+def pruned_statements(draw) -> list[str]:
+    lines = ["a = 1.5", "b = -0.5", "c = 2", "v = [1, 2, 3]"]
+    for _ in range(draw(st.integers(1, 12))):
+        target = draw(st.sampled_from(NAMES + [None]))
+        terms = [draw(st.sampled_from(PRUNED_TERMS)) for _ in range(draw(st.integers(1, 3)))]
+        expr = " * ".join(f"({t})" for t in terms)
+        if target == "v":
+            expr = f"v * ({expr})"
+        lines.append(expr if target is None else f"{target} = {expr}")
+        if draw(st.integers(0, 4)) == 0:  # ans may then lead to an old value that remembers
+            lines.append(f":del {draw(st.sampled_from(NAMES))}")
+    return lines
+
+
+def graph(v, memo: dict) -> tuple:
+    """A value's graph as nested tuples: what is kept, whatever the objects."""
+    if id(v) not in memo:
+        f = v.creator
+        memo[id(v)] = (
+            ("leaf", v.name, np.asarray(v.data).tolist())
+            if f is None
+            else (type(f).__name__, tuple(graph(x, memo) for x in f.inputs))
+        )
+    return memo[id(v)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(pruned_statements())
+def test_pruning_spared_by_the_walk_keeps_the_graphs_a_full_pruning_keeps(lines):
+    # The report's walk tells when pruning would cut nothing; the session then skips it.
+    spared, full = Session(), Session()
+    always = lambda value, walked, old: value.creator is not None  # noqa: E731
+    for line in lines:
+        if line.startswith(":del "):  # as the command does
+            for session in (spared, full):
+                session.variables.pop(line.split()[1], None)
+            continue
+        outcomes = []
+        for session in (spared, full):
+            with pytest.MonkeyPatch.context() as m:
+                if session is full:
+                    m.setattr(evaluator, "needs_pruning", always)
+                outcomes.append(reports(session, [line])[0])
+        assert str(outcomes[0]) == str(outcomes[1])
+        kept = [
+            {n: graph(v, {}) for n, v in s.variables.items()}
+            | {"ans": None if s.last is None else graph(s.last, {})}
+            for s in (spared, full)
+        ]
+        assert kept[0] == kept[1], line
+
+
 def assert_same_gradient(got, want):
     """Equal where the full pass is finite. Where it overflowed (inf, or inf·0 = nan), the
     report overflowed too, though the two orders of arithmetic may disagree on which."""
