@@ -60,74 +60,92 @@ _UNMEMOIZED = frozenset(("error", "command", "argument"))
 class Plan:
     """How to rebuild a syntax tree from the tokens of any statement of one shape.
 
-    Each step builds one node, children first: it makes the node without its __init__ and
-    sets each field from a recipe ``(name, how, arg)``. The children come first, last one
-    first, popped from the nodes built so far; the other fields are read from the
-    statement's tokens (``arg`` is a token's index) or are constants of the shape.
+    A statement's values are laid out in a *pool*: the start and end of each token, then
+    the words the tree reads (numbers and names), then the shape's constants (operators,
+    say), then the nodes as they are built, children first. Each step makes one node
+    without its __init__ and sets every field from the pool, ``(field, index)``; a step
+    without a class makes a tuple of nodes instead (the arguments of a call).
     """
 
-    def __init__(self, steps: list[tuple[type, list[tuple[str, int, Any]]]]) -> None:
+    def __init__(
+        self,
+        words: list[tuple[int, int]],
+        constants: list[Any],
+        steps: list[tuple[type | None, tuple]],
+    ) -> None:
+        self.words = words  # (how to read it, token index)
+        self.constants = constants
         self.steps = steps
 
     def build(self, text: str, tokens: list[Token]) -> nodes.Statement:
-        values: list[Any] = []
-        for cls, recipe in self.steps:
+        pool: list[Any] = []
+        for _, start, end in tokens:
+            pool += (start, end)
+        for how, i in self.words:
+            word = text[tokens[i][1] : tokens[i][2]]
+            if how == _FLOAT:
+                pool.append(float(word))
+            elif how == _ID:
+                pool.append(word.rstrip("'"))
+            else:  # primes
+                pool.append(len(word) - len(word.rstrip("'")))
+        pool += self.constants
+        for cls, fields in self.steps:
+            if cls is None:
+                pool.append(tuple([pool[i] for i in fields]))
+                continue
             node: Any = _new(cls)
-            for name, how, arg in recipe:
-                if how == _CHILD:
-                    value = values.pop()
-                elif how == _START:
-                    value = tokens[arg][1]
-                elif how == _END:
-                    value = tokens[arg][2]
-                elif how == _CONST:
-                    value = arg
-                elif how == _CHILDREN:
-                    value = tuple(values[len(values) - arg :])
-                    del values[len(values) - arg :]
-                else:
-                    word = text[tokens[arg][1] : tokens[arg][2]]
-                    if how == _FLOAT:
-                        value = float(word)
-                    elif how == _ID:
-                        value = word.rstrip("'")
-                    else:  # primes
-                        value = len(word) - len(word.rstrip("'"))
-                setattr(node, name, value)
-            values.append(node)
-        return values[0]
+            for name, i in fields:
+                setattr(node, name, pool[i])
+            pool.append(node)
+        return pool[-1]
 
 
-_CHILD, _CHILDREN, _START, _END, _CONST, _FLOAT, _ID, _PRIMES = range(8)
-_HOW = {
-    "child": _CHILD,
-    "children": _CHILDREN,
-    "start": _START,
-    "end": _END,
-    "const": _CONST,
-    "float": _FLOAT,
-    "id": _ID,
-    "primes": _PRIMES,
-}
-_new = object.__new__  # a node is made field by field: every field is in its recipe
+_FLOAT, _ID, _PRIMES = range(3)
+_WORDS = {"float": _FLOAT, "id": _ID, "primes": _PRIMES}
+_KIDS = ("child", "children")
+_new = object.__new__  # a node is made field by field: every field is in its step
 
 
 def learn(tree: nodes.Statement, text: str, tokens: list[Token]) -> Plan | None:
     """A plan that rebuilds ``tree`` from tokens, or None if the tree does not fit one."""
     starts = {start: i for i, (_, start, _) in enumerate(tokens)}
     ends = {end: i for i, (_, _, end) in enumerate(tokens)}
-    steps: list[tuple[type, list[tuple[str, int, Any]]]] = []
     try:
-        for node in _post_order(tree):
-            fields = [
-                (name, _HOW[op], arg) for name, op, arg in _fields(node, text, tokens, starts, ends)
-            ]
-            kids = [f for f in fields if f[1] in (_CHILD, _CHILDREN)]
-            leaves = [f for f in fields if f[1] not in (_CHILD, _CHILDREN)]
-            steps.append((type(node), kids[::-1] + leaves))  # children were pushed in order
+        recipes = [
+            (type(node), _fields(node, text, tokens, starts, ends)) for node in _post_order(tree)
+        ]
     except _Unfit:
         return None
-    return Plan(steps)
+    words = [(_WORDS[how], arg) for _, recipe in recipes for _, how, arg in recipe if how in _WORDS]
+    constants = [arg for _, recipe in recipes for _, how, arg in recipe if how == "const"]
+    word_at, constant_at = 2 * len(tokens), 2 * len(tokens) + len(words)
+    size = constant_at + len(constants)  # where the first node will be
+    steps: list[tuple[type | None, tuple]] = []
+    built: list[int] = []  # the pool indices of the nodes not yet a child
+    for cls, recipe in recipes:
+        count = sum(1 if how == "child" else arg for _, how, arg in recipe if how in _KIDS)
+        kids = built[len(built) - count :]  # the node's children, built in field order
+        del built[len(built) - count :]
+        fields = []
+        for name, how, arg in recipe:
+            if how in _WORDS:
+                index, word_at = word_at, word_at + 1
+            elif how == "const":
+                index, constant_at = constant_at, constant_at + 1
+            elif how in ("start", "end"):
+                index = 2 * arg + (how == "end")
+            elif how == "child":
+                index = kids.pop(0)
+            else:  # children: a tuple of nodes, made by a step of its own
+                steps.append((None, tuple(kids[:arg])))
+                del kids[:arg]
+                index, size = size, size + 1
+            fields.append((name, index))
+        steps.append((cls, tuple(fields)))
+        built.append(size)
+        size += 1
+    return Plan(words, constants, steps)
 
 
 class _Unfit(Exception):

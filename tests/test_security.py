@@ -164,7 +164,7 @@ ALLOWED = {
         "f.name is a field of the node's own dataclass, never user text",
     ("dezero_repl/shapes.py", "getattr(node, field.name)"):
         "field.name is a field of the node's own dataclass, never user text",
-    ("dezero_repl/shapes.py", "setattr(node, name, value)"):
+    ("dezero_repl/shapes.py", "setattr(node, name, pool[i])"):
         "name is a field of the node's own dataclass, taken from its fields by learn()",
     ("dezero_repl/config.py", "setattr(settings, key, value)"):
         "key is one of the known settings: unknown keys are refused just before",
