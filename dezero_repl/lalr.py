@@ -51,7 +51,10 @@ class TableParser:
         self.end = parser["end_states"]["start"]
         terminals = [t for t in memo.values() if t["__type__"] == "TerminalDef"]
         terminals.sort(key=_lark_order)
-        self.patterns = [(t["name"], _compile(t["pattern"])) for t in terminals]
+        # A plain string is matched as a string; a pattern is compiled when first tried
+        # (compiling them all would take a millisecond of every start).
+        self.terminals = [(t["name"], _literal(t["pattern"]), t["pattern"]) for t in terminals]
+        self.regexes: dict[str, re.Pattern] = {}
         self.ignore = frozenset(data["parser"]["lexer_conf"]["ignore"])
         # The builder's methods, by terminal and by rule name (names from the tables only).
         names = {t["name"] for t in terminals} | {_rule_name(r) for r in _rules(memo)}
@@ -78,17 +81,26 @@ class TableParser:
     def _next_token(self, text: str, position: int, state: int) -> Token | None:
         accepts = self.states[state]
         while position < len(text):
-            for name, pattern in self.patterns:
+            for name, literal, pattern in self.terminals:
                 if name not in accepts and name not in self.ignore:
                     continue
-                match = pattern.match(text, position)
+                if literal is not None:
+                    if text.startswith(literal, position):
+                        end = position + len(literal)
+                        break
+                    continue
+                regex = self.regexes.get(name)
+                if regex is None:
+                    regex = self.regexes[name] = _compile(pattern)
+                match = regex.match(text, position)
                 if match and match.end() > position:
+                    end = match.end()
                     break
             else:
                 raise Rejected(position)
             if name not in self.ignore:
-                return Token(name, match.group(), position)
-            position = match.end()
+                return Token(name, text[position:end], position)
+            position = end
         return None
 
     def _feed(self, states: list[int], values: list, kind: str, value: Any) -> None:
@@ -154,6 +166,12 @@ def _lark_order(terminal: dict) -> tuple:
     pattern = terminal["pattern"]
     width = pattern["_width"][1] if "_width" in pattern else len(pattern["value"])
     return (-terminal["priority"], -width, -len(pattern["value"]), terminal["name"])
+
+
+def _literal(pattern: dict) -> str | None:
+    """The text a terminal matches, if it is a plain string (matching it needs no regex)."""
+    plain = pattern["__type__"] == "PatternStr" and not pattern.get("flags")
+    return str(pattern["value"]) if plain and pattern["value"] else None
 
 
 def _compile(pattern: dict) -> re.Pattern:
