@@ -8,6 +8,7 @@ scanner and the parser cannot disagree on them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -51,8 +52,15 @@ _TOKENS = (
     r"(?P<punctuation>[,;:.])",
     r"(?P<error>[^ \t\f\r])",
 )
-#: Every token and every run of blanks, for ``lex``.
-_SCAN = re.compile("|".join((r"(?P<space>[ \t\f\r]+)", *_TOKENS)))
+
+
+@functools.cache
+def _scanner() -> re.Pattern:
+    """Every token and every run of blanks, for ``lex`` (compiled when first needed: a
+    script of plain lines, or ``-e``, never needs it)."""
+    return re.compile("|".join((r"(?P<space>[ \t\f\r]+)", *_TOKENS)))
+
+
 #: Every token with the blanks before it: half as many matches, for ``statement_tokens``.
 _STATEMENT = re.compile(r"[ \t\f\r]*(?:" + "|".join(_TOKENS) + ")")
 # A command: blanks, `:name`, then the raw rest of the line.
@@ -69,6 +77,7 @@ def lex(
     ``position``, ``stop`` and ``depth`` let a caller scan one line of a script.
     """
     stop = len(text) if stop is None else stop
+    scanner = _scanner()
     command_allowed = True
     while position < stop:
         command = _COMMAND.match(text, position, stop) if command_allowed and depth == 0 else None
@@ -80,7 +89,7 @@ def lex(
                 yield "argument", offset + lead, offset + len(raw.rstrip())
             position, command_allowed = command.end(), False
             continue
-        match = _SCAN.match(text, position, stop)
+        match = scanner.match(text, position, stop)
         assert match is not None  # its last alternative matches any character
         kind, start, position = str(match.lastgroup), match.start(), match.end()
         if kind == "space":
