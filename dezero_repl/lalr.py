@@ -42,11 +42,8 @@ class TableParser:
 
     def __init__(self, data: dict, memo: dict, builder: Any) -> None:
         parser = data["parser"]["parser"]
-        names = parser["tokens"]
-        self.states = {
-            state: {names[k]: self._action(v, memo) for k, v in actions.items()}
-            for state, actions in parser["states"].items()
-        }
+        self.table, self.names, self.memo = parser["states"], parser["tokens"], memo
+        self.states: dict[int, dict[str, tuple]] = {}  # each state's actions, by symbol name
         self.start = parser["start_states"]["start"]
         self.end = parser["end_states"]["start"]
         terminals = [t for t in memo.values() if t["__type__"] == "TerminalDef"]
@@ -60,10 +57,16 @@ class TableParser:
         names = {t["name"] for t in terminals} | {_rule_name(r) for r in _rules(memo)}
         self.callbacks = {n: getattr(builder, n) for n in names if hasattr(builder, n)}
 
-    @staticmethod
-    def _action(action: tuple, memo: dict) -> tuple:
-        kind, arg = action
-        return (kind, memo[arg["@"]]) if kind == 1 else (kind, arg)
+    def _actions(self, state: int) -> dict[str, tuple]:
+        """A state's actions by symbol name, read from the table when the state is first
+        reached (a statement visits a few of them; reading all would slow every start)."""
+        actions = self.states.get(state)
+        if actions is None:
+            actions = self.states[state] = {
+                self.names[k]: (kind, self.memo[arg["@"]]) if kind == 1 else (kind, arg)
+                for k, (kind, arg) in self.table[state].items()
+            }
+        return actions
 
     def parse(self, text: str) -> Any:
         states: list[int] = [self.start]
@@ -79,7 +82,7 @@ class TableParser:
             self._feed(states, values, token.type, callback(token) if callback else token)
 
     def _next_token(self, text: str, position: int, state: int) -> Token | None:
-        accepts = self.states[state]
+        accepts = self._actions(state)
         while position < len(text):
             for name, literal, pattern in self.terminals:
                 if name not in accepts and name not in self.ignore:
@@ -105,7 +108,7 @@ class TableParser:
 
     def _feed(self, states: list[int], values: list, kind: str, value: Any) -> None:
         while True:
-            action = self.states[states[-1]].get(kind)
+            action = self._actions(states[-1]).get(kind)
             if action is None:
                 raise Rejected(kind)
             if action[0] == 0:  # shift
@@ -117,7 +120,7 @@ class TableParser:
             children = values[len(values) - size :] if size else []
             del states[len(states) - size :], values[len(values) - size :]
             values.append(self._reduce(rule, children))
-            states.append(self.states[states[-1]][rule["origin"]["name"]][1])
+            states.append(self._actions(states[-1])[rule["origin"]["name"]][1])
             if kind == "$END" and states[-1] == self.end:
                 return
 
