@@ -89,7 +89,7 @@ def _show(data: np.ndarray) -> str:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: never changed, and cheaper to create (see values.py)
 class Builtin:
     """A built-in function: ``signature`` as shown to users, and how to compute it."""
 
