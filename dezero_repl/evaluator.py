@@ -444,6 +444,10 @@ class Session:
             if node is None:
                 values.append(None)
             elif state < 0:  # the children's values are ready: combine ~state of them
+                if type(node) is nodes.Binary:  # the commonest: its two values in place
+                    right = values.pop()
+                    values[-1] = self._binary(node, values[-1], right)
+                    continue
                 count = ~state
                 args = values[len(values) - count :]
                 del values[len(values) - count :]
