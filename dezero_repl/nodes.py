@@ -45,6 +45,8 @@ def _shallow(value: object) -> str:
 
 @dataclass(slots=True, eq=False, repr=False)
 class Number(Node):
+    """A number as written (`2.5`, `1e-3`), read as a float."""
+
     value: float
 
 
@@ -58,6 +60,8 @@ class Name(Node):
 
 @dataclass(slots=True, eq=False, repr=False)
 class Unary(Node):
+    """An operator with one operand: `-x`, `not x`, `n!`."""
+
     op: str  # '-', '+', 'not', or '!' (the factorial, written after its operand)
     operand: Expr
     op_start: int = field(kw_only=True)
@@ -66,6 +70,8 @@ class Unary(Node):
 
 @dataclass(slots=True, eq=False, repr=False)
 class Binary(Node):
+    """left op right: arithmetic, `@`, or a comparison."""
+
     op: str  # + - * / @ // % ** (written ** or ^), or a comparison: < <= > >= == !=
     left: Expr
     right: Expr
@@ -113,6 +119,8 @@ class Transpose(Node):
 
 @dataclass(slots=True, eq=False, repr=False)
 class ArrayLit(Node):
+    """[a, b, ...]: an array of its elements, which may be arrays themselves."""
+
     elements: tuple[Expr, ...]
 
 
@@ -189,6 +197,8 @@ BINDERS = (OverRange, Integral)
 
 @dataclass(slots=True, eq=False, repr=False)
 class ExprStmt(Node):
+    """A statement that is an expression: its value is shown."""
+
     expr: Expr
 
 

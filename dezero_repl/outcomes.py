@@ -21,17 +21,21 @@ import numpy as np
 
 @dataclass(eq=False)
 class Outcome:
+    """What every kind carries: its warnings, and further fields for JSON."""
+
     warnings: list[str] = field(default_factory=list, kw_only=True)
     extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
 
 @dataclass(eq=False)
 class Empty(Outcome):
-    pass
+    """Nothing to show: a blank line or a comment."""
 
 
 @dataclass(eq=False)
 class Computed(Outcome):
+    """A value and the gradients reported for it."""
+
     value: np.ndarray
     grads: dict[str, np.ndarray] | None = None
     name: str | None = None  # set for an assignment
@@ -39,14 +43,20 @@ class Computed(Outcome):
 
 @dataclass(eq=False)
 class Defined(Outcome):
+    """A user function was defined; ``message`` says which."""
+
     message: str
 
 
 @dataclass(eq=False)
 class FunctionShown(Outcome):
+    """A function value, described by ``message`` rather than called."""
+
     message: str
 
 
 @dataclass(eq=False)
 class CommandDone(Outcome):
+    """A command ran; ``message`` is what it says, if anything."""
+
     message: str | None = None

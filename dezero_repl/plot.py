@@ -110,6 +110,8 @@ def _at(offset: int) -> Iterator[None]:
 
 @dataclass
 class Curve:
+    """One curve of a plot: its label and its values at the sampled points."""
+
     label: str
     values: np.ndarray
 
