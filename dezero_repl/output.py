@@ -191,9 +191,9 @@ class JsonOutput:
         self.elements = elements or (lambda: ELEMENTS)
 
     def _write(self, obj: dict[str, Any]) -> None:
+        """One line: arrays too large to hold as lists are written piece by piece."""
         import json  # here, not at start-up: only --json needs it
 
-        """One line: arrays too large to hold as lists are written piece by piece."""
         streamed: dict[str, np.ndarray] = {}
 
         def placeholder(value: Any) -> str:
