@@ -18,15 +18,22 @@ from typing import Any, TextIO
 from dezero_repl import __version__
 
 
-def _parser() -> argparse.ArgumentParser:
-    from dezero_repl import manual
+class _ArgumentParser(argparse.ArgumentParser):
+    """The command line's parser; its epilog, from the manual, is written only for --help."""
 
-    p = argparse.ArgumentParser(
+    def format_help(self) -> str:
+        from dezero_repl import manual
+
+        self.epilog = manual.epilog()
+        return super().format_help()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(
         prog="dezero-repl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A calculator that differentiates: every value comes with the exact\n"
         "gradients of the variables it depends on.",
-        epilog=manual.epilog(),
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="script files to run ('-' = stdin)")
     p.add_argument(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from dezero.utils import GraphvizNotFound, get_dot_graph, render_dot
 from dezero_repl import help as help_text
-from dezero_repl.errors import CalcError, ErrorKind, did_you_mean
+from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind, did_you_mean
 from dezero_repl.evaluator import Session
 from dezero_repl.format import describe_shape, format_value
 from dezero_repl.nodes import Command, ExprStmt
@@ -24,10 +24,6 @@ from dezero_repl.parser import ParseError, parse_statement
 
 if TYPE_CHECKING:
     from dezero_repl.runner import Runner
-
-
-class AlreadyReported(CalcError):
-    """A failure whose details were already shown (e.g. an error inside a :load-ed file)."""
 
 
 def run(runner: Runner, command: Command, text: str) -> Outcome:

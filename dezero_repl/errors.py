@@ -70,6 +70,10 @@ class Timeout(CalcError):
         super().__init__("evaluation took too long", kind=ErrorKind.Timeout)
 
 
+class AlreadyReported(CalcError):
+    """A failure whose details were already shown (e.g. an error inside a :load-ed file)."""
+
+
 def _one_line(message: str) -> str:
     """A message as one printable line: a newline or an escape in a file name or a command's
     argument is shown escaped (``\\n``, ``\\x1b``), never written to the terminal as is."""

@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dezero_repl import commands
-from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind
 from dezero_repl.evaluator import Session
 from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement
@@ -109,7 +108,7 @@ class Runner:
         except ParseError as e:
             error = CalcError(e.message, e.start, e.end, kind=ErrorKind.SyntaxError)
             return self._fail(name, source, offset, error, text)
-        except commands.AlreadyReported:
+        except AlreadyReported:
             self.failed = True
             return False
         except CalcError as e:  # an error without a span concerns the whole statement
@@ -150,6 +149,8 @@ class Runner:
             )
         statement = parse_statement(text)
         if isinstance(statement, Command):
+            from dezero_repl import commands  # here: a script without commands never needs them
+
             with self.session.budget():  # a :load runs each statement in a budget of its own
                 return commands.run(self, statement, text)
         with self.progress:
