@@ -28,6 +28,7 @@ from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.limits import MAX_ITERATIONS
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
 
@@ -55,10 +56,9 @@ ELEMENTWISE = (
     P.Floor, P.Ceil, P.Round, P.Sign, P.FloorDiv, P.Mod, P.Where, P.Maximum, P.Minimum,
     SF.Erf, SF.Erfc, SF.Gamma, SF.Lgamma, SF.Polygamma,
 )  # fmt: skip
-#: Newton's method stops when a step is this small relative to max(1, |x|) ...
+#: Newton's method stops when a step is this small relative to max(1, |x|), or gives up
+#: after limits.MAX_ITERATIONS iterations.
 TOLERANCE = 1e-12
-#: ... or gives up after this many iterations.
-MAX_ITERATIONS = 100
 
 
 def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:

@@ -19,6 +19,10 @@ from dezero_repl.vocabulary import RESERVED, SPECIAL_FORMS
 #: The most steps (syntax nodes visited) one statement may forecast: user functions that
 #: call others several times multiply, and f40 in a chain of doubling functions is 2^40.
 MAX_STEPS = 2_000_000
+#: The most iterations of a solver (solve, minimize): its function counts this many times.
+MAX_ITERATIONS = 100
+#: The special forms that call their function argument once per iteration.
+ITERATIVE = frozenset(("solve", "minimize"))
 
 
 def survey(
@@ -29,10 +33,32 @@ def survey(
     calculus and whether it reads a named variable or ``ans`` (parameters shadow them).
 
     A step is a syntax node visited; a user function's body counts once at every place
-    that names it (per call, or per use by a derivative or a solver), so functions that
-    call others several times multiply. Definitions are never cyclic.
+    that names it (per call, or per use by a derivative), and MAX_ITERATIONS times where a
+    solver takes it, so functions that call others several times multiply. Definitions
+    are never cyclic.
     """
-    steps, named, reads, calculus = _scan(expr, frozenset(), functions, variables)
+    steps, calculus, reads = _forecast(expr, frozenset(), functions, variables)
+    if steps > MAX_STEPS:
+        raise CalcError(
+            f"this would take about {about(steps)} steps to evaluate (limit "
+            f"{MAX_STEPS:,}): user functions that call others several times multiply "
+            f"their cost",
+            kind=ErrorKind.ResourceError,
+        )
+    return calculus, reads
+
+
+def steps(expr: nodes.Expr, functions: dict[str, Any], params: frozenset[str]) -> int:
+    """What one evaluation of ``expr`` is forecast to take, in steps (as ``survey`` counts
+    them), where the names ``params`` are bound (a sum's index, an integral's variable)."""
+    return _forecast(expr, params, functions, {})[0]
+
+
+def _forecast(
+    expr: nodes.Expr, params: frozenset[str], functions: dict[str, Any], variables: Any
+) -> tuple[int, bool, bool]:
+    """Steps, whether calculus is used, and whether a named variable is read."""
+    steps, named, reads, calculus = _scan(expr, params, functions, variables)
     bodies: dict[str, tuple[int, bool, bool]] = {}  # name -> steps, reads, calculus
     pending = [(name, False) for name in named]
     while pending:  # a body after the bodies of the functions it names
@@ -59,14 +85,7 @@ def survey(
             reads or g_reads,
             calculus or g_calculus,
         )
-    if steps > MAX_STEPS:
-        raise CalcError(
-            f"this would take about {about(steps)} steps to evaluate (limit "
-            f"{MAX_STEPS:,}): user functions that call others several times multiply "
-            f"their cost",
-            kind=ErrorKind.ResourceError,
-        )
-    return calculus, reads
+    return steps, calculus, reads
 
 
 def _scan(
@@ -86,6 +105,8 @@ def _scan(
             stack += (node.right, node.left)
             continue
         if kind is not nodes.Name:
+            if kind is nodes.Call:
+                named += _iterated(node, params, functions)
             if kind is not nodes.Number:
                 stack += nodes.children(node)
             continue
@@ -98,6 +119,18 @@ def _scan(
         if node.primes or node.id in SPECIAL_FORMS:
             calculus = True
     return count, named, reads, calculus
+
+
+def _iterated(call: nodes.Call, params: frozenset[str], functions: Any) -> list[str]:
+    """The further uses of a user function that a solver calls at each iteration: its name
+    once per iteration after the first (the first is the argument's own name)."""
+    func, args = call.func, call.args
+    if type(func) is not nodes.Name or func.id not in ITERATIVE or not args:
+        return []
+    f = args[0]
+    if type(f) is not nodes.Name or f.id in params or f.id not in functions:
+        return []
+    return [f.id] * (MAX_ITERATIONS - 1)
 
 
 class StatementBudget(MemoryBudget):

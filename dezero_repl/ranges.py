@@ -19,7 +19,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable, as_variable
 from dezero import quadrature as Q  # noqa: N812 - the quadrature, as a module
-from dezero_repl import nodes
+from dezero_repl import limits, nodes
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.format import format_number
 from dezero_repl.limits import MAX_STEPS, about
@@ -86,7 +86,7 @@ def _terms(
         if value.ndim <= dims:  # the body does not use k
             value = F.broadcast_to(value, (len(ks), *value.shape))
         return value
-    _check_steps(node.body, len(ks), node)
+    _check_steps(session, node.body, node.var, len(ks), node)
     values = []
     for k in ks:
         values.append(_value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1)))
@@ -113,9 +113,10 @@ def integral(
     arrays = _arrays_read(session, node.body, {node.var}, scope)
     shape = _elementwise_shape(node, lower, upper, *arrays.values())
     if shape is None:
+        spent = [0]  # the points evaluated one by one so far, over all of the refinement
 
         def integrand(t: Variable) -> Variable:
-            return _evaluate_at(session, node.body, node.var, t, scope, depth, node)
+            return _evaluate_at(session, node.body, node.var, t, scope, depth, node, spent)
 
         return _integrate(integrand, lower, upper, node.var)
     pieces = []
@@ -190,8 +191,11 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
         ]
         return F.reshape(F.stack(pieces), shape)
 
+    spent = [0]  # the points evaluated one by one so far, over all of the refinement
+
     def integrand(t: Variable) -> Variable:
         if pointwise:
+            _check_points(_function_steps(session, f), t.size, f"'{f.name}'", spent)
             values = [_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)]
             if any(v.ndim for v in values):
                 _not_a_number(None)
@@ -259,8 +263,10 @@ def _evaluate_at(
     scope: dict,
     depth: int,
     where: nodes.Node,
+    spent: list[int] | None = None,
 ) -> Variable:
-    """The body's values with ``var`` at each point, as an array of the points' shape."""
+    """The body's values with ``var`` at each point, as an array of the points' shape.
+    ``spent`` counts the points already evaluated one by one for the same integral."""
     points = as_variable(points)
     check_size(points.shape, "this range", arrays=2)
     if not _reads(body, var):  # a constant in var (a solver's answer, say): computed once
@@ -271,7 +277,7 @@ def _evaluate_at(
         if value.shape == points.shape:
             return value
         return F.broadcast_to(value, points.shape) if value.ndim == 0 else _not_a_number(body)
-    _check_steps(body, points.size, where)
+    _check_steps(session, body, var, points.size, where, spent)
     values = []
     for i in range(points.size):
         value = _value(session.evaluate(body, {**scope, var: points[i]}, depth + 1), body)
@@ -284,17 +290,50 @@ def _reads(body: nodes.Expr, name: str) -> bool:
     return any(type(n) is nodes.Name and n.id == name for n in nodes.walk(body))
 
 
-def _check_steps(body: nodes.Expr, points: int, where: nodes.Node) -> None:
-    """Refuse a body evaluated point by point that would take over MAX_STEPS steps."""
-    steps = sum(1 for _ in nodes.walk(body)) * points
+def _check_steps(
+    session: Session,
+    body: nodes.Expr,
+    var: str,
+    points: int,
+    where: nodes.Node,
+    spent: list[int] | None = None,
+) -> None:
+    """Refuse a body evaluated point by point that would take over MAX_STEPS steps (with
+    the user functions and solvers it calls); see ``_check_points``."""
+    per_point = limits.steps(body, session.functions, frozenset((var,)))
+    _check_points(per_point, points, "the body", spent, where)
+
+
+def _check_points(
+    per_point: int,
+    points: int,
+    what: str,
+    spent: list[int] | None,
+    where: nodes.Node | None = None,
+) -> None:
+    """Refuse ``points`` evaluations one by one of ``per_point`` steps each, after the
+    ``spent`` already made for the same integral, if they come to over MAX_STEPS; else count
+    them in ``spent``. An integral asks for its points batch by batch as it refines."""
+    before = spent[0] if spent is not None else 0
+    steps = per_point * (before + points)
     if steps > MAX_STEPS:
         raise CalcError(
             f"this would take about {about(steps)} steps to evaluate (limit {MAX_STEPS:,}): "
-            f"the body is evaluated point by point, since it does not act element by element",
-            where.start,
-            where.end,
+            f"{what} is evaluated point by point, since it does not act element by element",
+            where.start if where is not None else None,
+            where.end if where is not None else None,
             kind=ErrorKind.ResourceError,
         )
+    if spent is not None:
+        spent[0] += points
+
+
+def _function_steps(session: Session, f: Any) -> int:
+    """What one call of a function value is forecast to take, in steps."""
+    if isinstance(f, UserFunction):
+        return 1 + limits.steps(f.body, session.functions, frozenset(f.params))
+    base = getattr(f, "base", None)  # a derivative or a gradient: its function's body
+    return 1 if base is None else _function_steps(session, base)
 
 
 def _value(value: Any, body: nodes.Expr | None = None) -> Variable:

@@ -466,3 +466,40 @@ def _held_arrays(value) -> int:
                 count += x.data is not None and x.data.size >= 10**6
                 pending.append(x)
     return count
+
+
+def test_a_solver_counts_its_function_at_every_iteration():
+    from dezero_repl import limits
+
+    session = Session()
+    session.execute(parse_statement("f(t) = t ** 2 + sin(t)"), "f(t) = t ** 2 + sin(t)")
+    body = parse_statement("solve(f, 1)").expr  # 4 nodes; f's body has 7
+    assert limits.steps(body, session.functions, frozenset()) == 4 + 7 * limits.MAX_ITERATIONS
+    body = parse_statement("f(1) + sin(2)").expr  # 7 nodes, f called once
+    assert limits.steps(body, session.functions, frozenset()) == 7 + 7
+
+
+def test_solvers_evaluated_point_by_point_are_refused_before_their_cost(jcalc, monkeypatch):
+    # A solver at every point of a sum or an integral: its iterations are counted, and an
+    # integral's points are counted over all its refinement, batch by batch. Unbounded, the
+    # integral below solved 30,000 times (31 s) before it was refused as not converging.
+    from dezero_repl import calculus
+
+    solved = []
+    solve = calculus._FORMS["solve"]
+    monkeypatch.setitem(calculus._FORMS, "solve", lambda *a: solved.append(a) or solve(*a))
+    jcalc.json("f(t) = t ** 2 + sin(t)\ng(u) = solve(f, u)")
+    for text, points in [
+        ("sum(solve(f, k) for k in 1..10**4)", 0),  # forecast whole: no solve is made
+        ("integrate(solve(f, t), t, 0, 1)", 2_835),  # 2,000,000 / 705 steps a point
+        ("integrate(g, 0, 1)", 2_835),
+    ]:
+        solved.clear()
+        error = jcalc.last(text)["error"]
+        assert error["type"] == "ResourceError", text
+        assert error["message"].startswith("this would take about "), text
+        assert "evaluated point by point" in error["message"], text
+        assert len(solved) <= points, (text, len(solved))
+    result = jcalc.last("sum(solve(f, k) for k in 1..3)")  # a few points still run
+    assert result["value"] == pytest.approx(0.0, abs=1e-12)
+    assert len(solved) > 0
