@@ -17,6 +17,7 @@
 5. Piped scripts: a 100,000-line script piped into `dezero-repl`, read as a stream (each
    statement run, and its result delivered, as its line arrives), against the same script
    given as a file, which is read whole as piped input was before it streamed.
+6. Many variables: a statement's time with 20,000 variables defined, against with 10.
 
 Each target line ends in PASS or FAIL; the exit status is always 0 (timings on a shared
 machine are noisy, so read the output).
@@ -385,6 +386,36 @@ def piped() -> None:
     )
 
 
+# ---------------------------------------------------------------------------
+# 6. Many variables
+# ---------------------------------------------------------------------------
+
+
+def many_variables() -> None:
+    """A statement's time with 20,000 variables defined, against with 10: what each statement
+    does must not grow with the number of names (reports, binding and pruning ask an index)."""
+    count = 20000
+    body = "\n".join(f"b = a{i % 10} * 2 + sin(a{(i + 3) % 10})\nc = b * b" for i in range(2000))
+
+    def per_statement(names: int) -> float:
+        runner = Runner(Session(), HumanOutput(stdout=io.StringIO(), stderr=io.StringIO()))
+        runner.run_source("\n".join(f"a{i} = {i} * 0.5" for i in range(names)), "names")
+        start = time.perf_counter()
+        runner.run_source(body, "body")
+        return (time.perf_counter() - start) / 4000
+
+    times = [(per_statement(10), per_statement(count)) for _ in range(3)]
+    few, many = min(t[0] for t in times), min(t[1] for t in times)
+    print(f"6. statements among {count:,} variables")
+    print(f"   with 10 variables:      {few * 1e6:.0f} µs a statement (baseline)")
+    ratio = many / few
+    verdict(
+        "many-variables",
+        ratio <= 1.25,
+        f"   with {count:,} variables:  {many * 1e6:.0f} µs = {ratio:.2f}× (target ≤ 1.25×)",
+    )
+
+
 def main() -> None:
     startup()
     latency()
@@ -392,6 +423,7 @@ def main() -> None:
     against_floats()
     memory()
     piped()
+    many_variables()
     passed = sum(ok for _, ok in RESULTS)
     print(f"summary: {passed}/{len(RESULTS)} targets met")
 

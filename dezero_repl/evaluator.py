@@ -39,6 +39,7 @@ from dezero_repl.ledger import (
     summarize,
 )
 from dezero_repl.limits import StatementBudget, survey
+from dezero_repl.names import Variables
 from dezero_repl.outcomes import Computed, Defined, Empty, FunctionShown, Outcome
 from dezero_repl.values import (
     Derivative,
@@ -73,7 +74,7 @@ class Session:
     """Variables, user functions and modes: the state that statements read and change."""
 
     def __init__(self) -> None:
-        self.variables: dict[str, Variable] = {}
+        self.variables = Variables()
         self.functions: dict[str, UserFunction] = {}
         self.grad_enabled = True
         self.precision: int | None = None
@@ -141,7 +142,7 @@ class Session:
         elif needs_pruning(value, walked, None):
             # ans keeps only the graph that leads to named variables, as they do: what leads
             # nowhere can never receive a reported gradient, and would only hold memory.
-            prune(value, {id(v) for v in self.variables.values()}, self.ledger)
+            prune(value, self.variables.names.keys(), self.ledger)
         self.last = value
         self.log.append(text.strip())
         return Computed(value.data, grads, name, warnings=warnings, extra=extra)
@@ -250,8 +251,7 @@ class Session:
     def _bind(self, name: str, value: Variable, walked: Upstream | None = None) -> Variable:
         """Store ``value`` under ``name``; a value already named elsewhere gets its own node.
         ``walked`` is what the walk of its report found (it may spare the pruning)."""
-        # `in` compares by identity here, as Variable has no __eq__ of its own
-        if value in self.variables.values() or value is self.last:
+        if self.variables.named(value) or value is self.last:
             if self.grad_enabled:
                 with using_config("enable_backprop", True):
                     value = value + 0.0  # a node of its own, with gradient 1 to the original
@@ -264,8 +264,8 @@ class Session:
             value.name = name
         if needs_pruning(value, walked, old):
             # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph
-            prune(value, {id(v) for v in self.variables.values()}, self.ledger)
-        if old is not None and old.ndim > 0 and old not in self.variables.values():
+            prune(value, self.variables.names.keys(), self.ledger)
+        if old is not None and old.ndim > 0 and not self.variables.named(old):
             # An array lost its name. Scalars remember their gradients, so reports stop at
             # them; an array's history is summarized (see ledger.py), else a loop over
             # arrays would keep all of it, for every report to walk.

@@ -26,6 +26,7 @@ arrays, not one per iteration. Higher derivatives through a summary are refused.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -36,6 +37,7 @@ from dezero.backprop import gradient_arrays
 from dezero.core import Config
 from dezero.series import ZERO
 from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.names import Variables
 
 Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u)
 Gradients = list[tuple[str, Variable, np.ndarray]]  # (name, variable, gradient), reported
@@ -63,10 +65,11 @@ class Ledger:
         entry = self.entries.get(id(v))
         return entry[1] if entry is not None and entry[0]() is v else None
 
-    def report(self, value: Variable, variables: dict[str, Variable]) -> tuple[Gradients, Upstream]:
+    def report(self, value: Variable, variables: Variables) -> tuple[Gradients, Upstream]:
         """(name, variable, gradient of the sum of ``value``) for each named variable
-        upstream, and what the walk up found (whether pruning has work, say)."""
-        named = {id(v): v for v in variables.values()}
+        upstream, in the order of ``variables``, and what the walk up found (whether
+        pruning has work, say). Its time does not grow with the number of variables."""
+        named = variables.names
         walked = upstream(value, named, self)
         found = walked.variables
         if not found:
@@ -77,13 +80,14 @@ class Ledger:
         totals = dict(direct)
         for i in walked.stop & direct.keys():
             adjoint = direct[i]
-            remembered = self.remembered(named[i])
+            remembered = self.remembered(variables.with_id(i))
             assert remembered is not None  # the search stopped there because it remembers
             for j, (ref, partial) in remembered.items():
                 if j in named and ref() is not None:
                     contribution = _chain(adjoint, partial)
                     totals[j] = totals[j] + contribution if j in totals else contribution
-        return [(n, v, totals[id(v)]) for n, v in variables.items() if id(v) in totals], walked
+        reported = sorted((named[i] for i in totals), key=variables.rank.__getitem__)
+        return [(n, variables[n], totals[id(variables[n])]) for n in reported], walked
 
     def remember(self, value: Variable, report: Gradients) -> None:
         """Let a scalar named ``value`` remember its gradients from ``report``."""
@@ -93,7 +97,7 @@ class Ledger:
         partials = {id(v): (weakref.ref(v), g) for _, v, g in report if v is not value}
         self.entries[key] = (weakref.ref(value, lambda _: self.entries.pop(key, None)), partials)
 
-    def still_reaches(self, v: Variable, named: set[int]) -> bool | None:
+    def still_reaches(self, v: Variable, named: Collection[int]) -> bool | None:
         """Whether a remembering variable still depends on a named one (None: not known)."""
         partials = self.remembered(v)
         if partials is None:
@@ -157,7 +161,7 @@ def needs_pruning(value: Variable, walked: Upstream | None, old: Variable | None
     return walked is None or walked.loose or (old is not None and id(old) in walked.met)
 
 
-def prune(value: Variable, named: set[int], ledger: Ledger) -> None:
+def prune(value: Variable, named: Collection[int], ledger: Ledger) -> None:
     """Cut the parts of ``value``'s graph that lead to no named variable.
 
     Old values that nothing names any more can never receive a reported gradient, so the

@@ -276,3 +276,51 @@ def test_an_array_still_named_keeps_its_higher_derivatives():
     d = run_lines(session, ["k = 2", "w = sin(k * [1, 2])", "diff(sum(w), k, 2)"])
     expected = -(np.sin(2.0) + 4 * np.sin(4.0))  # d²/dk² of sin(k) + sin(2k)
     np.testing.assert_allclose(float(d.value), expected, rtol=1e-14)
+
+
+def test_the_index_of_named_values_follows_every_change():
+    from dezero import Variable
+    from dezero_repl.names import Variables
+
+    a, b, c = (Variable(np.array(float(i))) for i in range(3))
+    variables = Variables()
+    variables["a"], variables["b"] = a, b
+    variables["a"] = c  # a keeps its place
+    assert list(variables) == ["a", "b"]
+    assert variables.names == {id(c): "a", id(b): "b"}
+    assert variables.rank["a"] < variables.rank["b"]
+    assert variables.named(c) and not variables.named(a)
+    assert variables.with_id(id(b)) is b
+    del variables["a"]
+    assert variables.pop("b") is b and variables.pop("zz", None) is None
+    assert variables.names == {} and variables.rank == {}
+    variables["c"] = a
+    variables.clear()
+    assert variables.names == {} and variables.rank == {} and not variables
+    for change in (lambda: variables.update(x=a), lambda: variables.setdefault("x", a)):
+        with pytest.raises(TypeError):
+            change()
+
+
+def test_a_statement_does_not_go_through_every_variable(monkeypatch):
+    # Thousands of variables must not make each statement slower: reports, binding and
+    # pruning ask the index of named values instead of going through them all.
+    from dezero_repl.names import Variables
+
+    session = Session()
+    assert type(session.variables) is Variables
+    lines = [f"a{i} = {i} * 0.5" for i in range(50)] + ["b = a3 * a4", "c = ans"]
+    reports(session, lines)
+    walked = []
+    for method in ("__iter__", "values", "items", "keys"):
+        original = getattr(Variables, method)
+        monkeypatch.setattr(Variables, method, lambda self, o=original: walked.append(1) or o(self))
+    got = reports(session, ["d = b * a7 + sin(a8)", "d + c", "a3 = d * 2", "v = [a1, d]"])
+    assert walked == []
+    assert list(got[0]) == ["a3", "a4", "a7", "a8", "b"]  # in the order of the variables
+
+
+def test_a_report_lists_gradients_in_the_order_variables_were_first_named():
+    got = reports(Session(), ["a = 1", "b = 2", "a = 3", "a * b", "c = b + a"])
+    assert list(got[3]) == ["a", "b"]
+    assert list(got[4]) == ["a", "b"]
