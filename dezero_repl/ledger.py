@@ -86,8 +86,8 @@ class Ledger:
                 if j in named and ref() is not None:
                     contribution = _chain(adjoint, partial)
                     totals[j] = totals[j] + contribution if j in totals else contribution
-        reported = sorted((named[i] for i in totals), key=variables.rank.__getitem__)
-        return [(n, variables[n], totals[id(variables[n])]) for n in reported], walked
+        order = sorted(totals, key=lambda i: variables.rank[named[i]])
+        return [(named[i], variables.with_id(i), totals[i]) for i in order], walked
 
     def remember(self, value: Variable, report: Gradients) -> None:
         """Let a scalar named ``value`` remember its gradients from ``report``."""
@@ -210,11 +210,11 @@ def prune(value: Variable, named: Collection[int], ledger: Ledger) -> None:
 # ---------------------------------------------------------------------------
 
 
-def summarize(v: Variable, variables: dict[str, Variable], ledger: Ledger) -> None:
+def summarize(v: Variable, variables: Variables, ledger: Ledger) -> None:
     """Replace the history of an array that lost its name by a ``Summary``, if every named
     variable it depends on is a scalar; else only cut what leads to no named variable."""
-    named = {id(u): u for u in variables.values()}
-    prune(v, set(named), ledger)
+    named = variables.names
+    prune(v, named.keys(), ledger)
     if v.creator is None or isinstance(v.creator, Summary):
         return
     inputs = upstream(v, named, ledger).variables

@@ -315,7 +315,9 @@ def test_a_statement_does_not_go_through_every_variable(monkeypatch):
     for method in ("__iter__", "values", "items", "keys"):
         original = getattr(Variables, method)
         monkeypatch.setattr(Variables, method, lambda self, o=original: walked.append(1) or o(self))
-    got = reports(session, ["d = b * a7 + sin(a8)", "d + c", "a3 = d * 2", "v = [a1, d]"])
+    got = reports(
+        session, ["d = b * a7 + sin(a8)", "d + c", "a3 = d * 2", "v = [a1, d]", "v = v * a2"]
+    )
     assert walked == []
     assert list(got[0]) == ["a3", "a4", "a7", "a8", "b"]  # in the order of the variables
 
