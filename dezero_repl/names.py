@@ -16,7 +16,9 @@ from dezero import Variable
 class Variables(dict[str, Variable]):
     """name -> Variable, with ``names``: id(value) -> name, and ``rank``: name -> its place
     in the dict's order (a name assigned again keeps its place, as in any dict). Only the
-    methods the session uses change it: item assignment, ``del``, ``pop`` and ``clear``."""
+    methods the session uses change it: item assignment, ``del``, ``pop`` and ``clear``.
+    The others that would bypass the index (``update``, ``|=``, ``setdefault``,
+    ``popitem``) raise."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,6 +61,9 @@ class Variables(dict[str, Variable]):
         raise TypeError("assign variables one by one")
 
     def setdefault(self, *args: Any) -> Any:
+        raise TypeError("assign variables one by one")
+
+    def __ior__(self, other: Any) -> Any:  # type: ignore[misc]  # dict types it by overloads
         raise TypeError("assign variables one by one")
 
     def popitem(self) -> tuple[str, Variable]:

@@ -297,9 +297,16 @@ def test_the_index_of_named_values_follows_every_change():
     variables["c"] = a
     variables.clear()
     assert variables.names == {} and variables.rank == {} and not variables
-    for change in (lambda: variables.update(x=a), lambda: variables.setdefault("x", a)):
+
+    def merge() -> None:
+        nonlocal variables
+        variables |= {"x": a}
+
+    changes = (lambda: variables.update(x=a), lambda: variables.setdefault("x", a), merge)
+    for change in (*changes, variables.popitem):
         with pytest.raises(TypeError):
             change()
+    assert not variables and variables.names == {}
 
 
 def test_a_statement_does_not_go_through_every_variable(monkeypatch):
