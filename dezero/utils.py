@@ -182,11 +182,10 @@ class GraphvizNotFound(RuntimeError):
     """Raised when the Graphviz ``dot`` program is needed but not installed."""
 
 
-def render_dot(dot_text: str, to_file: str) -> None:
-    """Render DOT text into ``to_file``; the format comes from its extension (png, svg, pdf)."""
+def dot_image(dot_text: str, image_format: str) -> bytes:
+    """Draw DOT text as an image (png, svg, pdf) with Graphviz's ``dot`` program."""
     import shutil
     import subprocess
-    import tempfile
 
     dot = shutil.which("dot")
     if dot is None:
@@ -194,14 +193,20 @@ def render_dot(dot_text: str, to_file: str) -> None:
             "the Graphviz 'dot' program is not installed; install Graphviz "
             "(e.g. 'apt-get install graphviz' or 'brew install graphviz') to render graphs"
         )
+    command = [dot, "-T", image_format]  # an argument list: no shell
+    done = subprocess.run(command, input=dot_text.encode(), capture_output=True)
+    if done.returncode != 0:
+        problem = done.stderr.decode(errors="replace").strip() or f"status {done.returncode}"
+        raise RuntimeError(problem.splitlines()[0])
+    return done.stdout
+
+
+def render_dot(dot_text: str, to_file: str) -> None:
+    """Render DOT text into ``to_file``; the format comes from its extension (png, svg, pdf)."""
     extension = os.path.splitext(to_file)[1][1:] or "png"
-    with tempfile.NamedTemporaryFile("w", suffix=".dot", delete=False) as f:
-        f.write(dot_text)
-        path = f.name
-    try:
-        subprocess.run([dot, path, "-T", extension, "-o", to_file], check=True)
-    finally:
-        os.unlink(path)
+    image = dot_image(dot_text, extension)
+    with open(to_file, "wb") as f:
+        f.write(image)
 
 
 def plot_dot_graph(output: Any, verbose: bool = True, to_file: str = "graph.png") -> None:

@@ -6,17 +6,16 @@ returns a ``CommandDone`` outcome whose ``extra`` fields also appear in JSON out
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dezero.utils import GraphvizNotFound, get_dot_graph, render_dot
+from dezero.utils import GraphvizNotFound, dot_image, get_dot_graph
 from dezero_repl import help as help_text
 from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind, did_you_mean
 from dezero_repl.evaluator import Session
+from dezero_repl.files import write_file
 from dezero_repl.format import describe_shape, format_value
 from dezero_repl.nodes import Command, ExprStmt
 from dezero_repl.outcomes import CommandDone, Outcome
@@ -223,62 +222,21 @@ def load(runner: Runner, arg: str) -> Outcome:
 def save(runner: Runner, arg: str, replace: bool = False) -> Outcome:
     """:save FILE writes the session's successful statements, and the commands that change
     what later ones give (:del, :nograd, :precision), as a script to replay. It replaces a
-    file only if this session wrote it; :save! FILE replaces any file."""
+    file only if this session wrote it and it is unchanged since; :save! FILE replaces any
+    file (see ``files``)."""
     path = arg.strip()
     command = ":save!" if replace else ":save"
     if not path:
         raise CalcError(f"'{command}' needs a file name", kind=ErrorKind.CommandError)
-    target = Path(os.path.expanduser(path))
-    session = runner.session
-    if os.path.lexists(target) and not replace and _identity(target) not in session.written:
-        raise CalcError(
-            f"'{path}' exists and this session did not write it; ':save! {path}' replaces it",
-            kind=ErrorKind.FileError,
-        )
-    lines = session.log
-    try:
-        write_atomically(target, "".join(line + "\n" for line in lines))
-    except OSError as e:
-        raise CalcError(
-            f"cannot write '{path}': {e.strerror or e}", kind=ErrorKind.FileError
-        ) from None
-    session.written.add(_identity(target))
+    lines = runner.session.log
+    text = "".join(line + "\n" for line in lines)
+    write_file(runner.written, path, text.encode(), replace, f"':save! {path}'")
     return _done(f"saved {len(lines)} statement(s) to {path}", saved=path, statements=len(lines))
 
 
 def save_replacing(runner: Runner, arg: str) -> Outcome:
     """:save! FILE is :save, replacing FILE whoever wrote it."""
     return save(runner, arg, replace=True)
-
-
-def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to a new file beside ``target``, flushed to disk, then rename it over
-    ``target``: a full disk or a crash leaves the old file whole, never half a new one.
-    A replaced file keeps its permissions; a new one gets the usual ones (umask)."""
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _identity(path: Path) -> str:
-    """A file as the session remembers having written it: its absolute, resolved path."""
-    return str(path.resolve())
 
 
 def quit_(runner: Runner, arg: str) -> Outcome:
@@ -300,8 +258,9 @@ def show_help(runner: Runner, arg: str) -> Outcome:
     return _done(text, topic=topic or None)
 
 
-def graph(runner: Runner, arg: str) -> Outcome:
-    """:graph EXPR prints the graph as DOT; :graph EXPR > file.dot|png|svg writes it."""
+def graph(runner: Runner, arg: str, replace: bool = False) -> Outcome:
+    """:graph EXPR prints the graph as DOT; :graph EXPR > file.dot|png|svg|pdf writes it,
+    as :save writes (``files``): :graph! replaces a file this session did not write."""
     from dezero_repl.plot import ArgumentError, split_target
 
     expr_text, target = split_target(arg)
@@ -326,16 +285,11 @@ def graph(runner: Runner, arg: str) -> Outcome:
     if not target:
         return _done(dot, dot=dot)
     extension = os.path.splitext(target)[1].lower()
-    if extension == ".dot" or extension == ".gv":
-        try:
-            Path(target).write_text(dot + "\n", encoding="utf-8")
-        except OSError as e:
-            raise CalcError(
-                f"cannot write '{target}': {e.strerror or e}", kind=ErrorKind.FileError
-            ) from None
+    if extension in (".dot", ".gv"):
+        data = (dot + "\n").encode()
     elif extension in (".png", ".svg", ".pdf"):
         try:
-            render_dot(dot, target)
+            data = dot_image(dot, extension[1:])
         except GraphvizNotFound as e:
             raise CalcError(str(e), kind=ErrorKind.GraphvizError) from None
         except Exception as e:  # the dot program failed
@@ -346,7 +300,13 @@ def graph(runner: Runner, arg: str) -> Outcome:
         raise CalcError(
             "':graph' writes .dot, .png, .svg or .pdf files", kind=ErrorKind.CommandError
         )
+    write_file(runner.written, target, data, replace, "':graph!'")
     return _done(f"wrote the graph to {target}", file=target)
+
+
+def graph_replacing(runner: Runner, arg: str) -> Outcome:
+    """:graph! EXPR > FILE is :graph, replacing FILE whoever wrote it."""
+    return graph(runner, arg, replace=True)
 
 
 def _with_graph(session: Session, text: str):
@@ -374,12 +334,18 @@ def _with_graph(session: Session, text: str):
     return value
 
 
-def _plot(runner: Runner, arg: str) -> Outcome:
+def _plot(runner: Runner, arg: str, replace: bool = False) -> Outcome:
     """:plot EXPR [for x in A..B] draws EXPR and its derivative; :plot f, f', f'' draws
-    several curves; :plot ... > file.png saves an image (needs matplotlib)."""
+    several curves; :plot ... > file.png saves an image (needs matplotlib), as :save writes
+    (``files``): :plot! replaces a file this session did not write."""
     from dezero_repl import plot
 
-    return plot.command(runner, arg)
+    return plot.command(runner, arg, replace)
+
+
+def _plot_replacing(runner: Runner, arg: str) -> Outcome:
+    """:plot! EXPR > FILE is :plot, replacing FILE whoever wrote it."""
+    return _plot(runner, arg, replace=True)
 
 
 Handler = Callable[["Runner", str], Outcome]
@@ -401,6 +367,8 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "save": (save, ":save FILE", "write this session's statements as a script"),
     "save!": (save_replacing, ":save! FILE", "the same, replacing an existing file"),
     "graph": (graph, ":graph EXPR [> FILE]", "the computational graph as Graphviz DOT"),
+    "graph!": (graph_replacing, ":graph! EXPR > FILE", "the same, replacing an existing file"),
     "plot": (_plot, ":plot EXPR [for x in A..B] [> FILE]", "draw EXPR and its derivative"),
+    "plot!": (_plot_replacing, ":plot! EXPR > FILE", "the same, replacing an existing file"),
     "quit": (quit_, ":quit", "leave (Ctrl-D also works)"),
 }

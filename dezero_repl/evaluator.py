@@ -81,7 +81,6 @@ class Session:
         self.elements: int | None = 1000  # arrays of more elements print summarized
         self.last: Variable | None = None
         self.log: list[str] = []  # the source of every successful statement, for :save
-        self.written: set[str] = set()  # the files :save wrote, which it may replace
         self._fp = FloatingPointLog()
         self._extra: dict[str, Any] = {}
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews

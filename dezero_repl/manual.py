@@ -45,7 +45,8 @@ FILES = [
     ("$XDG_CONFIG_HOME/dezero-repl/config.toml", "settings (--print-config shows them)"),
     ("$XDG_CONFIG_HOME/dezero-repl/init.calc", "statements run before anything else"),
     ("$XDG_STATE_HOME/dezero-repl/history", "the prompt's history, mode 0600, trimmed to "
-     "history_size entries; the only file the calculator writes unless told to (:save)"),
+     "history_size entries; the only file the calculator writes unless told to "
+     "(:save, :graph > FILE, :plot > FILE)"),
 ]  # fmt: skip
 
 #: (status, meaning)

@@ -7,10 +7,13 @@ Drawing is plotext's job (in the terminal) or matplotlib's (into an image file).
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import shutil
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +25,7 @@ import numpy as np
 from dezero import Variable, as_variable, gradients, using_config
 from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.files import write_file
 from dezero_repl.format import format_number
 from dezero_repl.outcomes import CommandDone
 from dezero_repl.parser import ParseError, parse_statement
@@ -153,8 +157,9 @@ def split_target(arg: str) -> tuple[str, str]:
     return arg.strip(), ""
 
 
-def command(runner: Runner, arg: str) -> CommandDone:
-    """:plot EXPR [for x in A..B] [> FILE] draws EXPR and its derivative; :plot f, f', f''."""
+def command(runner: Runner, arg: str, replace: bool = False) -> CommandDone:
+    """:plot EXPR [for x in A..B] [> FILE] draws EXPR and its derivative; :plot f, f', f''.
+    A FILE is written as ``files`` writes; ``replace`` (:plot!) replaces any file."""
     spec, target = split_target(arg)
     if not spec:
         raise CalcError(
@@ -169,7 +174,8 @@ def command(runner: Runner, arg: str) -> CommandDone:
     series = {c.label: c.values for c in curves}
     data = {"plot": {"x": _json_list(xs), "series": {k: _json_list(v) for k, v in series.items()}}}
     if target:
-        save_image(xs, curves, target)
+        image = render_image(xs, curves, target)
+        write_file(runner.written, target, image, replace, "':plot!'")
         return CommandDone(f"saved the plot to {target}", extra={"file": target})
     if not getattr(runner.output, "draws", True):
         return CommandDone(extra=data)  # JSON: the points instead of a drawing
@@ -441,29 +447,65 @@ def _decimal(value: Fraction) -> tuple[str, str, int]:
     return ("-" if value < 0 else ""), str(abs(value.numerator)), exponent
 
 
-def save_image(xs: np.ndarray, curves: list[Curve], path: str) -> None:
-    """Save the plot as an image with matplotlib, which is an optional extra."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise CalcError(
-            "saving a plot to a file needs matplotlib: pip install 'dezero-repl[plot]'",
-            kind=ErrorKind.PlotError,
-        ) from None
+def render_image(xs: np.ndarray, curves: list[Curve], path: str) -> bytes:
+    """The plot as an image in the format of ``path``'s extension, drawn by matplotlib
+    (an optional extra)."""
+    plt = _pyplot()
     fig, axes = plt.subplots(figsize=(8, 5))
     for curve in curves:
         axes.plot(xs, curve.values, label=curve.label)
     axes.axhline(0, color="0.8", linewidth=0.8)
     axes.legend()
     axes.grid(True, alpha=0.3)
+    image = io.BytesIO()
     try:
-        fig.savefig(os.path.expanduser(path))
+        fig.savefig(image, format=os.path.splitext(path)[1][1:].lower())
     except (OSError, ValueError) as e:
         raise CalcError(
             f"cannot save the plot to '{path}': {e}", kind=ErrorKind.PlotError
         ) from None
     finally:
         plt.close(fig)
+    return image.getvalue()
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot, or a clear error if matplotlib is not installed."""
+    try:
+        if "matplotlib.pyplot" not in sys.modules:
+            _import_pyplot_privately()
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CalcError(
+            "saving a plot to a file needs matplotlib: pip install 'dezero-repl[plot]'",
+            kind=ErrorKind.PlotError,
+        ) from None
+    return plt
+
+
+def _import_pyplot_privately() -> None:
+    """Import pyplot set up by nothing of the user's. matplotlib reads a ``matplotlibrc``
+    from the working directory and from ``~/.config/matplotlib``, and writes a font cache
+    into ``~/.cache/matplotlib``; so it is imported from inside a private temporary
+    directory that serves as its configuration and cache directory, removed at once. Its
+    settings are then its own defaults."""
+    saved = {name: os.environ.pop(name, None) for name in ("MPLCONFIGDIR", "MATPLOTLIBRC")}
+    try:
+        here: str | None = os.getcwd()
+    except OSError:  # the working directory is gone: there is no matplotlibrc to read in it
+        here = None
+    with tempfile.TemporaryDirectory(prefix="dezero-repl-plot-") as private:
+        os.environ["MPLCONFIGDIR"] = private
+        os.chdir(private)
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        finally:
+            if here is not None:
+                os.chdir(here)
+            for name, value in saved.items():
+                os.environ.pop(name, None)
+                if value is not None:
+                    os.environ[name] = value

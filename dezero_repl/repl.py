@@ -34,10 +34,11 @@ from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 
 from dezero_repl import __version__, nodes
-from dezero_repl.commands import COMMANDS, write_atomically
+from dezero_repl.commands import COMMANDS
 from dezero_repl.config import Settings, history_path
 from dezero_repl.errors import CalcError, Timeout
 from dezero_repl.evaluator import Session
+from dezero_repl.files import replace_atomically
 from dezero_repl.format import format_value
 from dezero_repl.help import KEYWORDS, TOPICS
 from dezero_repl.parser import ParseError, is_incomplete, parse_statement
@@ -89,7 +90,8 @@ class PrivateFileHistory(FileHistory):
             return
         kept = entries[len(entries) - self.size :] if self.size else []
         with contextlib.suppress(OSError):
-            write_atomically(Path(self.filename), "".join("\n" + e for e in kept))
+            text = "".join("\n" + e for e in kept)
+            replace_atomically(Path(self.filename), text.encode("utf-8", "surrogateescape"))
 
     def store_string(self, string: str) -> None:
         if string == self._last:

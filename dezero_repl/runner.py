@@ -13,6 +13,7 @@ from typing import Any
 
 from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind
 from dezero_repl.evaluator import Session
+from dezero_repl.files import Written
 from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement
 from dezero_repl.progress import Progress
@@ -34,6 +35,7 @@ class Runner:
         self.keep_going_in_loads = keep_going  # the REPL goes on after errors; its :load stops
         self.failed = False
         self.loading: list[Path] = []  # files being :load-ed, to catch a file loading itself
+        self.written = Written()  # the files this session wrote, which it may replace
         self.interactive = False
         self.first_line = 1  # the line of its script where the source being run begins
         # A slow statement's notice goes to a terminal's stderr, for human output only.
