@@ -17,12 +17,14 @@ from dezero_repl.files import Written
 from dezero_repl.nodes import Command
 from dezero_repl.parser import ParseError, parse_statement
 from dezero_repl.progress import Progress
-from dezero_repl.scan import plain, split_statements, unfinished
+from dezero_repl.scan import OpenStatement, plain, split_statements
 from dezero_repl.sources import QuitRequested, decode, lines, read_source
 
 #: The longest statement parsed, in characters. Parsing costs about 7 µs a character, so
 #: this bounds it to a few seconds; a 100,000-term sum (400 KB) still fits.
 MAX_STATEMENT = 1 << 19
+#: The longest line a stream may send, in bytes: four per character of the longest statement.
+MAX_LINE = 4 * MAX_STATEMENT
 
 
 class Runner:
@@ -67,24 +69,25 @@ class Runner:
 
     def _run_stream(self, stream: Any, name: str) -> bool:
         ok, first_line, line = True, 1, 0
-        pending: list[str] = []
+        pending: list[str] = []  # the lines of a statement not yet complete
+        size, statement = 0, OpenStatement()
         try:
-            for text in lines(stream, name, self.output.flush):
+            for text in lines(stream, name, self.output.flush, MAX_LINE):
                 line += 1
-                statement = plain(text) if not pending else None
-                if statement is not None:  # most lines: one whole statement, or nothing
-                    if statement:
-                        ok = self._run_line(statement, text, name, line) and ok
+                plain_line = plain(text) if not pending else None
+                if plain_line is not None:  # most lines: one whole statement, or nothing
+                    if plain_line:
+                        ok = self._run_line(plain_line, text, name, line) and ok
                         if not ok and not self.keep_going:
                             return False
                     first_line = line + 1
                     continue
                 pending.append(text)
-                statement = "".join(pending) if len(pending) > 1 else text
-                if unfinished(statement):
-                    continue
-                ok = self.run_source(statement, name, first_line) and ok
-                pending, first_line = [], line + 1
+                size += len(text)
+                if statement.add(text) and size <= MAX_STATEMENT:
+                    continue  # past the limit, it runs as it is, to be refused as too long
+                ok = self.run_source("".join(pending), name, first_line) and ok
+                pending, first_line, size, statement = [], line + 1, 0, OpenStatement()
                 if not ok and not self.keep_going:
                     return False
         except CalcError as e:
@@ -145,8 +148,8 @@ class Runner:
     def execute(self, text: str):
         if len(text) > MAX_STATEMENT:
             raise CalcError(
-                f"this statement is {len(text) / 2**20:.1f} MiB long (limit "
-                f"{MAX_STATEMENT / 2**20:g} MiB): split it into several",
+                f"this statement is longer than {MAX_STATEMENT / 2**20:g} MiB ({len(text):,} "
+                f"characters): split it into several",
                 kind=ErrorKind.ResourceError,
             )
         statement = parse_statement(text)

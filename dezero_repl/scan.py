@@ -197,16 +197,33 @@ def unfinished(text: str) -> bool:
     body = text.rstrip("\n")
     if "\n" not in body and _plain_line(body, 0, len(body)):
         return False
-    depth, continues = 0, False
-    for kind, start, stop in lex(text):
-        if kind in ("comment", "argument", "newline"):
-            continue
-        if kind == "paren":
-            depth = depth + 1 if text[start] in "([" else max(depth - 1, 0)
-        continues = kind == "keyword" or (
-            text[stop - 1] in _CONTINUING and kind in ("operator", "punctuation")
-        )
-    return depth > 0 or continues
+    statement, goes_on = OpenStatement(), False
+    for line in text.split("\n"):
+        goes_on = statement.add(line)
+    return goes_on
+
+
+class OpenStatement:
+    """Whether a statement read line by line goes on to the next line, as ``unfinished``
+    tells of its whole text, brought up to date one line at a time: a statement of many
+    lines costs each line once."""
+
+    def __init__(self) -> None:
+        self.depth = 0  # brackets open
+        self.continues = False  # the last token continues the statement
+
+    def add(self, line: str) -> bool:
+        """Take one more line (a line is lexed alone as in its script: only the brackets
+        open before it matter); whether the statement goes on after it."""
+        for kind, start, stop in lex(line, depth=self.depth):
+            if kind in ("comment", "argument", "newline"):
+                continue
+            if kind == "paren":
+                self.depth = self.depth + 1 if line[start] in "([" else max(self.depth - 1, 0)
+            self.continues = kind == "keyword" or (
+                line[stop - 1] in _CONTINUING and kind in ("operator", "punctuation")
+            )
+        return self.depth > 0 or self.continues
 
 
 _UNSEEN = frozenset(("newline", "comment"))  # what a statement's tokens leave out

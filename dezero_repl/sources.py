@@ -50,12 +50,17 @@ def read_all(stream: Any) -> bytes:
     return b"".join(chunks)
 
 
-def lines(stream: Any, name: str, waiting: Callable[[], None]) -> Iterator[str]:
+def lines(
+    stream: Any, name: str, waiting: Callable[[], None], longest: int = 1 << 21
+) -> Iterator[str]:
     """The lines of a binary stream as text, each as soon as it is complete (with its
     newline). ``waiting`` is called before every read that may block. Binary (a NUL byte)
-    or non-UTF-8 input raises CalcError, as ``decode`` words it, once it arrives."""
+    or non-UTF-8 input raises CalcError, as ``decode`` words it, once it arrives; so does
+    a line that goes on for over ``longest`` bytes, as soon as it does, rather than be
+    held whole."""
     read = getattr(stream, "read1", stream.read)  # read1: what is there, waiting only if nothing
-    tail, consumed = b"", 0
+    tail: list[bytes] = []  # the pieces of a line not yet complete
+    held, consumed, number = 0, 0, 1  # bytes in tail; bytes and lines before it
     while True:
         waiting()
         chunk = read(1 << 16)
@@ -63,23 +68,35 @@ def lines(stream: Any, name: str, waiting: Callable[[], None]) -> Iterator[str]:
             break
         binary = chunk.find(b"\x00")
         if binary >= 0:  # the lines before it run; then the input is refused as binary
-            yield from _complete_lines(tail + chunk[:binary], name, consumed)[0]
+            yield from _complete_lines(b"".join(tail) + chunk[:binary], name, consumed)[0]
             decode(b"\x00", name)
         end = chunk.rfind(b"\n") + 1
         if not end:
-            tail += chunk
+            tail.append(chunk)
+            held += len(chunk)
+            if held > longest:
+                raise _too_long(name, number, longest)
             continue
-        whole, tail = tail + chunk[:end], chunk[end:]
+        whole = b"".join((*tail, chunk[:end]))
+        tail, held = [chunk[end:]], len(chunk) - end
         found, error = _complete_lines(whole, name, consumed)
         yield from found
         if error is not None:
             raise error
-        consumed += len(whole)
-    if tail:
-        found, error = _complete_lines(tail + b"\n", name, consumed)
+        consumed, number = consumed + len(whole), number + len(found)
+    if held:
+        found, error = _complete_lines(b"".join(tail) + b"\n", name, consumed)
         if error is not None:
             raise error
         yield found[0][:-1]
+
+
+def _too_long(name: str, number: int, longest: int) -> CalcError:
+    return CalcError(
+        f"cannot read '{name}': line {number} goes on for over {longest / 2**20:g} MiB "
+        f"without a newline",
+        kind=ErrorKind.ResourceError,
+    )
 
 
 def _complete_lines(data: bytes, name: str, offset: int) -> tuple[list[str], CalcError | None]:

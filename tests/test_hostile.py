@@ -126,7 +126,7 @@ def test_a_2_mb_statement_is_refused_at_once(cli_env):
     assert time.monotonic() - started < 10
     assert proc.returncode == 1 and proc.stdout == b""
     first = proc.stderr.decode().splitlines()[0]
-    message = "this statement is 1.9 MiB long (limit 0.5 MiB): split it into several"
+    message = "this statement is longer than 0.5 MiB (1,999,999 characters): split it into several"
     assert first == f"<stdin>:1:1: error: {message}"
 
 

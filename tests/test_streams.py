@@ -476,3 +476,43 @@ def test_a_killed_script_has_delivered_all_but_its_last_moments(cli_env, tmp_pat
     *whole, last = rest.split(b"\n")  # the last line may be cut, as by any killed program
     assert len(whole) > 100 and set(whole) == {b"x = 2"} and b"x = 2".startswith(last)
     assert proc.returncode == -9
+
+
+# ---------------------------------------------------------------------------
+# Streams that never end a line or a statement
+# ---------------------------------------------------------------------------
+
+
+def test_a_line_without_end_is_refused_once_it_passes_2_mib(cli_env):
+    # The writer keeps the pipe open: the refusal must come from the length, not the end.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dezero_repl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    try:  # the calculator stops reading, and the pipe breaks, past 2 MiB
+        proc.stdin.write(b"x = 2\n" + b"1" * (3 << 20))
+        proc.stdin.flush()
+    except BrokenPipeError:
+        pass
+    try:
+        status = proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    message = "cannot read '<stdin>': line 2 goes on for over 2 MiB without a newline"
+    assert status == 1
+    assert proc.stderr.read().decode() == f"dezero-repl: error: {message}\n"
+
+
+def test_a_statement_of_many_short_lines_is_refused_in_linear_time(cli_env):
+    # 300,000 lines each opening a bracket: each line is read once, not the whole
+    # statement again at every line; past 0.5 MiB the statement is refused.
+    started = time.monotonic()
+    status, out, err = run(cli_env, stdin=b"(\n" * 300_000 + b"1\n")
+    assert time.monotonic() - started < 20
+    assert status == 1 and out == ""
+    assert err.startswith("<stdin>:1:1: error: this statement is longer than 0.5 MiB (524,289 ")
+    assert len(err.splitlines()) == 3  # the message, the start of the line and its caret
