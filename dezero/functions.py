@@ -854,6 +854,33 @@ class MatMul(Function):
         return S.product(x, W, lambda a, b: S.ZERO if a is S.ZERO or b is S.ZERO else matmul(a, b))
 
 
+class LinearSolve(Function):
+    """x = A⁻¹ b, the solution of A x = b, for a square matrix A and a vector b."""
+
+    def forward(self, A, b):  # noqa: N803
+        return np.linalg.solve(A, b)
+
+    def backward(self, gy):
+        A, b = self.inputs  # noqa: N806
+        gb = linear_solve(transpose(A), gy)  # A⁻ᵀ gy
+        x = linear_solve(A, b)
+        n = x.shape[0]
+        return -matmul(reshape(gb, (n, 1)), reshape(x, (1, n))), gb
+
+    def taylor(self, A, b):  # noqa: N803
+        # A(t) x(t) = b(t), order by order: A0 x_k = b_k - (A_1 x_{k-1} + ... + A_k x_0).
+        x = [linear_solve(A[0], b[0])]
+        for k in range(1, len(b)):
+            known = S.total(_matmul_or_zero(A[j], x[k - j]) for j in range(1, k + 1))
+            rhs = S.minus(b[k], known)
+            x.append(S.ZERO if rhs is S.ZERO else linear_solve(A[0], rhs))
+        return x
+
+
+def _matmul_or_zero(a: Any, b: Any) -> Any:
+    return S.ZERO if a is S.ZERO or b is S.ZERO else matmul(a, b)
+
+
 def _as_matrix(v: Variable, side: int) -> Variable:
     """A vector as a row (left operand) or a column (right operand) matrix, as matmul sees it."""
     if v.ndim != 1:
@@ -941,6 +968,11 @@ def matmul(x: Any, W: Any) -> Variable:  # noqa: N803
 
 
 dot = matmul
+
+
+def linear_solve(A: Any, b: Any) -> Variable:  # noqa: N803
+    """The solution x of A x = b, for a square matrix A and a vector b."""
+    return LinearSolve()(A, b)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:  # noqa: A001

@@ -21,7 +21,7 @@ import numpy as np
 import dezero.functions as F
 import dezero.piecewise as P
 import dezero.special as SF
-from dezero import Variable, as_variable, gradients, no_grad, series, using_config
+from dezero import Config, Function, Variable, as_variable, gradients, no_grad, series, using_config
 from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the table below
 from dezero import operators as O  # noqa: N812 - and those with a constant operand
 from dezero.budget import active as active_budget
@@ -517,7 +517,9 @@ def _solve(session: Session, node: nodes.Call, args: list[Any], depth: int) -> F
     at = _scalar_function_at(session, f, depth)
     x, iterations = _newton_1d(at, float(x0), 1, "solve")
     _check_root(at, x, float(x0))
-    return Figured(Variable(np.array(x)), {"iterations": iterations, "method": "Newton"})
+
+    root = _refined(session, f, x, 1, depth)
+    return Figured(root, {"iterations": iterations, "method": "Newton"})
 
 
 def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -> Figured:
@@ -528,7 +530,9 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
     if n == 1 and x0.ndim == 0:
         at = _scalar_function_at(session, f, depth)
         x, iterations = _newton_1d(at, float(x0), 2, "minimize")
-        return Figured(Variable(np.array(x)), {"iterations": iterations, "method": "Newton"})
+
+        answer = _refined(session, f, x, 2, depth)
+        return Figured(answer, {"iterations": iterations, "method": "Newton"})
     if x0.ndim != 1 or (n is not None and x0.shape[0] != n):
         raise CalcError(
             f"minimize needs a starting point with one number per parameter ({n}), "
@@ -536,11 +540,21 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
             kind=ErrorKind.TypeError,
         )
     point, iterations = _newton_nd(session, f, x0, depth)
+
+    answer = _refined_nd(session, f, point, depth)
     method = "Newton (damped, with Hessian)"
-    return Figured(Variable(point), {"iterations": iterations, "method": method})
+    return Figured(answer, {"iterations": iterations, "method": method})
 
 
 def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int):
+    y, first, second = _gradient_hessian(session, f, x, depth)
+    return float(_array(y)), np.array([float(_array(g)) for g in first]), second
+
+
+def _gradient_hessian(
+    session: Session, f: Any, x: np.ndarray, depth: int
+) -> tuple[Variable, list[Variable], np.ndarray]:
+    """f at x, its gradient (Variables, with their graphs) and its Hessian (numbers)."""
     xs = [Variable(np.array(v)) for v in x]
     with using_config("enable_backprop", True):
         y = applied(session, f, xs, depth + 1)
@@ -548,7 +562,81 @@ def _value_gradient_hessian(session: Session, f: Any, x: np.ndarray, depth: int)
             raise CalcError("the function must return a number", kind=ErrorKind.TypeError)
         first = _partials(y, xs)
         second = [[float(_array(h)) for h in _partials(g, xs)] for g in first]
-    return float(_array(y)), np.array([float(_array(g)) for g in first]), np.array(second)
+    return y, first, np.array(second)
+
+
+#: Newton's steps that give a solver's answer its derivatives: each step doubles the
+#: orders that are right, so 7 make every order up to 127 right.
+REFINEMENTS = 7
+
+
+def _refined(session: Session, f: Any, x: float, order: int, depth: int) -> Variable:
+    """The answer x* of solve (order 1: f(x*) = 0) or of minimize (order 2: f'(x*) = 0)
+    as a function of the variables that f reads, while a graph is recorded.
+
+    With R = f^(order-1), Newton's step x - (R(x) - R(x*)) / R'(x) is taken REFINEMENTS
+    times from x* on the graph. Its value stays x* exactly, but its derivatives are those
+    of the root of R: right to first order after one step (the implicit function theorem,
+    dx*/dv = -(∂R/∂v) / R'), and each further step doubles the orders that are right.
+    """
+    point = Variable(np.array(x))
+    if not Config.enable_backprop:
+        return point
+    for _ in range(REFINEMENTS):
+        y = applied(session, f, [point], depth + 1)
+        c = taylor_coefficients(y, point, order)
+        residual, slope = c[order - 1], c[order] * float(order)  # R = f^(order-1), R'
+        if order == 2:
+            residual = residual * 1.0  # f'(x) = 1!·c1: its own node, as R(x*) is read below
+        point = point - (residual - residual.data) / slope
+    return point
+
+
+def _refined_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> Variable:
+    """The answer x* of minimize in several variables as a function of the variables that
+    f reads, as ``_refined`` makes it: Newton's step x - H(x)⁻¹ (∇f(x) - ∇f(x*)), on the
+    graph. Where the Hessian at x* is singular (a parameter f ignores), the answer has no
+    derivative; it is a constant, and a derivative through it is refused."""
+    point = Variable(x.copy())
+    if not Config.enable_backprop:
+        return point
+    for _ in range(REFINEMENTS):
+        xs = [point[i] for i in range(x.shape[0])]
+        y = applied(session, f, xs, depth + 1)
+        gradient = _partials(y, xs)
+        hessian = F.stack([F.stack(_partials(g, xs)) for g in gradient])
+        change = F.stack(gradient)
+        try:
+            point = point - F.linear_solve(hessian, change - change.data)
+        except np.linalg.LinAlgError:
+            return Flat(x)(change)
+    return point
+
+
+class Flat(Function):
+    """minimize's answer where the Hessian is singular: a value whose derivative with
+    respect to the variables the function reads does not exist, so asking for one is an
+    error rather than a 0."""
+
+    def __init__(self, point: np.ndarray) -> None:
+        self.point = point
+
+    def forward(self, gradient: np.ndarray) -> np.ndarray:
+        return self.point.copy()
+
+    def backward(self, gy: Variable) -> Variable:
+        raise self._refused()
+
+    def taylor(self, gradient: list) -> list:
+        raise self._refused()
+
+    def _refused(self) -> CalcError:
+        return CalcError(
+            "minimize's answer has no derivative with respect to the variables its function "
+            "reads: the Hessian there is singular (a parameter the function ignores); :nograd "
+            "gives the answer alone",
+            kind=ErrorKind.ValueError,
+        )
 
 
 def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.ndarray, int]:

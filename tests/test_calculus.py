@@ -634,6 +634,78 @@ def test_minimize_reaches_a_flat_minimum_to_full_precision(jcalc):
     assert result["value"] == pytest.approx([math.pi, math.pi], rel=1e-15)
 
 
+# ---- a solver's answer depends on the variables its function reads ----------------------
+
+
+def _root(a):  # of t^3 - a t - 5, near 2
+    return mpmath.findroot(lambda t: t**3 - a * t - 5, 2)
+
+
+def _minimum(a):  # of (t - a)^2 + t^4: where 2 (t - a) + 4 t^3 = 0
+    return mpmath.findroot(lambda t: 2 * (t - a) + 4 * t**3, 1)
+
+
+def _minimum_2d(a):  # of (u - a)^2 + (u v - 1)^2 + v^4, summed over u and v
+    def gradient(u, v):
+        return [2 * (u - a) + 2 * (u * v - 1) * v, 2 * (u * v - 1) * u + 4 * v**3]
+
+    u, v = mpmath.findroot(gradient, (2, 0.3))
+    return u + v
+
+
+@pytest.mark.parametrize(
+    ("form", "reference", "orders"),
+    [
+        ("solve(f, 2)", _root, range(1, 8)),
+        ("minimize(g, 1)", _minimum, range(1, 7)),
+        ("sum(minimize(h, [1, 1]))", _minimum_2d, range(1, 4)),
+    ],
+)
+def test_a_solvers_answer_is_differentiated_in_the_variables_its_function_reads(
+    jcalc, form, reference, orders
+):
+    # The answer x*(a) solves R(x*; a) = 0: its derivatives in a are those of the implicit
+    # function, never 0 as for a constant.
+    definitions = (
+        "a = 2\nf(t) = t^3 - a*t - 5\ng(t) = (t - a)^2 + t^4\n"
+        "h(u, v) = (u - a)^2 + (u*v - 1)^2 + v^4\n"
+    )
+    with mpmath.workdps(40):
+        exact = [mpmath.diff(reference, 2, n) for n in orders]
+    for n, want in zip(orders, exact):
+        got = jcalc.last(f"{definitions}diff({form}, a, {n})")["value"]
+        assert got == pytest.approx(float(want), rel=1e-9, abs=1e-12), n
+    reported = jcalc.last(f"{definitions}{form}")["grad"]["a"]
+    assert reported == pytest.approx(float(exact[0]), rel=1e-12)
+
+
+def test_a_solvers_answer_is_the_same_with_and_without_gradients(jcalc):
+    source = "a = 2\nf(t) = t^3 - a*t - 5\nh(u, v) = (u - a)^2 + (u*v - 1)^2 + v^4\n"
+    with_graph = [
+        jcalc.last(source + form)["value"] for form in ("solve(f, 2)", "minimize(h, [1, 1])")
+    ]
+    jcalc.run(":nograd on")
+    alone = [jcalc.last(form)["value"] for form in ("solve(f, 2)", "minimize(h, [1, 1])")]
+    assert with_graph == alone
+
+
+def test_a_total_derivative_goes_through_a_solvers_answer(calc):
+    out, err = calc.run("a = 2\nf(t) = t^2 - a\nr = solve(f, 1)\nr + a")
+    assert err == ""
+    assert "r = 1.414213562373095  (Newton, 6 iterations)\n  ∂/∂a = 0.3535533905932738\n" in out
+    assert out.endswith("3.414213562373095\n  ∂/∂a = 1.3535533905932737\n  ∂/∂r = 1\n")
+
+
+def test_an_answer_with_no_derivative_is_refused_not_given_as_0(jcalc):
+    # v is a parameter the function ignores: the Hessian is singular, and how the answer moves
+    # with a is not defined. Without a variable read, or without gradients, the answer stands.
+    source = "a = 2\nu(x, y) = (x - a)^2\n"
+    error = jcalc.last(source + "minimize(u, [1, 1])")["error"]
+    assert "the Hessian there is singular" in error["message"]
+    assert jcalc.last("s(x, y) = x^2\nminimize(s, [1, 1])")["value"] == [0.0, 1.0]
+    assert jcalc.last(":nograd on\nminimize(u, [1, 1])")["value"] == [2.0, 1.0]
+
+
 @pytest.mark.parametrize("start", ["0", "[0, 1, 2]", "[[0, 1]]"])
 def test_minimize_needs_one_start_number_per_parameter(jcalc, start):
     error = jcalc.last(f"r(x, y) = x**2 + y**2\nminimize(r, {start})")["error"]

@@ -559,3 +559,36 @@ def test_every_public_function_class_and_method_of_dezero_has_a_docstring():
                         if not inspect.getdoc(getattr(obj, method)):
                             missing.append(f"{name}.{attr}.{method}")
     assert missing == []
+
+
+def test_linear_solve_differentiates_to_any_order_as_mpmath_does():
+    # y = |A(a)⁻¹ b(a)|², with A and b smooth in a: Taylor mode to order 4, and backward.
+    import mpmath
+
+    from dezero import series, using_config
+
+    rng = np.random.default_rng(1)
+    m, n = rng.standard_normal((3, 3)) + 3 * np.eye(3), rng.standard_normal((3, 3))
+    v, w = rng.standard_normal(3), rng.standard_normal(3)
+    a = Variable(np.array(0.7))
+    with using_config("enable_backprop", True):
+        x = F.linear_solve(F.exp(a) * m + F.sin(a) * n, a * v + F.cos(a) * w)
+        y = F.sum(x * x)
+        got = [float(c.data) for c in series.coefficients(y, a, 4)]
+    y.backward()
+
+    def exact(t):
+        matrix = mpmath.matrix(
+            [
+                [mpmath.exp(t) * m[i, j] + mpmath.sin(t) * n[i, j] for j in range(3)]
+                for i in range(3)
+            ]
+        )
+        vector = mpmath.matrix([t * v[i] + mpmath.cos(t) * w[i] for i in range(3)])
+        solution = mpmath.lu_solve(matrix, vector)
+        return sum(solution[i] ** 2 for i in range(3))
+
+    with mpmath.workdps(40):
+        want = [float(c) for c in mpmath.taylor(exact, mpmath.mpf(0.7), 4)]
+    assert got == pytest.approx(want, rel=1e-12)
+    assert float(a.grad.data) == pytest.approx(want[1], rel=1e-12)
