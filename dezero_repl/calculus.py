@@ -28,7 +28,7 @@ from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
-from dezero_repl.limits import MAX_ITERATIONS
+from dezero_repl.limits import MAX_ITERATIONS, Tally
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
 
@@ -641,14 +641,18 @@ class Flat(Function):
 
 def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
     """Damped Newton: the Newton step where it descends, a gradient step otherwise,
-    each shortened by backtracking until the function decreases."""
+    each shortened by backtracking until the function decreases. The work is counted as it
+    goes (``Tally``): the forecast cannot know how often a step is halved."""
+    tally = Tally(ranges.function_steps(session, f), "minimize")
 
     def value(point: np.ndarray) -> float:
+        tally.charge()
         with no_grad():
             xs = [Variable(np.array(v)) for v in point]
             return float(_array(applied(session, f, xs, depth + 1)))
 
     for iteration in range(1, MAX_ITERATIONS + 1):
+        tally.charge(2 + x.shape[0])  # the function, its gradient, a row of Hessian each
         fx, g, h = _value_gradient_hessian(session, f, x, depth)
         if not (math.isfinite(fx) and np.all(np.isfinite(g))):
             raise CalcError(

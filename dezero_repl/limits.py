@@ -133,6 +133,27 @@ def _iterated(call: nodes.Call, params: frozenset[str], functions: Any) -> list[
     return [f.id] * (MAX_ITERATIONS - 1)
 
 
+class Tally:
+    """The steps a computation takes as it runs, where their number cannot be foreseen (a
+    line search halves its step until the function decreases): past MAX_STEPS, it is
+    stopped with one error line. ``per_call`` is what one call of its function takes."""
+
+    def __init__(self, per_call: int, what: str) -> None:
+        self.per_call, self.what = per_call, what
+        self.calls = 0
+
+    def charge(self, calls: int = 1) -> None:
+        """Count ``calls`` more calls of the function (a backward pass counts as one)."""
+        self.calls += calls
+        spent = self.calls * self.per_call
+        if spent > MAX_STEPS:
+            raise CalcError(
+                f"{self.what} stopped after about {about(spent)} steps (limit {MAX_STEPS:,}): "
+                f"its function and its derivatives ran {self.calls:,} times",
+                kind=ErrorKind.ResourceError,
+            )
+
+
 class StatementBudget(MemoryBudget):
     """A memory budget whose overrun is the statement's error, in one line."""
 

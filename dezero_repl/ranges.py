@@ -195,7 +195,7 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
 
     def integrand(t: Variable) -> Variable:
         if pointwise:
-            _check_points(_function_steps(session, f), t.size, f"'{f.name}'", spent)
+            _check_points(function_steps(session, f), t.size, f"'{f.name}'", spent)
             values = [_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)]
             if any(v.ndim for v in values):
                 _not_a_number(None)
@@ -328,12 +328,12 @@ def _check_points(
         spent[0] += points
 
 
-def _function_steps(session: Session, f: Any) -> int:
+def function_steps(session: Session, f: Any) -> int:
     """What one call of a function value is forecast to take, in steps."""
     if isinstance(f, UserFunction):
         return 1 + limits.steps(f.body, session.functions, frozenset(f.params))
     base = getattr(f, "base", None)  # a derivative or a gradient: its function's body
-    return 1 if base is None else _function_steps(session, base)
+    return 1 if base is None else function_steps(session, base)
 
 
 def _value(value: Any, body: nodes.Expr | None = None) -> Variable:

@@ -503,3 +503,22 @@ def test_solvers_evaluated_point_by_point_are_refused_before_their_cost(jcalc, m
     result = jcalc.last("sum(solve(f, k) for k in 1..3)")  # a few points still run
     assert result["value"] == pytest.approx(0.0, abs=1e-12)
     assert len(solved) > 0
+
+
+def test_a_line_search_that_halves_without_end_is_stopped_by_its_count(jcalc, monkeypatch):
+    # minimize's line search halves a step until the function decreases, up to 40 times per
+    # iteration, and its Hessian takes a backward pass per parameter: neither can be
+    # foreseen, so the work is counted as it runs. The cusp below defeats every Newton step;
+    # unbounded, 100 iterations ran its function about 4,400 times.
+    from dezero_repl import calculus, limits
+
+    monkeypatch.setattr(limits, "MAX_STEPS", 20_000)
+    calls = []
+    applied = calculus.applied
+    monkeypatch.setattr(calculus, "applied", lambda *a: calls.append(1) or applied(*a))
+    jcalc.json("g(u, v) = 1e6*((u - 1)^2 + (v - 2)^2)^0.25")  # 16 steps a call
+    error = jcalc.last("minimize(g, [50, -70])")["error"]
+    assert error["type"] == "ResourceError"
+    assert error["message"].startswith("minimize stopped after about 20,0")
+    assert "(limit 20,000): its function and its derivatives ran 1,25" in error["message"]
+    assert len(calls) <= 1_250
