@@ -197,11 +197,14 @@ def integer_power(x: Series, n: int) -> Series:
 def constant_power(x: Series, c: Any, y0: Callable[[], Any]) -> Series:
     """The series of x ** c for a constant c (a number, or a Variable the rule keeps).
 
-    Small whole powers multiply series, which stays exact where x0 = 0; others use the
-    recurrence of x y' = c y x', which divides by x0. ``y0`` makes the value, if needed.
+    Whole powers up to 1024 multiply series, which stays exact where x0 = 0 (and near it,
+    where x0^c underflows), as do larger ones where an x0 is 0; others use the recurrence
+    of x y' = c y x', which divides by x0.
+    ``y0`` makes the value, if needed.
     """
     k: Any = c.data if isinstance(c, Variable) else c  # an array or a number
-    if np.ndim(k) == 0 and float(k).is_integer() and 0 <= k <= 64:
+    whole = np.ndim(k) == 0 and float(k).is_integer() and k >= 0
+    if whole and (k <= 1024 or not np.all(x[0].data)):  # 2·log2(k) products at most
         return integer_power(x, int(k))
     return power(x, c, y0())
 

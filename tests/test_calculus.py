@@ -784,3 +784,40 @@ def test_graph_to_png_renders_with_graphviz(calc, tmp_path):
 )
 def test_graph_misuse_is_a_clear_error(jcalc, command, message):
     assert jcalc.last(f"x = 2\n{command}")["error"]["message"] == message
+
+
+# ---- values beyond float64's range on the way to a derivative ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reference", "x", "order"),
+    [
+        ("x^120", lambda t: t**120, "0.001", 100),  # x^120 is 1e-360 there: it underflows
+        ("x^65", lambda t: t**65, "1e-5", 65),
+        ("x^70", lambda t: t**70, "0", 70),  # a whole power past 64 at 0 (was nan)
+    ],
+)
+def test_whole_powers_differentiate_exactly_where_their_value_underflows(
+    jcalc, text, reference, x, order
+):
+    with mpmath.workdps(40):
+        exact = float(mpmath.diff(reference, mpmath.mpf(x), order))
+    result = jcalc.last(f"x = {x}\ndiff({text}, x, {order})")
+    assert result["value"] == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x = 0.75\ndiff(exp(-1000*x), x, 100)", "the derivative of order 100 comes out as 0"),
+        ("x = 28\ndiff(erfc(x), x, 100)", "the derivative of order 100 comes out as 0"),
+        ("f(t) = t^2.5\ntaylor(f, 1e-200, 3)", "the coefficient of order 2 comes out as 0"),
+    ],
+)
+def test_a_derivative_that_is_0_only_by_underflow_is_refused(jcalc, text, message):
+    # True values: 1.9e-26, 1.6e-169, and 1.9e-100 (then 3.1e99); all came out as 0,
+    # since the function's value itself is below the smallest float64.
+    error = jcalc.last(text)["error"]
+    assert error["type"] == "PrecisionError"
+    assert error["message"].startswith(message)
+    assert "fell below the smallest float64 (underflow)" in error["message"]
