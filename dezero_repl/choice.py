@@ -88,7 +88,12 @@ def decide(
         combine = np.logical_and if node.op == "and" else np.logical_or
         a, b = data_of(left), data_of(right)
         try:
+            if np.shape(a) != np.shape(b):  # the truth values, then the numbers 1 and 0
+                shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+                check_size(shape, f"'{node.op}'", 2)
             values[-2:] = [truth(combine(a != 0, b != 0))]
+        except CalcError as e:
+            raise e.at(node.op_start, node.op_end) from None
         except ValueError:
             raise CalcError(
                 f"shapes {np.shape(a)} and {np.shape(b)} do not match for '{node.op}'",

@@ -56,6 +56,7 @@ from dezero_repl.vocabulary import (
     RESERVED,
     SPECIAL_FORMS,
     Builtin,
+    check_broadcast,
     check_size,
     integer,
     matmul,
@@ -624,7 +625,10 @@ class Session:
             for a in args:
                 if type(a) not in _ARRAYS:
                     require_array(a, f"{f.name}()")
-            return f.compute(*[as_variable(a) for a in args])
+            xs = [as_variable(a) for a in args]
+            if f.elementwise and len({x.shape for x in xs}) > 1:
+                check_broadcast(xs, f"{f.name}()")
+            return f.compute(*xs)
         name = f.name
         if isinstance(f, UserFunction):
             sig = f"{f.name}({', '.join(f.params)})"

@@ -8,7 +8,7 @@ be whole numbers (an axis, a count) are converted by the helpers at the top.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,19 @@ def check_size(shape: tuple[int, ...], what: str, arrays: int = 1) -> None:
             f"{held}, over the statement's memory budget of {size_text(budget.limit)}",
             kind=ErrorKind.MemoryError,
         )
+
+
+def check_broadcast(xs: Sequence[Variable], what: str) -> None:
+    """Refuse arrays of shapes that do not broadcast together, and, before it is made, a
+    result they broadcast to beyond the memory budget (atan2 of a column and a row)."""
+    try:
+        shape = np.broadcast_shapes(*(x.shape for x in xs))
+    except ValueError:
+        shapes = " and ".join(str(x.shape) for x in xs)
+        raise CalcError(
+            f"shapes {shapes} do not match for {what}", kind=ErrorKind.ValueError
+        ) from None
+    check_size(shape, what)
 
 
 def integer(value: Any, what: str) -> int:
@@ -136,14 +149,17 @@ def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
     return compute
 
 
-def _extreme(reduce: Callable, choose: Callable) -> Callable[..., Variable]:
+def _extreme(name: str, reduce: Callable, choose: Callable) -> Callable[..., Variable]:
     """max(a) or min(a): over all the elements of a; of several values: elementwise."""
 
     def compute(*xs: Variable) -> Variable:
         if len(xs) == 1:
+            if xs[0].size == 0:
+                raise CalcError(
+                    f"{name}() of an empty array has no value", kind=ErrorKind.ValueError
+                )
             return reduce(xs[0])
-        shape = np.broadcast_shapes(*(x.shape for x in xs))
-        check_size(shape, "this maximum or minimum")
+        check_broadcast(xs, f"{name}()")
         return choose(*xs)
 
     return compute
@@ -199,6 +215,8 @@ def product(values: Variable, first_axis: bool = False) -> Variable:
     multiplications, each exact and differentiable to any order (no division, so zeros are
     no trouble)."""
     v = values if first_axis else F.reshape(values, (values.size,))
+    if v.shape[0] == 0:  # the empty product: 1, as for an empty range
+        return F.sum(v, axis=0) * 0.0 + 1.0
     leftovers = []
     while v.shape[0] > 1:
         n = v.shape[0]
@@ -357,7 +375,7 @@ BUILTINS: dict[str, Builtin] = {
             "max",
             "max(a, b, ...)",
             "largest element of a, or largest of several values, elementwise",
-            _extreme(F.max, P.maximum),
+            _extreme("max", F.max, P.maximum),
             1,
             64,
         ),
@@ -365,7 +383,7 @@ BUILTINS: dict[str, Builtin] = {
             "min",
             "min(a, b, ...)",
             "smallest element of a, or smallest of several values, elementwise",
-            _extreme(F.min, P.minimum),
+            _extreme("min", F.min, P.minimum),
             1,
             64,
         ),

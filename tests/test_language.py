@@ -558,6 +558,32 @@ def test_logic_of_arrays_that_do_not_match_is_a_clear_error(jcalc):
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("atan2([1, 2], [1, 2, 3])", "shapes (2,) and (3,) do not match for atan2()"),
+        ("hypot([1, 2], [1, 2, 3])", "shapes (2,) and (3,) do not match for hypot()"),
+        ("log([1, 2], [2, 3, 4])", "shapes (2,) and (3,) do not match for log()"),
+        ("max([1, 2], [1, 2, 3])", "shapes (2,) and (3,) do not match for max()"),
+        ("max([])", "max() of an empty array has no value"),
+        ("min(zeros(0))", "min() of an empty array has no value"),
+    ],
+)
+def test_functions_of_arrays_that_do_not_fit_say_so_in_their_own_words(jcalc, source, message):
+    # NumPy's words were passed on: "operands could not be broadcast together with shapes
+    # (2,) (3,) ", "zero-size array to reduction operation maximum which has no identity".
+    error = jcalc.last(source)["error"]
+    assert (error["type"], error["message"]) == ("ValueError", message)
+
+
+def test_the_product_of_no_elements_is_1_like_that_of_an_empty_range(jcalc):
+    results = jcalc.json(
+        "v = zeros(0)\nprod(v)\nprod([])\nprod(zeros([0, 2]))\nprod(k for k in 3..1)"
+    )
+    assert [r["value"] for r in results[1:]] == [1.0, 1.0, 1.0, 1.0]
+    assert results[1]["grad"]["v"] == []
+
+
 def test_help_covers_ans_and_the_range_forms(calc):
     out, _ = calc.run(":help ans\n:help _\n:help sum\n:help prod\n:help if")
     assert out.count("the last result") == 2

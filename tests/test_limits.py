@@ -196,6 +196,12 @@ ONES_COLUMN = "reshape(ones(10**5), [10**5, 1])"
             "this index would need 74.5 GiB",
         ),
         ("arange(0, 10**12)", "arange would need 7.3 TiB"),
+        (f"{ONES_COLUMN} and ones(10**5)", "'and' would need 149.0 GiB for 2 arrays"),
+        (f"{ONES_COLUMN} or ones(10**5)", "'or' would need 149.0 GiB for 2 arrays"),
+        (f"atan2({ONES_COLUMN}, ones(10**5))", "atan2() would need 74.5 GiB"),
+        (f"hypot({ONES_COLUMN}, ones(10**5))", "hypot() would need 74.5 GiB"),
+        (f"log({ONES_COLUMN}, ones(10**5) + 1)", "log() would need 74.5 GiB"),
+        (f"max({ONES_COLUMN}, ones(10**5))", "max() would need 74.5 GiB"),
     ],
     ids=[
         "zeros",
@@ -206,6 +212,12 @@ ONES_COLUMN = "reshape(ones(10**5), [10**5, 1])"
         "linspace",
         "index-arrays",
         "arange",
+        "and",
+        "or",
+        "atan2",
+        "hypot",
+        "log-base",
+        "max",
     ],
 )
 def test_array_over_the_limit_is_refused_before_allocating(jcalc, source, message):
