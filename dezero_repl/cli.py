@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -31,6 +32,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _ArgumentParser(
         prog="dezero-repl",
+        allow_abbrev=False,  # `--ev EXPR` would escape _ordered_sources
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A calculator that differentiates: every value comes with the exact\n"
         "gradients of the variables it depends on.",
@@ -108,18 +110,27 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 
 def _attach_eval_values(argv: list[str]) -> list[str]:
-    """Spell `-e EXPR` as `--eval=EXPR`, so that an EXPR like `-2**2` is not taken for an option."""
+    """Spell `-e EXPR` as `--eval=EXPR`, so that an EXPR like `-2**2` is not taken for an
+    option; short options run together before it (`-ie EXPR`, `-iex=2`) are split off
+    first, so that ``_ordered_sources`` finds every EXPR where it was given."""
     out: list[str] = []
     tokens = iter(argv)
     for token in tokens:
+        together = _SHORT_THEN_EVAL.fullmatch(token)
         if token == "--":
             out += [token, *tokens]
-        elif token in ("-e", "--eval"):
-            value = next(tokens, None)
-            out.append(token if value is None else f"--eval={value}")
+        elif token in ("-e", "--eval") or together:
+            if together:
+                out += [f"-{flag}" for flag in together.group(1)]
+            value = together.group(2) if together and together.group(2) else next(tokens, None)
+            out.append("--eval" if value is None else f"--eval={value}")
         else:
             out.append(token)
     return out
+
+
+# `-i`, `-V` and then `-e`, written as one: `-ie`, `-iex=2` (the rest of it is the EXPR).
+_SHORT_THEN_EVAL = re.compile(r"-([iV]*)e(.*)", re.DOTALL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

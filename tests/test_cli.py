@@ -55,6 +55,24 @@ def test_eval_and_files_run_in_command_line_order(run_cli, scripts):
     assert after.stderr == "b.calc:1:2: error: unknown name 'x'\n  (x+3)**2\n   ^\n"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("-ie", "x = 5"), ("-iex = 5",), ("-i", "-e", "x = 5"), ("--eval", "x = 5")],
+    ids=["joined", "joined-with-value", "apart", "long"],
+)
+def test_eval_joined_to_other_flags_keeps_its_place(run_cli, scripts, args):
+    # -ie EXPR is -i and -e EXPR: the file after it must see x. (It ran first: its place
+    # was looked up as a separate -e.)
+    result = run_cli(*args, "b.calc", cwd=scripts)
+    assert (result.returncode, result.stdout) == (0, "x = 5\n64\n  ∂/∂x = 16\n")
+
+
+def test_long_options_are_not_abbreviated(run_cli, scripts):
+    # --ev would be --eval to argparse, but not to the ordering of sources.
+    result = run_cli("--ev", "x = 5", "b.calc", cwd=scripts)
+    assert result.returncode == 2 and "unrecognized arguments: --ev" in result.stderr
+
+
 def test_eval_may_begin_with_a_minus_sign(run_cli):
     result = run_cli("-e", "-2**2", "-e", "-x", "--eval", "-1", "--keep-going")
     assert result.stdout == "-4\n-1\n"
