@@ -185,8 +185,13 @@ def reset(runner: Runner, arg: str) -> Outcome:
     session.functions.clear()
     session.last = None
     session.ledger.clear()
-    session.log.clear()
+    # The modes stay, so the commands that set them stay in what :save writes.
+    modes = {line.split()[0]: line for line in session.log if line.split()[0] in _MODES}
+    session.log[:] = modes.values()
     return _done("session reset")
+
+
+_MODES = frozenset((":nograd", ":precision", ":elements"))
 
 
 # ---------------------------------------------------------------------------

@@ -191,3 +191,6 @@ def run_init(runner: Any) -> None:
     finally:
         runner.output, runner.keep_going = saved_output, saved_keep_going
         runner.failed = False
+        # Its statements print nothing, and run again before a saved script is replayed:
+        # :save leaves them out, as it leaves out the settings of config.toml.
+        runner.session.log.clear()

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import stat
+from pathlib import Path
 
 import pytest
 from conftest import Calculator
@@ -200,6 +201,33 @@ def test_save_records_the_commands_that_change_later_results(calc, jcalc, tmp_pa
         "x = 2\ny = x * 3\n:del x\nx(t) = t * 3\n:nograd on\ny * 2\n:precision 3\n"
     )
     assert jcalc.last(f":load {target}\nx(1)")["value"] == 3.0  # replays without an error
+
+
+def test_after_reset_the_modes_in_force_are_still_saved(calc, tmp_path):
+    # :reset forgets variables and functions, not modes: the commands that set them stay.
+    target = tmp_path / "r.calc"
+    source = ":precision 3\n:nograd on\n:precision 4\n:reset\nx = 2\npi*x\n"
+    out, _ = calc.run(source + f":save {target}")
+    assert target.read_text(encoding="utf-8") == ":precision 4\n:nograd on\nx = 2\npi*x\n"
+    assert out.endswith("x = 2\n6.283\nsaved 4 statement(s) to " + str(target) + "\n")
+    replayed, _ = Calculator().run(target.read_text(encoding="utf-8"))
+    assert replayed.endswith("x = 2\n6.283\n")
+
+
+def test_what_init_calc_runs_is_not_saved(run_cli, cli_env, tmp_path):
+    # init.calc runs quietly, and again before a saved script is replayed: were its
+    # statements saved, the replay would print them.
+    init = Path(cli_env["XDG_CONFIG_HOME"]) / "dezero-repl" / "init.calc"
+    init.parent.mkdir(parents=True, exist_ok=True)
+    init.write_text("k = 7\n:precision 3\n", encoding="utf-8")
+    try:
+        first = run_cli("-e", "pi*k", "-e", ":save i.calc", cwd=tmp_path)
+        assert (tmp_path / "i.calc").read_text(encoding="utf-8") == "pi*k\n"
+        again = run_cli("i.calc", cwd=tmp_path)
+    finally:
+        init.unlink()
+    assert first.stdout == "22\n  ∂/∂k = 3.14\nsaved 1 statement(s) to i.calc\n"
+    assert again.stdout == "22\n  ∂/∂k = 3.14\n"
 
 
 # ---- random sessions replay exactly ------------------------------------------------------
