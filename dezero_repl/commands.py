@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dezero.utils import GraphvizNotFound, dot_image, get_dot_graph
 from dezero_repl import help as help_text
-from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind, did_you_mean
+from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind, did_you_mean, one_line
 from dezero_repl.evaluator import Session
 from dezero_repl.files import write_file
 from dezero_repl.format import describe_shape, format_value
@@ -221,7 +221,7 @@ def load(runner: Runner, arg: str) -> Outcome:
     if not ok:
         what = "had errors" if runner.keep_going_in_loads else "stopped at an error"
         raise AlreadyReported(f"':load {path}' {what}", kind=ErrorKind.LoadError)
-    return _done(f"loaded {path}", loaded=path)
+    return _done(f"loaded {one_line(path)}", loaded=path)
 
 
 def save(runner: Runner, arg: str, replace: bool = False) -> Outcome:
@@ -236,7 +236,8 @@ def save(runner: Runner, arg: str, replace: bool = False) -> Outcome:
     lines = runner.session.log
     text = "".join(line + "\n" for line in lines)
     write_file(runner.written, path, text.encode(), replace, f"':save! {path}'")
-    return _done(f"saved {len(lines)} statement(s) to {path}", saved=path, statements=len(lines))
+    shown = one_line(path)
+    return _done(f"saved {len(lines)} statement(s) to {shown}", saved=path, statements=len(lines))
 
 
 def save_replacing(runner: Runner, arg: str) -> Outcome:
@@ -306,7 +307,7 @@ def graph(runner: Runner, arg: str, replace: bool = False) -> Outcome:
             "':graph' writes .dot, .png, .svg or .pdf files", kind=ErrorKind.CommandError
         )
     write_file(runner.written, target, data, replace, "':graph!'")
-    return _done(f"wrote the graph to {target}", file=target)
+    return _done(f"wrote the graph to {one_line(target)}", file=target)
 
 
 def graph_replacing(runner: Runner, arg: str) -> Outcome:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dezero_repl.errors import one_line
+
 COLOR_SCHEMES = ("default", "mono", "light")
 
 
@@ -114,32 +116,42 @@ def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
         import tomli as tomllib
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
-            warn(f"ignoring {path}: not a regular file")
+            warn(one_line(f"ignoring {path}: not a regular file"))
             return settings
         with open(path, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
-            warn(f"ignoring {path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
+            warn(one_line(f"ignoring {path}: larger than {MAX_CONFIG_BYTES // 1024} KiB"))
             return settings
         data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         return settings
     except RecursionError:
-        warn(f"ignoring {path}: nested too deeply")
+        warn(one_line(f"ignoring {path}: nested too deeply"))
         return settings
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        warn(f"ignoring {path}: {_one_line(e)}")
+        warn(one_line(f"ignoring {path}: {_first_line(e)}"))
         return settings
+    problems = []
     for key, value in data.items():
         key = key.replace("-", "_")
         key = _RENAMED.get(key, key)
         if key not in _CHECKS:
-            warn(f"{path}: unknown setting '{key}' (ignored)")
+            problems.append(f"unknown setting '{key}'")
         elif not _CHECKS[key](value):
-            warn(f"{path}: '{key}' must be {_HINTS[key]} (ignored)")
+            problems.append(f"'{key}' must be {_HINTS[key]}")
         else:
-            setattr(settings, key, value)
+            setattr(settings, key, value.strip() if isinstance(value, str) else value)
+    if problems:  # one line, however many: the rest of the file is used
+        warn(one_line(f"{path}: {'; '.join(problems)} (ignored)"))
     return settings
+
+
+def _toml(text: str) -> str:
+    """A string as TOML writes it: JSON's escapes are TOML's."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
 
 
 def describe(settings: Settings, version: str) -> str:
@@ -153,14 +165,14 @@ def describe(settings: Settings, version: str) -> str:
     lines = [
         f"# dezero-repl {version}: the settings in use (the defaults, unless config.toml says",
         "# otherwise), as config.toml would hold them.",
-        f"# config file:  {config} ({state(config)})",
-        f"# init script:  {init} ({state(init)})",
-        f"# history file: {history} ({state(history)})",
-        f'color_scheme = "{settings.color_scheme}"  # {", ".join(COLOR_SCHEMES)}',
-        f'mode = "{settings.mode}"  # or "nograd"',
+        one_line(f"# config file:  {config} ({state(config)})"),
+        one_line(f"# init script:  {init} ({state(init)})"),
+        one_line(f"# history file: {history} ({state(history)})"),
+        f"color_scheme = {_toml(settings.color_scheme)}  # {', '.join(COLOR_SCHEMES)}",
+        f'mode = {_toml(settings.mode)}  # or "nograd"',
         f"history_size = {settings.history_size}  # entries kept in the history file",
-        f'memory_limit = "{settings.memory_limit}"  # what one statement may hold',
-        f'edit_mode = "{settings.edit_mode}"  # or "vi"',
+        f"memory_limit = {_toml(settings.memory_limit)}  # what one statement may hold",
+        f'edit_mode = {_toml(settings.edit_mode)}  # or "vi"',
     ]
     if settings.precision is None:
         lines.append("# precision = 6  # significant digits (unset: the shortest exact form)")
@@ -169,7 +181,7 @@ def describe(settings: Settings, version: str) -> str:
     return "\n".join(lines)
 
 
-def _one_line(error: Exception) -> str:
+def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 

@@ -49,7 +49,7 @@ class CalcError(Exception):
         end: int | None = None,
         kind: ErrorKind | str = ErrorKind.Error,
     ) -> None:
-        message = _one_line(message)
+        message = one_line(message)
         super().__init__(message)
         self.message = message
         self.start = start
@@ -74,7 +74,7 @@ class AlreadyReported(CalcError):
     """A failure whose details were already shown (e.g. an error inside a :load-ed file)."""
 
 
-def _one_line(message: str) -> str:
+def one_line(message: str) -> str:
     """A message as one printable line: a newline or an escape in a file name or a command's
     argument is shown escaped (``\\n``, ``\\x1b``), never written to the terminal as is."""
     if message.isprintable():
@@ -136,6 +136,7 @@ def render(source_name: str, source: str, error: CalcError, offset: int = 0) -> 
     ``offset`` is where the statement that failed begins within ``source``; the error's
     span is relative to that statement.
     """
+    source_name = one_line(source_name)  # a file's name may hold a newline or an escape
     if error.start is None:
         return f"{source_name}: error: {error.message}"
     start = min(offset + max(error.start, 0), len(source))
@@ -159,7 +160,9 @@ def render(source_name: str, source: str, error: CalcError, offset: int = 0) -> 
 
 
 def _printable(line: str) -> str:
-    """Replace control characters so that a source line cannot disturb the terminal."""
+    """Replace control characters so that a source line cannot disturb the terminal: a tab
+    by a blank, others by "\ufffd"; the carriage return of a line that ends in CR LF goes."""
     if line.isprintable():
         return line
+    line = line[:-1] if line.endswith("\r") else line
     return "".join(ch if ch.isprintable() else " " if ch == "\t" else "\ufffd" for ch in line)

@@ -24,7 +24,7 @@ import numpy as np
 
 from dezero import Variable, as_variable, gradients, using_config
 from dezero_repl import calculus, nodes
-from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.errors import CalcError, ErrorKind, one_line
 from dezero_repl.files import write_file
 from dezero_repl.format import format_number
 from dezero_repl.outcomes import CommandDone
@@ -176,7 +176,7 @@ def command(runner: Runner, arg: str, replace: bool = False) -> CommandDone:
     if target:
         image = render_image(xs, curves, target)
         write_file(runner.written, target, image, replace, "':plot!'")
-        return CommandDone(f"saved the plot to {target}", extra={"file": target})
+        return CommandDone(f"saved the plot to {one_line(target)}", extra={"file": target})
     if not getattr(runner.output, "draws", True):
         return CommandDone(extra=data)  # JSON: the points instead of a drawing
     color = getattr(runner.output, "color", False)

@@ -164,6 +164,13 @@ def test_windows_line_endings_and_byte_order_mark_are_read(run_cli, tmp_path):
     )
 
 
+def test_an_error_in_a_file_with_windows_line_endings_shows_its_line_as_written(run_cli, tmp_path):
+    # The line's carriage return was shown as a replacement character at its end.
+    (tmp_path / "win.calc").write_bytes(b"x = 1\r\ny = 2 + sine(x)\r\n")
+    result = run_cli("win.calc", cwd=tmp_path)
+    assert result.stderr.splitlines()[1:] == ["  y = 2 + sine(x)", "          ^~~~"]
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

@@ -148,3 +148,41 @@ def test_a_superscript_digit_is_not_a_number_of_digits(jcalc, command):
     error = jcalc.last(command)["error"]
     assert error["type"] == "CommandError"
     assert "takes a number" in error["message"]
+
+
+def test_a_config_with_many_problems_is_one_warning_line_without_control_characters(home_env):
+    env, config = home_env
+    (config / "config.toml").write_text(
+        '"a\\nb" = 1\n"\\u001b[31mRED" = 2\nprecision = 99\nmode = "fast"\n'
+        'memory_limit = "1GiB\\n"\n',
+        encoding="utf-8",
+    )
+    proc = _run(env, "-e", "1+1", "--print-config")
+    err = proc.stderr.decode()
+    assert proc.returncode == 0 and len(err.splitlines()) == 1 and "\x1b" not in err
+    assert err == (
+        f"dezero-repl: {config / 'config.toml'}: unknown setting 'a\\nb'; unknown setting "
+        "'\\x1b[31mRED'; 'precision' must be a whole number from 1 to 17; 'mode' must be "
+        "'grad' or 'nograd' (ignored)\n"
+    )
+    # What was valid is used, and --print-config still prints a valid config.toml.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    assert tomllib.loads(proc.stdout.decode())["memory_limit"] == "1GiB"
+
+
+def test_file_names_are_shown_escaped_in_error_locations_and_messages(cli_env, tmp_path):
+    name = "nl\nname\x1b[31m.calc"
+    (tmp_path / name).write_text("x = \n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dezero_repl", "--keep-going", name, "-e", ":save s\x1b[2Jx.calc"],
+        capture_output=True,
+        env=cli_env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    err, out = proc.stderr.decode(), proc.stdout.decode()
+    assert "\x1b" not in err and err.startswith("nl\\nname\\x1b[31m.calc:1:4: error: expected")
+    assert out == "saved 0 statement(s) to s\\x1b[2Jx.calc\n"
