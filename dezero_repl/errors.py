@@ -83,11 +83,15 @@ def one_line(message: str) -> str:
 
 
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
-    """A " (did you mean 'x'?)" hint, or "" when nothing is close: at most one typing slip
-    away (a letter missing, extra, wrong or two swapped) for words of three or four letters,
-    two for longer ones, none for shorter; among equally close names, the most similar."""
+    """A " (did you mean 'x'?)" hint, or "" when nothing is close: a name that differs only
+    in case, else one at most one typing slip away (a letter missing, extra, wrong or two
+    swapped) for words of three or four letters, two for longer ones, none for shorter;
+    among equally close names, the most similar."""
     import difflib  # only errors need it: keep it out of start-up
 
+    same = [c for c in set(candidates) if c.lower() == word.lower() and c != word]
+    if same:  # only the case differs: Sin, PI, X
+        return f" (did you mean '{prefix}{min(same)}'?)"
     limit = 0 if len(word) <= 2 else 1 if len(word) <= 4 else 2
     scored = [(_slips(word, c), -difflib.SequenceMatcher(None, word, c).ratio(), c)
               for c in set(candidates)]  # fmt: skip

@@ -548,7 +548,16 @@ def _unexpected_character(text: str, position: int) -> ParseError:
     if char == "'":
         return _error(text, "a prime (') must follow a name directly", position, position + 1)
     shown = char if char.isprintable() else repr(char)[1:-1]
-    return _error(text, f"unexpected character '{shown}'", position, position + 1)
+    meant = _WRITTEN_AS.get(char)
+    hint = f" (write '{meant}')" if meant else ""
+    return _error(text, f"unexpected character '{shown}'{hint}", position, position + 1)
+
+
+#: Characters of mathematics as typeset, and how the calculator spells them.
+_WRITTEN_AS = {
+    "×": "*", "·": "*", "⋅": "*", "÷": "/", "−": "-", "–": "-", "√": "sqrt",
+    "π": "pi", "≤": "<=", "≥": ">=", "≠": "!=", "²": "^2", "³": "^3", "∞": "inf",
+}  # fmt: skip
 
 
 def _describe(token: LarkToken) -> str:

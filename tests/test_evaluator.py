@@ -782,3 +782,22 @@ def test_each_statement_of_a_script_reports_the_warnings_it_raised(monkeypatch):
     ]
     assert out.getvalue().split("\n")[:3] == ["2", "loud = 1", "2"]
     assert (list(warnings.filters), np.geterr()) == (filters, errors)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("Sin(1)", "unknown function 'Sin' (did you mean 'sin'?)"),  # not 'min'
+        ("PI", "unknown name 'PI' (did you mean 'pi'?)"),
+        ("E", "unknown name 'E' (did you mean 'e'?)"),
+        ("x = 1\nX + 1", "unknown name 'X' (did you mean 'x'?)"),
+        ("2 × 3", "unexpected character '×' (write '*')"),
+        ("6 ÷ 3", "unexpected character '÷' (write '/')"),
+        ("2 − 1", "unexpected character '−' (write '-')"),
+        ("√2", "unexpected character '√' (write 'sqrt')"),
+        ("2π", "unexpected character 'π' (write 'pi')"),
+        ("1 ≤ 2", "unexpected character '≤' (write '<=')"),
+    ],
+)
+def test_names_in_another_case_and_typeset_symbols_get_a_hint(jcalc, source, message):
+    assert jcalc.last(source)["error"]["message"] == message
