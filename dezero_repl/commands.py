@@ -56,7 +56,7 @@ def run(runner: Runner, command: Command, text: str) -> Outcome:
 #: Commands that change what later statements compute or print, and how :save writes them,
 #: so that replaying a saved script gives exactly the session's outputs.
 _REPLAYED: dict[str, Callable[[Session, str], str]] = {
-    "del": lambda session, arg: f":del {' '.join(_words(arg))}",
+    "del": lambda session, arg: f":del {' '.join(dict.fromkeys(_words(arg)))}",
     "nograd": lambda session, arg: f":nograd {'off' if session.grad_enabled else 'on'}",
     "precision": lambda session, arg: f":precision {session.precision or 'off'}",
     "elements": lambda session, arg: f":elements {session.elements or 'all'}",
@@ -98,7 +98,7 @@ def precision(runner: Runner, arg: str) -> Outcome:
     if word in ("", "off", "auto", "full"):
         runner.session.precision = None
         return _done("precision: shortest exact form", precision=None)
-    if not word.isdecimal() or not 1 <= int(word) <= 17:
+    if not (word.isascii() and word.isdigit()) or not 1 <= int(word) <= 17:
         raise CalcError(
             "':precision' takes a number of digits from 1 to 17, or 'off'",
             kind=ErrorKind.CommandError,
@@ -114,7 +114,7 @@ def elements(runner: Runner, arg: str) -> Outcome:
     if word in ("all", "off", "none"):
         runner.session.elements = None
         return _done("arrays print every element", elements=None)
-    if not word.isdecimal() or int(word) < 1:
+    if not (word.isascii() and word.isdigit()) or int(word) < 1:
         raise CalcError(
             "':elements' takes a number of elements, or 'all'", kind=ErrorKind.CommandError
         )
@@ -160,7 +160,7 @@ def functions(runner: Runner, arg: str) -> Outcome:
 def delete(runner: Runner, arg: str) -> Outcome:
     """:del NAME... removes variables or functions (all of them, or none on error)."""
     session = runner.session
-    names = _words(arg)
+    names = list(dict.fromkeys(_words(arg)))  # a name given twice is removed once
     if not names:
         raise CalcError(
             "':del' needs the names to remove, e.g. :del x y", kind=ErrorKind.CommandError

@@ -135,6 +135,9 @@ class HumanOutput:
         first = first.replace(": error: ", ": " + painted + " ", 1)
         self._to_stderr(first + ("\n" + rest if rest else "") + "\n")
 
+    def reported(self, source_name: str, statement: str, error: CalcError) -> None:
+        """A statement failed whose error was shown already (inside a :load): nothing more."""
+
     def warning(self, message: str) -> None:
         text = self._wrap(f"warning: {message}", keep=len("warning: "))
         self._to_stderr(self._paint("warning:", "warning", self.error_color) + text[8:] + "\n")
@@ -274,6 +277,12 @@ class JsonOutput:
             line, column = line_column(source, min(offset + error.start, len(source)))
             detail.update(line=line, column=column)
         detail["source"] = source_name
+        self._write({"input": statement.strip(), "error": detail})
+
+    def reported(self, source_name: str, statement: str, error: CalcError) -> None:
+        """A statement failed whose error was shown already (inside a :load): it still
+        gets its object, as every statement does."""
+        detail = {"type": error.kind.value, "message": error.message, "source": source_name}
         self._write({"input": statement.strip(), "error": detail})
 
     def warning(self, message: str) -> None:  # warnings travel inside result objects

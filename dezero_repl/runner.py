@@ -113,8 +113,9 @@ class Runner:
         except ParseError as e:
             error = CalcError(e.message, e.start, e.end, kind=ErrorKind.SyntaxError)
             return self._fail(name, source, offset, error, text)
-        except AlreadyReported:
+        except AlreadyReported as e:
             self.failed = True
+            self.output.reported(name, text, e)
             return False
         except CalcError as e:  # an error without a span concerns the whole statement
             return self._fail(name, source, offset, e.at(0, len(text.rstrip())), text)

@@ -801,3 +801,21 @@ def test_each_statement_of_a_script_reports_the_warnings_it_raised(monkeypatch):
 )
 def test_names_in_another_case_and_typeset_symbols_get_a_hint(jcalc, source, message):
     assert jcalc.last(source)["error"]["message"] == message
+
+
+def test_a_failed_load_gets_its_own_json_object_after_its_statements(jcalc, tmp_path):
+    script = tmp_path / "half.calc"
+    script.write_text("b = 2\nc = sine(1)\n", encoding="utf-8")
+    results = jcalc.json(f":load {script}")
+    assert [r.get("input") for r in results] == ["b = 2", "c = sine(1)", f":load {script}"]
+    assert results[-1]["error"] == {
+        "type": "LoadError",
+        "message": f"':load {script}' stopped at an error",
+        "source": "<stdin>",
+    }
+
+
+def test_del_names_a_name_given_twice_once_and_precision_takes_ascii_digits(jcalc):
+    results = jcalc.json("x = 1\n:del x x\n:precision ١٢")
+    assert results[1]["removed"] == ["x"] and results[1]["output"] == "removed x"
+    assert results[2]["error"]["type"] == "CommandError"
