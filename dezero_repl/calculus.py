@@ -25,6 +25,7 @@ import dezero.special as SF
 from dezero import Config, Function, Variable, as_variable, gradients, no_grad, series, using_config
 from dezero import core as C  # noqa: N812 - the arithmetic Functions, for the table below
 from dezero import operators as O  # noqa: N812 - and those with a constant operand
+from dezero import quadrature as Q
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl import nodes, ranges
@@ -111,11 +112,26 @@ def taylor_coefficients(
         )
     _reserve_series(functions, order)
     underflows = [] if underflows is None else underflows
-    with using_config("enable_backprop", True), watching_underflow(underflows):
-        coefficients = series.coefficients(y, x, order)
-    if any(k >= 2 for k in checked):
-        _vouch(y, x, coefficients, [k for k in checked if k >= 2], bool(underflows))
+    with accurate_integrals():
+        with using_config("enable_backprop", True), watching_underflow(underflows):
+            coefficients = series.coefficients(y, x, order)
+        if any(k >= 2 for k in checked):
+            _vouch(y, x, coefficients, [k for k in checked if k >= 2], bool(underflows))
     return coefficients
+
+
+@contextmanager
+def accurate_integrals() -> Iterator[None]:
+    """Refuse, in one line, a derivative of an integral that its quadrature cannot give
+    to the tolerance (``dezero.quadrature``)."""
+    try:
+        yield
+    except Q.DerivativeNotConverged as e:
+        raise CalcError(
+            f"{e}; a derivative of lower order, or an integral split where the integrand's "
+            f"derivatives are steep, may be computed",
+            kind=ErrorKind.PrecisionError,
+        ) from None
 
 
 @contextmanager
@@ -467,7 +483,8 @@ def _taylor(session: Session, node: nodes.Call, args: list[Any], depth: int) -> 
         underflows: list[str] = []
         coefficients = taylor_coefficients(y, a, n, underflows=underflows)
         orders = list(range(2, n + 1))
-        refused = unreliable_orders(y, a, coefficients, orders, bool(underflows))
+        with accurate_integrals():
+            refused = unreliable_orders(y, a, coefficients, orders, bool(underflows))
     for k, message in refused.items():
         raise CalcError(
             f"the coefficient of order {k} {message}; orders up to {k - 1} can be computed",

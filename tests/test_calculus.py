@@ -821,3 +821,54 @@ def test_a_derivative_that_is_0_only_by_underflow_is_refused(jcalc, text, messag
     assert error["type"] == "PrecisionError"
     assert error["message"].startswith(message)
     assert "fell below the smallest float64 (underflow)" in error["message"]
+
+
+# ---- derivatives of higher order through an integral ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "body", "reference", "point", "orders"),
+    [
+        ("a = 0", "integrate(t^a, t, 0, 1)", lambda a: 1 / (a + 1), 0, range(2, 5)),
+        (
+            "a = 2",
+            "integrate(exp(a*t), t, 0, 1)",
+            lambda a: (mpmath.exp(a) - 1) / a,
+            2,
+            range(2, 11),
+        ),
+        (
+            "a = 1",
+            "integrate(cos(a*t)*exp(-t), t, 0, inf)",
+            lambda a: 1 / (1 + a**2),
+            1,
+            range(2, 7),
+        ),
+    ],
+)
+def test_derivatives_of_integrals_that_are_given_match_mpmath(
+    jcalc, setup, body, reference, point, orders
+):
+    with mpmath.workdps(40):
+        exact = [float(mpmath.diff(reference, mpmath.mpf(point), n)) for n in orders]
+    for n, want in zip(orders, exact):
+        result = jcalc.last(f"{setup}\ndiff({body}, a, {n})")
+        assert result["value"] == pytest.approx(want, rel=1e-9, abs=1e-12), (n, result)
+
+
+@pytest.mark.parametrize(
+    ("setup", "body", "order"),
+    [
+        ("a = 0", "integrate(t^a, t, 0, 1)", 8),  # printed 40319.9991 for 8! = 40320
+        ("a = 1.5", "integrate(t^a, t, 0, 1)", 20),  # off by 2.4e-4
+        ("a = 1", "integrate(cos(a*t)*exp(-t), t, 0, inf)", 14),  # off by 3.7e-8
+    ],
+)
+def test_a_derivative_of_an_integral_its_intervals_cannot_give_is_refused(
+    jcalc, setup, body, order
+):
+    # The intervals are chosen for the integral and its first derivative; a derivative of
+    # high order of an integrand singular at an end (t^a (log t)^k) needs finer ones.
+    error = jcalc.last(f"{setup}\ndiff({body}, a, {order})")["error"]
+    assert error["type"] == "PrecisionError"
+    assert "of the integral cannot be vouched for on the" in error["message"]
