@@ -12,6 +12,7 @@ can be differentiated again. Nothing is estimated by finite differences.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,14 +79,14 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
         )
     if x.ndim == 0 or _elementwise(y, x):
         d = taylor_coefficients(y, x, order, checked=[order])[order] * float(math.factorial(order))
-        return F.sum(d) if d.shape != x.shape else d
+        return derived(F.sum(d) if d.shape != x.shape else d)
     if order > MAX_NESTED_ORDER:
         raise CalcError(
             f"derivative order {order} with respect to the array '{x.name or 'x'}' is too "
             f"high (limit {MAX_NESTED_ORDER} when elements are combined, as by sum or @)",
             kind=ErrorKind.ValueError,
         )
-    return _nested_derivative(y, x, order)
+    return derived(_nested_derivative(y, x, order))
 
 
 def taylor_coefficients(
@@ -102,6 +103,8 @@ def taylor_coefficients(
     are vouched for (see ``_vouch``); ``underflows`` notes the values that underflow.
     """
     functions = series.functions_between(x, y)
+    least = 1 if _uses_a_derivative(y, functions) else 2  # the least order vouched for
+    checked = [k for k in checked if k >= least]
     work = len(functions) * (order + 1) ** 2 // 2
     if work > MAX_TAYLOR_WORK:
         raise CalcError(
@@ -115,9 +118,25 @@ def taylor_coefficients(
     with accurate_integrals():
         with using_config("enable_backprop", True), watching_underflow(underflows):
             coefficients = series.coefficients(y, x, order)
-        if any(k >= 2 for k in checked):
-            _vouch(y, x, coefficients, [k for k in checked if k >= 2], bool(underflows))
+        if checked:
+            _vouch(y, x, coefficients, list(checked), bool(underflows))
     return coefficients
+
+
+#: The values that are derivatives themselves (of diff, primes, taylor, grad, hessian). A
+#: derivative of an expression that uses one is of higher order than its own: it is vouched
+#: for (``_vouch``) even at order 1, as diff(E, x, 2) is.
+_DERIVED: weakref.WeakSet[Variable] = weakref.WeakSet()
+
+
+def derived(value: Variable) -> Variable:
+    """Note ``value`` as a derivative, and return it."""
+    _DERIVED.add(value)
+    return value
+
+
+def _uses_a_derivative(y: Variable, functions: list) -> bool:
+    return y in _DERIVED or any(v in _DERIVED for f in functions for v in f.inputs)
 
 
 @contextmanager
@@ -377,8 +396,8 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
             raise CalcError(f"{f.base.name} must return a number", kind=ErrorKind.TypeError)
         first = _partials(y, xs)
         if not f.hessian:
-            return F.stack(first)
-        return F.stack([F.stack(_partials(g, xs)) for g in first])
+            return derived(F.stack(first))
+        return derived(F.stack([F.stack(_partials(g, xs)) for g in first]))
 
 
 def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:
@@ -490,7 +509,8 @@ def _taylor(session: Session, node: nodes.Call, args: list[Any], depth: int) -> 
             f"the coefficient of order {k} {message}; orders up to {k - 1} can be computed",
             kind=ErrorKind.PrecisionError,
         )
-    return Figured(F.stack(coefficients), {"taylor": {"around": float(_array(a)), "order": n}})
+    value = derived(F.stack(coefficients))
+    return Figured(value, {"taylor": {"around": float(_array(a)), "order": n}})
 
 
 def _scalar_function_at(session: Session, f: Any, depth: int):

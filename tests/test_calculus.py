@@ -872,3 +872,24 @@ def test_a_derivative_of_an_integral_its_intervals_cannot_give_is_refused(
     error = jcalc.last(f"{setup}\ndiff({body}, a, {order})")["error"]
     assert error["type"] == "PrecisionError"
     assert "of the integral cannot be vouched for on the" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1.5\ndiff(diff(exp(x) - exp(x + 1e-10), x), x)",
+        "f(t) = exp(t) - exp(t + 1e-10)\ng(t) = f'(t)\ng'(1.5)",
+    ],
+)
+def test_a_derivative_of_a_derivative_is_vouched_for_as_its_order_says(jcalc, source):
+    # The second derivative of exp(x) - exp(x + 1e-10) cannot be had to 9 digits: asked
+    # for directly it is refused, and taken as a derivative of a derivative (each of order
+    # 1, which alone is not checked) it printed -4.48169501510165e-10 for -4.48168907e-10.
+    assert jcalc.last("x = 1.5\ndiff(exp(x) - exp(x + 1e-10), x, 2)")["error"]["type"] == (
+        "PrecisionError"
+    )
+    assert jcalc.last(source)["error"]["type"] == "PrecisionError"
+    with mpmath.workdps(30):
+        exact = float(mpmath.diff(lambda t: mpmath.sin(t) * t, mpmath.mpf(1.5), 2))
+    nested = jcalc.last("x = 1.5\ndiff(diff(sin(x)*x, x), x)")["value"]  # a good one passes
+    assert nested == pytest.approx(exact, rel=1e-12)
