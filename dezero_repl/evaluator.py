@@ -626,7 +626,7 @@ class Session:
                 if type(a) not in _ARRAYS:
                     require_array(a, f"{f.name}()")
             xs = [as_variable(a) for a in args]
-            if f.elementwise and len({x.shape for x in xs}) > 1:
+            if len(xs) > 1 and f.elementwise and len({x.shape for x in xs}) > 1:
                 check_broadcast(xs, f"{f.name}()")
             return f.compute(*xs)
         name = f.name
