@@ -28,6 +28,7 @@ import numpy as np
 
 import dezero.functions as F  # noqa: N812
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
+from dezero.budget import LARGE, active
 from dezero.core import Function, Variable, as_variable
 
 __all__ = ["erf", "erfc", "gamma", "lgamma", "digamma", "polygamma", "factorial"]
@@ -67,6 +68,7 @@ class Erfc(Erf):
     sign = -1.0
 
     def forward(self, x):
+        _reserve(x, 12)  # measured: 11 arrays of x's size at most, the value among them
         return _erfc(x)
 
 
@@ -113,6 +115,7 @@ def _slope(x: S.Series, c: float) -> S.Series:
 
 class Gamma(Function):
     def forward(self, x):
+        _reserve(x, 3)
         y = np.asarray(_scipy_special().gamma(x))
         pole = (x < 0) & (x == np.floor(x))  # ±∞ from either side: no value (SciPy's vary)
         return _flagged(x, np.where(pole, np.nan, y) if np.any(pole) else y)
@@ -129,6 +132,7 @@ class Lgamma(Function):
     """ln|Γ(x)|, real for negative non-integers too."""
 
     def forward(self, x):
+        _reserve(x, 4)
         return _flagged(x, _lgamma(x))
 
     def backward(self, gy):
@@ -193,6 +197,7 @@ class Polygamma(Function):
         self.n = n
 
     def forward(self, x):
+        _reserve(x, 9)
         return _flagged(x, _polygamma(self.n, x))
 
     def backward(self, gy):
@@ -244,6 +249,15 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
 def _zetas() -> list[float]:
     """ζ(2) ... ζ(40): enough terms of the series above for |ε| < 0.2 (0.2^40 / 40 ~ 1e-30)."""
     return [float(z) for z in _scipy_special().zeta(np.arange(2, 41, dtype=np.float64))]
+
+
+def _reserve(x: np.ndarray, arrays: int) -> None:
+    """Refuse, before it starts, a value whose working arrays (``arrays`` of x's size at
+    most, SciPy's and the repairs') the statement's memory budget cannot hold: the budget
+    sees a Function's output only once it is made (see ``dezero.budget``)."""
+    budget = active()
+    if budget is not None and x.nbytes >= LARGE:
+        budget.reserve(x.nbytes * arrays)
 
 
 def _flagged(x: np.ndarray, y: np.ndarray) -> np.ndarray:

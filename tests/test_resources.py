@@ -82,6 +82,19 @@ def test_twenty_nested_sines_on_ten_million_are_refused_within_the_budget(cli_en
     assert_within(peak, start_up, stored=80_000_000)
 
 
+@pytest.mark.parametrize("call", ["erfc(10*x)", "digamma(-10*x)", "lgamma(10*x)"])
+def test_special_functions_ask_for_their_working_arrays_before_they_start(cli_env, start_up, call):
+    # erfc's repair and digamma's reflection take up to 11 arrays of their argument's size
+    # before their value exists, where the budget would see it: erfc of 6·10^6 elements
+    # grew 492 MiB under a budget of 200 MiB.
+    budget = 200 << 20
+    code, out, err, peak = run(
+        cli_env, "--memory-limit", "200MiB", "-e", "x = linspace(0.1, 1, 6*10**6)", "-e", call
+    )
+    assert_refused(code, err, "this statement needs more than its memory budget of 200.0 MiB")
+    assert peak <= start_up + 2 * 48_000_000 + 1.5 * budget  # x and 10*x, then the budget
+
+
 def test_a_high_derivative_over_a_large_array_is_refused_before_it_is_paid(cli_env, start_up):
     code, _, err, peak = run(cli_env, "-e", "x = ones(10**6)", "-e", "diff(sin(x), x, 32)")
     assert_refused(
