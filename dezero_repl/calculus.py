@@ -388,6 +388,10 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
             f"{f.name} takes {n} argument(s), got {len(args)}", kind=ErrorKind.TypeError
         )
     xs = [_argument(a, f"{f.name}()") for a in args]
+    if not xs:
+        raise CalcError(
+            f"{f.name} needs a function of at least one parameter", kind=ErrorKind.TypeError
+        )
     if any(x.ndim != 0 for x in xs):
         raise CalcError(f"{f.name} needs numbers as arguments", kind=ErrorKind.TypeError)
     with using_config("enable_backprop", True):

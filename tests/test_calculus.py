@@ -893,3 +893,9 @@ def test_a_derivative_of_a_derivative_is_vouched_for_as_its_order_says(jcalc, so
         exact = float(mpmath.diff(lambda t: mpmath.sin(t) * t, mpmath.mpf(1.5), 2))
     nested = jcalc.last("x = 1.5\ndiff(diff(sin(x)*x, x), x)")["value"]  # a good one passes
     assert nested == pytest.approx(exact, rel=1e-12)
+
+
+def test_the_gradient_of_a_function_of_no_parameters_is_a_clear_error(jcalc):
+    for form in ("grad", "hessian"):
+        error = jcalc.last(f"h() = 3\n{form}(h)()")["error"]
+        assert error["message"] == f"{form}(h) needs a function of at least one parameter"
