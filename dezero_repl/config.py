@@ -141,7 +141,8 @@ def load(warn: Callable[[str], None], path: Path | None = None) -> Settings:
         elif not _CHECKS[key](value):
             problems.append(f"'{key}' must be {_HINTS[key]}")
         else:
-            setattr(settings, key, value.strip() if isinstance(value, str) else value)
+            value = value.strip() if isinstance(value, str) else value  # "1GiB\n" is 1GiB
+            setattr(settings, key, value)
     if problems:  # one line, however many: the rest of the file is used
         warn(one_line(f"{path}: {'; '.join(problems)} (ignored)"))
     return settings
