@@ -71,6 +71,12 @@ MAX_CALL_DEPTH = 100
 # ---------------------------------------------------------------------------
 
 
+#: A number that loses its name keeps its history while it is at most this many operations
+#: deep (its generation), so that derivatives of any order go through it; deeper, only its
+#: first derivatives, as an array's: a loop of 100,000 steps held 430 MB of history.
+LONG_HISTORY = 10_000
+
+
 class Session:
     """Variables, user functions and modes: the state that statements read and change."""
 
@@ -265,11 +271,12 @@ class Session:
         if needs_pruning(value, walked, old):
             # A first assignment too: else `y = sum(ones(10**8) ** 2)` keeps 1.6 GB of graph
             prune(value, self.variables.names.keys(), self.ledger)
-        if old is not None and old.ndim > 0 and not self.variables.named(old):
-            # An array lost its name. Scalars remember their gradients, so reports stop at
-            # them; an array's history is summarized (see ledger.py), else a loop over
-            # arrays would keep all of it, for every report to walk.
-            summarize(old, self.variables, self.ledger)
+        if old is not None and not self.variables.named(old):
+            if old.ndim > 0 or old.generation > LONG_HISTORY:
+                # An array lost its name, or a number with a long history: it is summarized
+                # (see ledger.py), else a loop would keep all of its history. (Reports stop
+                # at scalars, which remember their gradients; arrays' reports would walk it.)
+                summarize(old, self.variables, self.ledger)
         return value
 
     # -- function definitions -------------------------------------------------

@@ -211,8 +211,9 @@ def prune(value: Variable, named: Collection[int], ledger: Ledger) -> None:
 
 
 def summarize(v: Variable, variables: Variables, ledger: Ledger) -> None:
-    """Replace the history of an array that lost its name by a ``Summary``, if every named
-    variable it depends on is a scalar; else only cut what leads to no named variable."""
+    """Replace the history of an array (or a number with a long history) that lost its name
+    by a ``Summary``, if every named variable it depends on is a scalar; else only cut what
+    leads to no named variable."""
     named = variables.names
     prune(v, named.keys(), ledger)
     if v.creator is None or isinstance(v.creator, Summary):
@@ -227,7 +228,7 @@ def summarize(v: Variable, variables: Variables, ledger: Ledger) -> None:
             # depend on u, since reports add what flows through them (see Ledger.report)
             seeds = {id(w): (w, np.float64(w is u)) for w in inputs}
             partials.append(series.tangent(v, seeds).data)
-    Summary(partials, v.name).stand_for(v, inputs)
+    Summary(partials, v.name, v.ndim > 0).stand_for(v, inputs)
 
 
 class HistoryLost(CalcError):
@@ -235,12 +236,13 @@ class HistoryLost(CalcError):
 
 
 class Summary(Function):
-    """Stands for the history of an array: its value, and its first derivatives with
-    respect to its inputs, the named scalars it depended on."""
+    """Stands for the history of an array (or of a number with a long one): its value, and
+    its first derivatives with respect to its inputs, the named scalars it depended on."""
 
-    def __init__(self, partials: list[np.ndarray], name: str | None) -> None:
+    def __init__(self, partials: list[np.ndarray], name: str | None, array: bool) -> None:
         self.partials = partials
-        self.name = name or "an array"
+        self.kind = "an array" if array else "a number with a long history"
+        self.name = name or self.kind
 
     def stand_for(self, v: Variable, inputs: list[Variable]) -> None:
         """Become the creator of ``v`` in place of its history."""
@@ -271,8 +273,8 @@ class Summary(Function):
 
     def lost(self) -> HistoryLost:
         return HistoryLost(
-            f"only first derivatives are kept through earlier values of '{self.name}' (an "
-            f"array, reassigned since): recompute it in one statement to go further",
+            f"only first derivatives are kept through earlier values of '{self.name}' "
+            f"({self.kind}, reassigned since): recompute it in one statement to go further",
             kind=ErrorKind.ValueError,
         )
 
