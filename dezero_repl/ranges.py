@@ -11,7 +11,7 @@ body reads, and an integral in its bounds too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +19,8 @@ import numpy as np
 import dezero.functions as F
 from dezero import Variable, as_variable
 from dezero import quadrature as Q  # noqa: N812 - the quadrature, as a module
+from dezero.budget import active as active_budget
+from dezero.budget import size_text
 from dezero_repl import limits, nodes
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.format import format_number
@@ -87,11 +89,11 @@ def _terms(
             value = F.broadcast_to(value, (len(ks), *value.shape))
         return value
     _check_steps(session, node.body, node.var, len(ks), node)
-    values = []
-    for k in ks:
-        values.append(_value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1)))
-        if len(values) == 1:  # the terms, and their stack, beside what the statement holds
-            check_size((len(ks), *values[0].shape), "the terms of this range", arrays=2)
+
+    def held(term: Variable) -> None:  # the terms, and their stack, beside what is held
+        check_size((len(ks), *term.shape), "the terms of this range", arrays=2)
+
+    values = _pointwise(session, node.body, node.var, ks, scope, depth, len(ks), node, held)
     try:
         common = np.broadcast_shapes(*(v.shape for v in values))
     except ValueError:
@@ -278,11 +280,57 @@ def _evaluate_at(
             return value
         return F.broadcast_to(value, points.shape) if value.ndim == 0 else _not_a_number(body)
     _check_steps(session, body, var, points.size, where, spent)
-    values = []
-    for i in range(points.size):
-        value = _value(session.evaluate(body, {**scope, var: points[i]}, depth + 1), body)
-        values.append(value if value.ndim == 0 else _not_a_number(body))
-    return F.stack(values)
+    total = spent[0] if spent is not None else points.size
+    each = (points[i] for i in range(points.size))
+    values = _pointwise(session, body, var, each, scope, depth, total, where)
+    return F.stack([v if v.ndim == 0 else _not_a_number(body) for v in values])
+
+
+def _pointwise(
+    session: Session,
+    body: nodes.Expr,
+    var: str,
+    points: Iterable[Any],
+    scope: dict,
+    depth: int,
+    total: int,
+    where: nodes.Node,
+    first: Callable[[Variable], None] | None = None,
+) -> list[Variable]:
+    """The body with ``var`` at each point, one by one. What it made at the first point
+    forecasts its ``total`` points (MAX_WORK, and ``first``, given the first value), before
+    the others are paid for."""
+    budget = active_budget()
+    values: list[Variable] = []
+    for point in points:
+        before = budget.made if budget is not None else 0
+        values.append(_value(session.evaluate(body, {**scope, var: point}, depth + 1), body))
+        if len(values) == 1:
+            if budget is not None:
+                _check_work(budget.made - before, total, where)
+            if first is not None:
+                first(values[0])
+    return values
+
+
+#: What a body evaluated point by point may make in all, in bytes of arrays, forecast from
+#: what it made at its first point: steps count syntax, not the arrays a step makes, and a
+#: sum of 100,000 terms that each made three arrays of 10^6 elements ran for 40 minutes.
+MAX_WORK = 8 << 30
+
+
+def _check_work(made: int, points: int, where: nodes.Node) -> None:
+    """Refuse a body that made ``made`` bytes of arrays at its first point, if its
+    ``points`` points would make over MAX_WORK in all."""
+    if made * points > MAX_WORK:
+        raise CalcError(
+            f"this would make about {size_text(made * points)} of arrays (limit "
+            f"{size_text(MAX_WORK)}): the body, evaluated point by point, made "
+            f"{size_text(made)} at the first of {points:,} points",
+            where.start,
+            where.end,
+            kind=ErrorKind.ResourceError,
+        )
 
 
 def _reads(body: nodes.Expr, name: str) -> bool:

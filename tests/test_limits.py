@@ -534,3 +534,36 @@ def test_a_line_search_that_halves_without_end_is_stopped_by_its_count(jcalc, mo
     assert error["message"].startswith("minimize stopped after about 20,0")
     assert "(limit 20,000): its function and its derivatives ran 1,25" in error["message"]
     assert len(calls) <= 1_250
+
+
+@pytest.mark.parametrize(
+    ("source", "points"),
+    [
+        ("sum(g(k) for k in 1..100000)", "100,000"),
+        ("prod(g(k) for k in 1..100000)", "100,000"),
+        ("integrate(g(t) * t, t, 0, inf)", "15"),  # an integral's: its first 15, here
+    ],
+)
+def test_a_body_that_makes_large_arrays_at_each_point_is_refused_after_the_first(
+    jcalc, source, points
+):
+    # Steps count syntax, not the arrays a step makes: 100,000 terms that each make three
+    # arrays of 10^6 elements were forecast as 600,000 steps and ran for 40 minutes.
+    from dezero_repl import ranges
+
+    if "integrate" in source:  # 880 MiB at each of 15 points: ten sines of 10^7 elements
+        jcalc.run("g(k) = sum(" + "sin(" * 10 + "linspace(0, 1, 10**7) + k" + ")" * 11)
+    else:
+        jcalc.run("g(k) = sum(sin(linspace(0, 1, 10**6) + k))")
+    started = time.perf_counter()
+    error = jcalc.last(source)["error"]
+    assert time.perf_counter() - started < 5
+    assert error["type"] == "ResourceError"
+    assert error["message"].startswith("this would make about ")
+    assert "evaluated point by point, made " in error["message"]
+    assert error["message"].endswith(f"at the first of {points} points")
+    if "integrate" in source:
+        return
+    exact = sum(np.sin(np.linspace(0, 1, 10**6) + k).sum() for k in (1, 2, 3))
+    assert jcalc.last("sum(g(k) for k in 1..3)")["value"] == pytest.approx(exact, rel=1e-12)
+    assert ranges.MAX_WORK == 8 << 30
