@@ -12,8 +12,7 @@ can be differentiated again. Nothing is estimated by finite differences.
 from __future__ import annotations
 
 import math
-import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
+from dezero_repl.ledger import DERIVED, Gradients, derived
 from dezero_repl.limits import MAX_ITERATIONS, Tally
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
@@ -123,20 +123,28 @@ def taylor_coefficients(
     return coefficients
 
 
-#: The values that are derivatives themselves (of diff, primes, taylor, grad, hessian). A
-#: derivative of an expression that uses one is of higher order than its own: it is vouched
-#: for (``_vouch``) even at order 1, as diff(E, x, 2) is.
-_DERIVED: weakref.WeakSet[Variable] = weakref.WeakSet()
-
-
-def derived(value: Variable) -> Variable:
-    """Note ``value`` as a derivative, and return it."""
-    _DERIVED.add(value)
-    return value
-
-
 def _uses_a_derivative(y: Variable, functions: list) -> bool:
-    return y in _DERIVED or any(v in _DERIVED for f in functions for v in f.inputs)
+    return y in DERIVED or any(v in DERIVED for f in functions for v in f.inputs)
+
+
+def vouched_report(value: Variable, report: Gradients, note: Callable[[str], None]) -> Gradients:
+    """The report of a value that is a derivative, without the gradients that cannot be
+    computed to 9 digits (each is a derivative of higher order; see ``unreliable_orders``),
+    each left out with a note saying why."""
+    kept = []
+    for name, variable, gradient in report:
+        reason = None
+        if value.ndim == 0 and variable.size == 1:
+            first = [value, Variable(np.asarray(gradient, dtype=np.float64).reshape(()))]
+            try:
+                reason = unreliable_orders(value, variable, first, [1]).get(1)
+            except (ValueError, CalcError):  # a value on the way was released or summarized
+                reason = None
+        if reason is None:
+            kept.append((name, variable, gradient))
+        else:
+            note(f"∂/∂{name} is not shown: it {reason}")
+    return kept
 
 
 @contextmanager

@@ -43,6 +43,25 @@ Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u
 Gradients = list[tuple[str, Variable, np.ndarray]]  # (name, variable, gradient), reported
 
 
+#: The values that are derivatives themselves (of diff, primes, taylor, grad, hessian). A
+#: derivative of an expression that uses one is of higher order than its own, and so is a
+#: gradient reported of one: each is vouched for (``calculus.unreliable_orders``) even at
+#: order 1, as diff(E, x, 2) is.
+DERIVED: weakref.WeakSet[Variable] = weakref.WeakSet()
+
+
+def derived(value: Variable) -> Variable:
+    """Note ``value`` as a derivative, and return it."""
+    DERIVED.add(value)
+    return value
+
+
+def is_derived(value: Variable) -> bool:
+    """Whether ``value`` is a derivative, or made from one by its last operation."""
+    creator = value.creator
+    return value in DERIVED or (creator is not None and any(v in DERIVED for v in creator.inputs))
+
+
 class Upstream(NamedTuple):
     """What the walk up from a value found, for its report and for ``prune``."""
 
