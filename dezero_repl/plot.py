@@ -8,12 +8,14 @@ Drawing is plotext's job (in the terminal) or matplotlib's (into an image file).
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import re
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -494,7 +496,14 @@ def _import_pyplot_privately() -> None:
         here: str | None = os.getcwd()
     except OSError:  # the working directory is gone: there is no matplotlibrc to read in it
         here = None
-    with tempfile.TemporaryDirectory(prefix="dezero-repl-plot-") as private:
+    # matplotlib's own complaints (a style file read with a newer pyparsing, say) are its
+    # business: they go to its logger and to warnings, neither shown here.
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
+    with (
+        tempfile.TemporaryDirectory(prefix="dezero-repl-plot-") as private,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
         os.environ["MPLCONFIGDIR"] = private
         os.chdir(private)
         try:
