@@ -117,8 +117,10 @@ EXAMPLES = {
     "grad": "g(x, y) = x*y;  grad(g)(1, 2) → [2 1]",
     "hessian": "g(x, y) = x**2*y;  hessian(g)(1, 2) → [[4 2] [2 0]]",
     "taylor": "taylor(sin, 0, 5) → [0 1 0 -0.16666666666666666 0 0.008333333333333333]",
-    "solve": "h(x) = x**2 - 2;  solve(h, 1) → 1.414213562373095",
-    "minimize": "f(x) = (x - 3)**2;  minimize(f, 0) → 3",
+    "solve": "h(x) = x**2 - 2;  solve(h, 1) → 1.414213562373095;  with a = 2 and "
+             "h(x) = x**2 - a, it reports ∂/∂a = 0.35... (the root moves with a)",
+    "minimize": "f(x) = (x - 3)**2;  minimize(f, 0) → 3;  with f(x) = (x - a)**2, "
+                "diff(minimize(f, 0), a) → 1",
 }  # fmt: skip
 
 
