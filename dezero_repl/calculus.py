@@ -675,8 +675,6 @@ def _refined(session: Session, f: Any, x: float, order: int, depth: int) -> Vari
         y = applied(session, f, [point], depth + 1)
         c = taylor_coefficients(y, point, order)
         residual, slope = c[order - 1], c[order] * float(order)  # R = f^(order-1), R'
-        if order == 2:
-            residual = residual * 1.0  # f'(x) = 1!·c1: its own node, as R(x*) is read below
         point = point - (residual - residual.data) / slope
     return point
 
