@@ -409,7 +409,47 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
         first = _partials(y, xs)
         if not f.hessian:
             return derived(F.stack(first))
-        return derived(F.stack([F.stack(_partials(g, xs)) for g in first]))
+        hessian = F.stack([F.stack(_partials(g, xs)) for g in first])
+    _vouch_hessian(session, f.base, xs, y, first, hessian, depth)
+    return derived(hessian)
+
+
+def _vouch_hessian(
+    session: Session,
+    f: Any,
+    xs: list[Variable],
+    y: Variable,
+    first: list[Variable],
+    hessian: Variable,
+    depth: int,
+) -> None:
+    """Refuse a Hessian that float64 cannot give to 9 digits, as ``unreliable_orders``
+    refuses a derivative of order 2: it is computed again with every argument moved by
+    ±SHIFT·max(1, |x|), where every value rounds differently, and each entry must agree
+    with the mean of the two (which moves by about h² times the fourth derivatives), unless
+    both are negligible next to the function and its gradient."""
+    h = SHIFT * max(1.0, *(abs(float(_array(x))) for x in xs))
+    nearby = []
+    for step in (h, -h):
+        moved = [Variable(np.array(_array(x) + step)) for x in xs]
+        with using_config("enable_backprop", True), np.errstate(all="ignore"):
+            g = _partials(applied(session, f, moved, depth + 1), moved)
+            nearby.append(np.array([[_value(e) for e in _partials(gi, moved)] for gi in g]))
+    a, b = _array(hessian), np.mean(nearby, axis=0)
+    scale = max(abs(float(_array(y))), *(abs(float(_array(g))) for g in first))
+    with np.errstate(all="ignore"):
+        negligible = (np.abs(a) <= NEGLIGIBLE * scale) & (np.abs(b) <= NEGLIGIBLE * scale)
+        moved = np.abs(a - b) <= h * h * (1 + scale)  # as far as the points are apart
+        bad = (np.abs(a - b) > AGREEMENT * np.abs(a)) & ~negligible & ~moved
+    bad &= np.isfinite(a) & np.isfinite(b)
+    if np.any(bad):
+        i, j = np.unravel_index(np.flatnonzero(bad)[0], a.shape)
+        raise CalcError(
+            f"the Hessian cannot be computed to 9 digits here (entry [{i}, {j}]): rounding "
+            f"errors are amplified (it comes out as {a[i, j]:.10g} here and {b[i, j]:.10g} "
+            f"around nearby points)",
+            kind=ErrorKind.PrecisionError,
+        )
 
 
 def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:

@@ -909,3 +909,19 @@ def test_a_gradient_reported_of_a_derivative_is_vouched_for_as_a_higher_one(calc
     assert "warning: ∂/∂x is not shown: it cannot be computed to 9 digits here" in err
     result = jcalc.last("x = 2\ndiff(sin(x), x, 3)")  # a good one is shown
     assert result["grad"]["x"] == pytest.approx(math.sin(2), rel=1e-14)
+
+
+def test_a_hessian_that_rounding_spoils_is_refused_like_a_second_derivative(jcalc):
+    # exp(a) - exp(a + 1e-10) cancels: its second derivative is refused by diff, and the
+    # Hessian printed -4.48169501510165e-10 for -4.4816890705621494e-10.
+    error = jcalc.last("h(a, b) = exp(a) - exp(a + 1e-10) + b\nhessian(h)(1.5, 0)")["error"]
+    assert error["type"] == "PrecisionError"
+    assert error["message"].startswith("the Hessian cannot be computed to 9 digits here")
+    # Good ones pass, exact zeros among them, where the function and its gradient are 0 too.
+    assert jcalc.last("g(x, y) = x^3*y^3\nhessian(g)(0, 0)")["value"] == [[0.0, 0.0], [0.0, 0.0]]
+    with mpmath.workdps(30):
+        x, y = mpmath.mpf(0.3), mpmath.mpf(-1.2)
+        exact = [[-mpmath.sin(x) * mpmath.exp(y), mpmath.cos(x) * mpmath.exp(y) + 1],
+                 [mpmath.cos(x) * mpmath.exp(y) + 1, mpmath.sin(x) * mpmath.exp(y)]]  # fmt: skip
+    value = jcalc.last("g(x, y) = sin(x)*exp(y) + x*y\nhessian(g)(0.3, -1.2)")["value"]
+    assert np.allclose(value, np.array(exact, dtype=float), rtol=1e-14, atol=0)
