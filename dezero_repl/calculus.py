@@ -257,10 +257,7 @@ def unreliable_orders(
             continue
         b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
         with np.errstate(all="ignore"):
-            scale = np.max(np.abs(derivatives[:k]), axis=0)
-            zero = (np.abs(a) <= NEGLIGIBLE * scale) & (np.abs(b) <= NEGLIGIBLE * scale)
-            bad = (np.abs(a - b) > AGREEMENT * np.abs(a)) & ~zero
-        bad &= np.isfinite(a) & np.isfinite(b)
+            bad = _disagree(a, b, np.max(np.abs(derivatives[:k]), axis=0))
         if np.any(bad):
             i = np.flatnonzero(bad)[0]
             first, second = np.ravel(a)[i], np.ravel(np.broadcast_to(b, np.shape(a)))[i]
@@ -271,6 +268,14 @@ def unreliable_orders(
                 f"nearby points)"
             )
     return found
+
+
+def _disagree(a: Any, b: Any, scale: Any) -> Any:
+    """Where a derivative ``a`` and its value ``b`` from nearby points differ by more than
+    AGREEMENT, unless both are negligible next to ``scale`` (the lower derivatives)."""
+    negligible = (np.abs(a) <= NEGLIGIBLE * scale) & (np.abs(b) <= NEGLIGIBLE * scale)
+    bad = (np.abs(a - b) > AGREEMENT * np.abs(a)) & ~negligible
+    return bad & np.isfinite(a) & np.isfinite(b)
 
 
 def _value(c: Any) -> Any:
@@ -438,10 +443,8 @@ def _vouch_hessian(
     a, b = _array(hessian), np.mean(nearby, axis=0)
     scale = max(abs(float(_array(y))), *(abs(float(_array(g))) for g in first))
     with np.errstate(all="ignore"):
-        negligible = (np.abs(a) <= NEGLIGIBLE * scale) & (np.abs(b) <= NEGLIGIBLE * scale)
-        moved = np.abs(a - b) <= h * h * (1 + scale)  # as far as the points are apart
-        bad = (np.abs(a - b) > AGREEMENT * np.abs(a)) & ~negligible & ~moved
-    bad &= np.isfinite(a) & np.isfinite(b)
+        apart = np.abs(a - b) <= h * h * (1 + scale)  # as far as the points are apart
+        bad = _disagree(a, b, scale) & ~apart
     if np.any(bad):
         i, j = np.unravel_index(np.flatnonzero(bad)[0], a.shape)
         raise CalcError(

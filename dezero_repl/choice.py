@@ -28,7 +28,7 @@ from dezero import Variable, as_variable
 from dezero_repl import nodes
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.values import data_of, is_function, require_array
-from dezero_repl.vocabulary import check_size
+from dezero_repl.vocabulary import check_broadcast, check_size
 
 if TYPE_CHECKING:
     from dezero_repl.evaluator import Session
@@ -87,20 +87,12 @@ def decide(
         require_array(right, node.op, node.op_start, node.op_end)
         combine = np.logical_and if node.op == "and" else np.logical_or
         a, b = data_of(left), data_of(right)
-        try:
-            if np.shape(a) != np.shape(b):  # the truth values, then the numbers 1 and 0
-                shape = np.broadcast_shapes(np.shape(a), np.shape(b))
-                check_size(shape, f"'{node.op}'", 2)
-            values[-2:] = [truth(combine(a != 0, b != 0))]
-        except CalcError as e:
-            raise e.at(node.op_start, node.op_end) from None
-        except ValueError:
-            raise CalcError(
-                f"shapes {np.shape(a)} and {np.shape(b)} do not match for '{node.op}'",
-                node.op_start,
-                node.op_end,
-                kind=ErrorKind.ValueError,
-            ) from None
+        if np.shape(a) != np.shape(b):  # the truth values, then the numbers 1 and 0
+            try:
+                check_broadcast([np.shape(a), np.shape(b)], f"'{node.op}'", arrays=2)
+            except CalcError as e:
+                raise e.at(node.op_start, node.op_end) from None
+        values[-2:] = [truth(combine(a != 0, b != 0))]
     elif state == ONE:
         condition, chosen = values[-2:]
         values[-2:] = [_shaped(node, condition, chosen)]

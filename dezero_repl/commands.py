@@ -191,7 +191,7 @@ def reset(runner: Runner, arg: str) -> Outcome:
     return _done("session reset")
 
 
-_MODES = frozenset((":nograd", ":precision", ":elements"))
+_MODES = frozenset(f":{name}" for name in _REPLAYED if name != "del")  # the mode commands
 
 
 # ---------------------------------------------------------------------------

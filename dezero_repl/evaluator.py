@@ -639,7 +639,7 @@ class Session:
                     require_array(a, f"{f.name}()")
             xs = [as_variable(a) for a in args]
             if len(xs) > 1 and f.elementwise and len({x.shape for x in xs}) > 1:
-                check_broadcast(xs, f"{f.name}()")
+                check_broadcast([x.shape for x in xs], f"{f.name}()")
             return f.compute(*xs)
         name = f.name
         if isinstance(f, UserFunction):

@@ -45,17 +45,18 @@ def check_size(shape: tuple[int, ...], what: str, arrays: int = 1) -> None:
         )
 
 
-def check_broadcast(xs: Sequence[Variable], what: str) -> None:
-    """Refuse arrays of shapes that do not broadcast together, and, before it is made, a
-    result they broadcast to beyond the memory budget (atan2 of a column and a row)."""
+def check_broadcast(shapes: Sequence[tuple[int, ...]], what: str, arrays: int = 1) -> None:
+    """Refuse arrays of ``shapes`` that do not broadcast together, and, before they are
+    made, ``arrays`` results of the shape they broadcast to beyond the memory budget (atan2
+    of a column and a row)."""
     try:
-        shape = np.broadcast_shapes(*(x.shape for x in xs))
+        shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        shapes = " and ".join(str(x.shape) for x in xs)
+        shown = " and ".join(str(s) for s in shapes)
         raise CalcError(
-            f"shapes {shapes} do not match for {what}", kind=ErrorKind.ValueError
+            f"shapes {shown} do not match for {what}", kind=ErrorKind.ValueError
         ) from None
-    check_size(shape, what)
+    check_size(shape, what, arrays)
 
 
 def integer(value: Any, what: str) -> int:
@@ -159,7 +160,7 @@ def _extreme(name: str, reduce: Callable, choose: Callable) -> Callable[..., Var
                     f"{name}() of an empty array has no value", kind=ErrorKind.ValueError
                 )
             return reduce(xs[0])
-        check_broadcast(xs, f"{name}()")
+        check_broadcast([x.shape for x in xs], f"{name}()")
         return choose(*xs)
 
     return compute
