@@ -15,7 +15,7 @@ import numpy as np
 
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero import utils
-from dezero.core import Function, Variable, as_array, as_variable
+from dezero.core import Function, Variable, as_array, as_variable, sum_array
 from dezero.operators import add, div, mul, neg, pow, rsub, sub
 
 __all__ = [
@@ -761,7 +761,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        return sum_array(x, self.axis, self.keepdims)
 
     def backward(self, gy):
         gy = utils.reshape_sum_backward(gy, self.x_shape, self.axis, self.keepdims)

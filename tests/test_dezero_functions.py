@@ -469,6 +469,50 @@ def test_sum_keepdims_shape():
     assert F.sum(x).shape == ()
 
 
+@pytest.mark.parametrize("n", [1 << 16, (1 << 16) + 1, 3 * 1024 * 100 + 777, 10**6 + 3])
+@pytest.mark.parametrize("kind", ["normal", "offset", "wide", "cancelling"])
+def test_sum_of_a_large_array_is_as_accurate_as_a_pairwise_sum(n, kind):
+    rng = np.random.default_rng(n)
+    x = {
+        "normal": lambda: rng.standard_normal(n),
+        "offset": lambda: rng.standard_normal(n) + 1e3,
+        "wide": lambda: rng.standard_normal(n) * np.exp(rng.uniform(-30, 30, n)),
+        "cancelling": lambda: np.concatenate([a := rng.standard_normal(n // 2), -a[::-1]]),
+    }[kind]()
+    exact, scale = math.fsum(x), math.fsum(np.abs(x))
+    total = F.sum(Variable(x)).data
+    assert total.shape == () and total.dtype == np.float64
+    # NumPy's pairwise sum is off by up to ~2e-16 of sum|x| on these; the bound has room.
+    assert abs(total - exact) <= 1e-15 * scale
+    kept = F.sum(Variable(x.reshape(1, -1)), keepdims=True).data
+    assert kept.shape == (1, 1) and kept[0, 0] == total
+
+
+def test_sum_by_blas_keeps_numpys_special_values_and_leaves_other_sums_to_numpy():
+    n = 1 << 20  # large enough for BLAS to give the last rows to another thread
+    zeros = np.full(n, -0.0)
+    assert np.signbit(F.sum(Variable(zeros)).data) == np.signbit(zeros.sum())
+    with_inf = np.ones(n)
+    with_inf[5] = np.inf
+    assert F.sum(Variable(with_inf)).data == np.inf
+    for inf_at in (5, n - 2):
+        both = np.ones(n)
+        both[inf_at : inf_at + 2] = (np.inf, -np.inf)
+        with pytest.warns(RuntimeWarning, match="invalid value"):
+            assert np.isnan(F.sum(Variable(both)).data)
+    last_row_overflows = np.zeros(n)
+    last_row_overflows[-1024:] = 1e306
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert F.sum(Variable(last_row_overflows)).data == np.inf
+    with_nan = np.ones(n)
+    with_nan[n // 2] = np.nan
+    assert np.isnan(F.sum(Variable(with_nan)).data)
+    # Along an axis, strided, or not float64: NumPy's own sum, bit for bit.
+    x = np.random.default_rng(0).standard_normal((512, 256))
+    for a, axis in ((x, 0), (x.T, None), (x[:, ::2], None), (x.astype(np.float32), None)):
+        np.testing.assert_array_equal(F.sum(Variable(a), axis=axis).data, a.sum(axis=axis))
+
+
 def test_sum_to_and_broadcast_to_are_adjoint():
     x = Variable(np.array([1.0, 2.0, 3.0]))
     y = F.broadcast_to(x, (2, 3))
