@@ -24,7 +24,7 @@ from dezero.budget import size_text
 from dezero_repl import limits, nodes
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.format import format_number
-from dezero_repl.limits import MAX_STEPS, about
+from dezero_repl.limits import CALL_STEPS, MAX_STEPS, about
 from dezero_repl.values import UserFunction, data_of, is_function, require_array
 from dezero_repl.vocabulary import BUILTINS, Builtin, check_size, integer, product
 
@@ -116,18 +116,42 @@ def integral(
     shape = _elementwise_shape(node, lower, upper, *arrays.values())
     if shape is None:
         spent = [0]  # the points evaluated one by one so far, over all of the refinement
+        body_steps = limits.steps(node.body, session.functions, frozenset((node.var,)))
 
         def integrand(t: Variable) -> Variable:
-            return _evaluate_at(session, node.body, node.var, t, scope, depth, node, spent)
+            before = spent[0]
+            value = _evaluate_at(session, node.body, node.var, t, scope, depth, node, spent)
+            session.integral_work.charge(_call_steps(body_steps, spent[0] - before))
+            return value
 
         return _integrate(integrand, lower, upper, node.var)
+
+    def at(index: tuple[int, ...]) -> Variable:
+        inner = {**scope, **{n: _element(v, shape, index) for n, v in arrays.items()}}
+        return integral(session, node, _element(lower, shape, index),
+                        _element(upper, shape, index), inner, depth)  # fmt: skip
+
+    return _per_element(session, shape, at)
+
+
+def _call_steps(body_steps: int, one_by_one: int) -> int:
+    """What one call of an integrand took, in steps: its body once, and the refinement's
+    work around the call; or its body at each of the ``one_by_one`` points it evaluated
+    one by one, which ``_check_points`` counts too (it refuses first, saying why)."""
+    return body_steps * one_by_one if one_by_one else CALL_STEPS + body_steps
+
+
+def _per_element(
+    session: Session, shape: tuple[int, ...], at: Callable[[tuple[int, ...]], Variable]
+) -> Variable:
+    """One integral per element of ``shape``, ``at(index)``; the first forecasts the rest."""
+    work = session.integral_work
     pieces = []
     for index in np.ndindex(shape):
-        inner = {**scope, **{n: _element(v, shape, index) for n, v in arrays.items()}}
-        pieces.append(
-            integral(session, node, _element(lower, shape, index),
-                     _element(upper, shape, index), inner, depth)
-        )  # fmt: skip
+        before = work.steps
+        pieces.append(at(index))
+        if len(pieces) == 1:
+            work.forecast(work.steps - before, int(np.prod(shape)))
     return F.reshape(F.stack(pieces), shape)
 
 
@@ -185,23 +209,26 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
     pointwise = not _elementwise_function(session, f)
     shape = _elementwise_shape(None, lower, upper)
     if shape is not None:
-        pieces = [
-            integrate_function(
+        return _per_element(
+            session,
+            shape,
+            lambda i: integrate_function(
                 session, f, _element(lower, shape, i), _element(upper, shape, i), depth
-            )
-            for i in np.ndindex(shape)
-        ]
-        return F.reshape(F.stack(pieces), shape)
+            ),
+        )
 
     spent = [0]  # the points evaluated one by one so far, over all of the refinement
+    f_steps = function_steps(session, f)
 
     def integrand(t: Variable) -> Variable:
         if pointwise:
-            _check_points(function_steps(session, f), t.size, f"'{f.name}'", spent)
+            _check_points(f_steps, t.size, f"'{f.name}'", spent)
+            session.integral_work.charge(_call_steps(f_steps, t.size))
             values = [_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)]
             if any(v.ndim for v in values):
                 _not_a_number(None)
             return F.stack(values)
+        session.integral_work.charge(_call_steps(f_steps, 0))
         value = _value(session.apply(f, [t], depth + 1))
         if value.ndim and value.shape != t.shape:
             _not_a_number(None)

@@ -7,6 +7,7 @@ traceback. Arrays over the size limit are refused before anything is allocated.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -567,3 +568,61 @@ def test_a_body_that_makes_large_arrays_at_each_point_is_refused_after_the_first
     exact = sum(np.sin(np.linspace(0, 1, 10**6) + k).sum() for k in (1, 2, 3))
     assert jcalc.last("sum(g(k) for k in 1..3)")["value"] == pytest.approx(exact, rel=1e-12)
     assert ranges.MAX_WORK == 8 << 30
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "integrate(sin(1/(s + 1e-3)), s, 0, b)",
+        "integrate(h, 0, b)",  # a function's integral, one per element as well
+    ],
+)
+def test_integrals_over_an_array_are_forecast_from_the_first_element(jcalc, monkeypatch, source):
+    # One adaptive integral per element: 10,000 of these, each refined to about 250
+    # subintervals, ran for minutes. The first element's work forecasts the rest.
+    from dezero_repl import ranges
+
+    computed = []
+    integrate = ranges.Q.integrate
+    monkeypatch.setattr(
+        ranges.Q, "integrate", lambda *a, **k: computed.append(1) or integrate(*a, **k)
+    )
+    jcalc.json("b = linspace(1, 2, 10000)\nh(s) = sin(1/(s + 1e-3))")
+    started = time.perf_counter()
+    error = jcalc.last(source)["error"]
+    assert time.perf_counter() - started < 5
+    assert error["type"] == "ResourceError"
+    assert error["message"].startswith("this would take about ")
+    assert (
+        "(limit 2,000,000): one integral per element of 10,000, and the first took "
+        in error["message"]
+    )
+    assert len(computed) == 1
+    assert jcalc.last("b[9999] + 0")["value"] == 2.0  # the failed statement changed nothing
+    values = jcalc.last("integrate(exp(-s^2), s, 0, b[0:200])")["value"]  # cheap ones run
+    erf = np.array([math.erf(x) for x in np.linspace(1, 2, 10000)[:200]])
+    np.testing.assert_allclose(values, math.sqrt(math.pi) / 2 * erf, rtol=1e-13)
+
+
+def test_nested_integrals_are_stopped_by_the_count_of_their_work(jcalc, monkeypatch):
+    # The inner integral refines at each point of the outer one, so neither can be
+    # forecast alone: unbounded, this ran for over a minute. Every integrand call of the
+    # statement is counted, nested ones included (the limit lowered here, to be quick).
+    from dezero_repl import limits
+
+    monkeypatch.setattr(limits, "MAX_STEPS", 100_000)
+    calls = []
+    charge = limits.IntegralWork.charge
+    monkeypatch.setattr(limits.IntegralWork, "charge", lambda w, s: calls.append(s) or charge(w, s))
+    error = jcalc.last("integrate(integrate(sin(t/(s + 1e-3)), s, 0, 1), t, 1, 2)")["error"]
+    assert error["type"] == "ResourceError"
+    assert error["message"].startswith("the integrals of this statement stopped after about ")
+    assert "(limit 100,000): their integrands ran " in error["message"]
+    assert sum(calls[:-1]) <= 100_000 < sum(calls)
+    # Cheap nested integrals still run, and the count starts afresh at each statement.
+    assert jcalc.last("integrate(integrate(s * t, s, 0, 1), t, 0, 1)")["value"] == pytest.approx(
+        0.25, rel=1e-14
+    )
+    assert jcalc.last("integrate(integrate(s * t, s, 0, 1), t, 0, 1)")["value"] == pytest.approx(
+        0.25, rel=1e-14
+    )
