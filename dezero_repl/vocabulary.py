@@ -135,7 +135,10 @@ def _log(x: Variable, base: Variable | None = None) -> Variable:
     return F.log(x) if base is None else F.log(x) / F.log(base)
 
 
-def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
+def _reduction(f: Callable[..., Variable], extreme: str = "") -> Callable[..., Variable]:
+    """A reduction along an axis; an ``extreme`` (maxalong, say) has no value along an
+    empty one."""
+
     def compute(a: Variable, axis: Variable | None = None) -> Variable:
         if axis is None:
             return f(a)
@@ -144,6 +147,11 @@ def _reduction(f: Callable[..., Variable]) -> Callable[..., Variable]:
             raise CalcError(
                 f"axis {ax} is out of range for an array of {a.ndim} dimensions",
                 kind=ErrorKind.AxisError,
+            )
+        if extreme and a.ndim and a.shape[ax] == 0:
+            raise CalcError(
+                f"{extreme}() along an empty axis has no value (axis {ax} of shape {a.shape})",
+                kind=ErrorKind.ValueError,
             )
         return f(a, ax)
 
@@ -388,9 +396,19 @@ BUILTINS: dict[str, Builtin] = {
             1,
             64,
         ),
-        _b("maxalong", "maxalong(a, axis)", "largest elements along an axis", _reduction(F.max), 2),
         _b(
-            "minalong", "minalong(a, axis)", "smallest elements along an axis", _reduction(F.min), 2
+            "maxalong",
+            "maxalong(a, axis)",
+            "largest elements along an axis",
+            _reduction(F.max, "maxalong"),
+            2,
+        ),
+        _b(
+            "minalong",
+            "minalong(a, axis)",
+            "smallest elements along an axis",
+            _reduction(F.min, "minalong"),
+            2,
         ),
         _b("transpose", "transpose(a)", "reverse the axes (also a.T)", _transpose, 1),
         _b("reshape", "reshape(a, shape)", "same elements, new shape", _reshape, 2),

@@ -567,6 +567,14 @@ def test_logic_of_arrays_that_do_not_match_is_a_clear_error(jcalc):
         ("max([1, 2], [1, 2, 3])", "shapes (2,) and (3,) do not match for max()"),
         ("max([])", "max() of an empty array has no value"),
         ("min(zeros(0))", "min() of an empty array has no value"),
+        (
+            "maxalong(reshape(zeros(0), [0, 3]), 0)",
+            "maxalong() along an empty axis has no value (axis 0 of shape (0, 3))",
+        ),
+        (
+            "minalong(reshape(zeros(0), [2, 0]), -1)",
+            "minalong() along an empty axis has no value (axis -1 of shape (2, 0))",
+        ),
     ],
 )
 def test_functions_of_arrays_that_do_not_fit_say_so_in_their_own_words(jcalc, source, message):
@@ -574,6 +582,11 @@ def test_functions_of_arrays_that_do_not_fit_say_so_in_their_own_words(jcalc, so
     # (2,) (3,) ", "zero-size array to reduction operation maximum which has no identity".
     error = jcalc.last(source)["error"]
     assert (error["type"], error["message"]) == ("ValueError", message)
+
+
+def test_an_extreme_along_a_full_axis_of_an_empty_array_is_empty(jcalc):
+    result = jcalc.last("maxalong(reshape(zeros(0), [0, 3]), 1)")
+    assert result["value"] == []  # along the axis of 3: one maximum per row, of no rows
 
 
 def test_the_product_of_no_elements_is_1_like_that_of_an_empty_range(jcalc):
