@@ -176,6 +176,16 @@ def test_the_same_file_may_be_loaded_twice_in_a_row(cli_env, tmp_path):
     assert (code, out, err) == (0, "n = 3\nloaded lib.calc\nn = 3\nloaded lib.calc\n", "")
 
 
+def test_a_loaded_file_reads_relative_paths_from_the_working_directory(cli_env, tmp_path):
+    # As gnuplot's load and a shell's source: not from the directory of the loading file.
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "main.calc").write_text(":load part.calc\n", encoding="utf-8")
+    (tmp_path / "lib" / "part.calc").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "part.calc").write_text("x = 2\n", encoding="utf-8")
+    code, out, err = run(cli_env, "lib/main.calc", cwd=tmp_path)
+    assert (code, out, err) == (0, "x = 2\nloaded part.calc\n", "")
+
+
 def test_process_substitution_is_read_as_a_script(cli_env, tmp_path):
     assert shell(cli_env, "$DEZERO <(echo 'x = 2'; echo '(x + 3) ** 2')", tmp_path) == (
         0,
