@@ -33,6 +33,7 @@ from dezero_repl.ledger import (
     Gradients,
     HistoryLost,
     Ledger,
+    ReportTooLarge,
     Upstream,
     is_derived,
     needs_pruning,
@@ -76,6 +77,11 @@ MAX_CALL_DEPTH = 100
 #: deep (its generation), so that derivatives of any order go through it; deeper, only its
 #: first derivatives, as an array's: a loop of 100,000 steps held 430 MB of history.
 LONG_HISTORY = 10_000
+#: The report of a derivative backpropagates through its Taylor-mode graph (about n²/2
+#: operations for each of the expression's at order n), and each gradient is vouched for by
+#: computing it again around the point: past this many operations it is left out, with a
+#: warning (270,000 took 10 s, where the derivative itself took 1).
+MAX_DERIVATIVE_REPORT = 100_000
 
 
 class Session:
@@ -140,7 +146,7 @@ class Session:
         if self.grad_enabled:
             try:
                 report, walked = self._report(value)
-            except HistoryLost as e:
+            except (HistoryLost, ReportTooLarge) as e:
                 warnings = [*warnings, f"no gradients reported: {e.message}"]
         grads = None if report is None else {n: g for n, _, g in report}
         if name is not None:
@@ -232,8 +238,10 @@ class Session:
         if self._caught is None:
             with self.watching():
                 return self._report(value)
-        report, walked = self.ledger.report(value, self.variables)
-        if report and is_derived(value):  # each gradient is a derivative of higher order
+        derivative = is_derived(value)
+        most = MAX_DERIVATIVE_REPORT if derivative else None
+        report, walked = self.ledger.report(value, self.variables, most)
+        if report and derivative:  # each gradient is a derivative of higher order
             from dezero_repl.calculus import vouched_report
 
             report = vouched_report(value, report, self._fp.note)

@@ -69,6 +69,7 @@ class Upstream(NamedTuple):
     stop: set[int]  # the ids of those that remember: backpropagation stops there
     met: Any  # the ids of all the named variables met on the way (a set-like view)
     loose: bool  # a Function on the way may lead to no named variable: prune has work
+    functions: int  # the Functions met: backpropagation will pass through as many
 
 
 class Ledger:
@@ -84,15 +85,24 @@ class Ledger:
         entry = self.entries.get(id(v))
         return entry[1] if entry is not None and entry[0]() is v else None
 
-    def report(self, value: Variable, variables: Variables) -> tuple[Gradients, Upstream]:
+    def report(
+        self, value: Variable, variables: Variables, most: int | None = None
+    ) -> tuple[Gradients, Upstream]:
         """(name, variable, gradient of the sum of ``value``) for each named variable
         upstream, in the order of ``variables``, and what the walk up found (whether
-        pruning has work, say). Its time does not grow with the number of variables."""
+        pruning has work, say). Its time does not grow with the number of variables.
+        Past ``most`` Functions to backpropagate through, ``ReportTooLarge`` is raised."""
         named = variables.names
         walked = upstream(value, named, self)
         found = walked.variables
         if not found:
             return [], walked
+        if most is not None and walked.functions > most:
+            raise ReportTooLarge(
+                f"they would backpropagate through {walked.functions:,} operations of this "
+                f"derivative's graph (limit {most:,}), and be vouched for as derivatives of "
+                f"one order higher; diff computes that order directly"
+            )
         direct: dict[int, Any] = {}
         for v, g in zip(found, gradient_arrays(value, found, stop=walked.stop)):
             direct[id(v)] = np.zeros_like(v.data) if g is None else g
@@ -169,7 +179,7 @@ def upstream(value: Variable, named: dict[int, Any], ledger: Ledger) -> Upstream
                     seen.add(id(creator))
                     funcs.append(creator)
         loose = loose or not leads
-    return Upstream(list(found.values()), stop, found.keys(), loose)
+    return Upstream(list(found.values()), stop, found.keys(), loose, len(seen))
 
 
 def needs_pruning(value: Variable, walked: Upstream | None, old: Variable | None) -> bool:
@@ -248,6 +258,10 @@ def summarize(v: Variable, variables: Variables, ledger: Ledger) -> None:
             seeds = {id(w): (w, np.float64(w is u)) for w in inputs}
             partials.append(series.tangent(v, seeds).data)
     Summary(partials, v.name, v.ndim > 0).stand_for(v, inputs)
+
+
+class ReportTooLarge(CalcError):
+    """The report of a value would cost more than its limit: the value is shown without it."""
 
 
 class HistoryLost(CalcError):

@@ -626,3 +626,33 @@ def test_nested_integrals_are_stopped_by_the_count_of_their_work(jcalc, monkeypa
     assert jcalc.last("integrate(integrate(s * t, s, 0, 1), t, 0, 1)")["value"] == pytest.approx(
         0.25, rel=1e-14
     )
+
+
+def test_the_report_of_a_derivative_with_a_large_graph_is_left_out_with_a_warning(
+    jcalc, monkeypatch
+):
+    # The report of diff(E, x, n) backpropagates through the Taylor-mode graph, about n²/2
+    # operations for each of E's, and vouches for each gradient by computing it again: for
+    # 200 operations at order 30 it took 10 s where the derivative took 1. Past its limit
+    # (lowered here, to be quick) the value is shown without it.
+    import mpmath
+
+    from dezero_repl import evaluator
+
+    assert evaluator.MAX_DERIVATIVE_REPORT == 100_000
+    monkeypatch.setattr(evaluator, "MAX_DERIVATIVE_REPORT", 1_000)
+    jcalc.json("x = 0.3\nf(t) = sin(t)*cos(t)/(1+t^2) + exp(t/3)*t^2")
+    mpmath.mp.dps = 40
+    f = lambda t: mpmath.sin(t) * mpmath.cos(t) / (1 + t**2) + mpmath.exp(t / 3) * t**2  # noqa: E731
+    high = jcalc.last("diff(f(x), x, 30)")
+    assert high["value"] == pytest.approx(float(mpmath.diff(f, mpmath.mpf("0.3"), 30)), rel=1e-12)
+    assert "grad" not in high
+    assert high["warnings"] == [
+        "no gradients reported: they would backpropagate through 1,485 operations of this "
+        "derivative's graph (limit 1,000), and be vouched for as derivatives of one order "
+        "higher; diff computes that order directly"
+    ]
+    low = jcalc.last("diff(f(x), x, 5)")  # 135 operations: reported, the 6th derivative
+    assert low["grad"]["x"] == pytest.approx(float(mpmath.diff(f, mpmath.mpf("0.3"), 6)), rel=1e-12)
+    assert "warnings" not in low
+    assert jcalc.last("y = diff(f(x), x, 30)")["name"] == "y"  # stored all the same
