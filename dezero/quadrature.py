@@ -203,6 +203,12 @@ class _KronrodSum(Function):
             raise DerivativeNotConverged(order, total, error, len(self.half))
 
 
+def is_quadrature(f: Function) -> bool:
+    """Whether ``f`` is a quadrature's sum, whose error is its rule's, not rounding's: it does
+    not shrink with more precision."""
+    return isinstance(f, _KronrodSum)
+
+
 def _end(f: Callable[[Variable], Variable], c0: Variable, c: Variable) -> Any:
     """∫ from c0 to c by one Kronrod rule on the moving piece [c0, c]: 0 at c = c0, and its
     k-th derivative in c there is f^(k-1)(c0), exactly while the rule is (degree 22)."""

@@ -300,16 +300,20 @@ def propagate(
     direction: Any = 1.0,
     known: dict | None = None,
     shift: Any = 0.0,
+    dtype: Any = np.float64,
 ) -> Series:
     """The series of y along x0 + t·direction, each coefficient a Variable or ZERO.
 
     ``known``, if given, receives the series of every value between x and y, by id. With a
     ``shift``, the series is taken around x0 + shift instead: every value that depends on x
     is computed afresh by the rules, so the recorded graph serves for nearby points too.
+    With another ``dtype`` (np.longdouble), so is every value, in that precision.
     """
-    step = as_variable(np.broadcast_to(np.asarray(direction, dtype=np.float64), x.shape).copy())
+    step = as_variable(np.broadcast_to(np.asarray(direction, dtype=dtype), x.shape).copy())
     known = {} if known is None else known
     origin = x if np.all(np.equal(shift, 0)) else x + shift
+    if dtype is not np.float64:
+        origin = as_variable(np.asarray(origin.data, dtype=dtype))
     known[id(x)] = ([origin, step] + [ZERO] * (order - 1))[: order + 1]
     _sweep(functions_between(x, y), known, order)
     return known.get(id(y), constant(y, order))

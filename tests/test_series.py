@@ -321,6 +321,63 @@ def test_a_derivative_lost_to_rounding_is_refused(jcalc, text):
     assert "cannot be computed to 9 digits here: rounding errors are amplified" in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("x = 1e-12\ndiff((exp(x) - 1)/x, x, 2)", "1.778011637e+20"),  # true: 1/3
+        ("x = 1e-12\ndiff(sin(x)/x, x, 4)", "-8e+24"),  # true: 1/5
+        ("x = [1, 1e-12]\ndiff(sin(x)/x, x, 4)", "-8e+24"),
+    ],
+)
+def test_a_derivative_whose_nearby_point_is_not_finite_is_refused(jcalc, text, shown):
+    # x0 - 1e-12 is 0 here, where the quotient is 0/0: the check had nothing to compare
+    # with, and let the derivative through.
+    error = jcalc.last(text)["error"]
+    assert error["type"] == "PrecisionError"
+    where = " (at element (1,))" if "[" in text else ""
+    assert error["message"] == (
+        f"the derivative of order {text[-2]} cannot be vouched for here{where}: it comes out "
+        f"as {shown}, and as nan at a point 1e-12 away, where it is checked"
+    )
+
+
+LONGDOUBLE = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
+
+
+@pytest.mark.skipif(not LONGDOUBLE, reason="no extended precision on this platform")
+@pytest.mark.parametrize(
+    ("text", "true"),
+    [
+        # Each was printed, the nearby points agreeing: their rounding is the same there.
+        ("x = 1e-8\ndiff(sin(x)/x, x, 2)", -1 / 3),  # printed -1
+        ("x = 1e-8\ndiff(tan(x)/x, x, 2)", 2 / 3),  # printed 2
+        ("x = 2\ndiff(x/sigmoid(x), x, 20)", -18 * math.exp(-2)),  # off by 1.8e-9
+        # Below 1e-12 of the value, they passed as rounding noise around 0.
+        ("x = 1\ndiff(exp(x)*exp(-x)*1e14 + x^3, x, 3)", 6.0),  # printed 6.0167
+        ("x = 100\ndiff(log(exp(x)*x), x, 10)", -math.factorial(9) / 100**10),  # -2.04e-14
+        ("x = -26\ndiff(log(sigmoid(x)), x, 2)", -5.1090890280111e-12),  # 1e-5 off
+        ("x = 1e10\ndiff((1+1/x)^x, x, 2)", -2.7182818277115e-30),  # 6.5e-5 off
+    ],
+)
+def test_a_derivative_that_float64_rounds_the_same_nearby_is_refused(jcalc, text, true):
+    error = jcalc.last(text)["error"]
+    assert error["type"] == "PrecisionError"
+    assert "cannot be computed to 9 digits here: float64's rounding decides it" in error["message"]
+    extended = float(error["message"].split("and as ")[1].split()[0])
+    assert extended == pytest.approx(true, rel=1e-2)  # what the 11 more bits found
+
+
+@pytest.mark.skipif(not LONGDOUBLE, reason="no extended precision on this platform")
+def test_taylor_refuses_a_coefficient_that_float64_rounds_the_same_nearby(jcalc):
+    error = jcalc.last("f(t) = sin(t)/t\ntaylor(f, 1e-9, 2)")["error"]  # printed -0.5 for -1/6
+    assert error["type"] == "PrecisionError"
+    assert error["message"].startswith("the coefficient of order 2 ")
+    assert error["message"].endswith("orders up to 1 can be computed")
+    # Rounding noise around a true 0 shrinks with precision, and still passes as noise.
+    value = jcalc.last("x = 2\ndiff(sin(x)^2 + cos(x)^2, x, 3)")["value"]
+    assert abs(value) < 1e-15
+
+
 def test_taylor_names_the_first_coefficient_it_cannot_vouch_for(jcalc):
     error = jcalc.last("h(t) = exp(t)^(-1.372) / exp(t / -1.846)\ntaylor(h, 0, 30)")["error"]
     assert error["type"] == "PrecisionError"
