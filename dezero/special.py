@@ -161,13 +161,14 @@ SHIFT = 20
 
 
 def _shift(x: S.Series) -> tuple[np.ndarray, Variable]:
-    """The whole steps m that move each element of x0 to SHIFT + order or beyond (none for
-    an element so far below that the sum would be too long), and x0 + m."""
+    """The whole steps m that move each positive element of x0 to SHIFT + order or beyond,
+    and x0 + m. A negative one stays: the sum would cross the poles at 0, -1, ..., where
+    its terms are huge and cancel (ψ^(18) at -1.5 lost 13 digits); ψ^(n) there comes from
+    the reflection formula instead (``_polygamma``)."""
     order = len(x) - 1
     target = SHIFT + order
     x0 = np.nan_to_num(np.asarray(x[0].data, dtype=np.float64), nan=target, posinf=target)
-    m = np.ceil(np.maximum(target - x0, 0.0))
-    m = np.where(m > 8 * target, 0.0, m)
+    m = np.where(x0 < 0, 0.0, np.ceil(np.maximum(target - x0, 0.0)))
     return m, x[0] + m
 
 

@@ -167,6 +167,27 @@ def test_high_derivatives_of_lgamma_are_polygamma():
             _close(dezero.derivative(y, x, n).data, mpmath.polygamma(n - 1, 2.5), 1e-12)
 
 
+@pytest.mark.parametrize(
+    ("f", "x0", "n", "shift"),
+    [
+        (sp.digamma, -1.5, 18, 0),
+        (sp.digamma, -20.5, 22, 0),
+        (sp.digamma, -7.7, 30, 0),
+        (sp.lgamma, -2.5, 25, 1),
+        (sp.lgamma, -0.3, 12, 1),
+        (sp.lgamma, -100.25, 6, 1),
+    ],
+)
+def test_high_derivatives_at_negative_points_do_not_cross_the_poles(f, x0, n, shift):
+    # Brought up to x0 + m ≥ 20 + n, the series came back by a sum across the poles at
+    # 0, -1, ...: ψ^(18)(-1.5) was -176490368.8 for -176284125.4, and ψ^(24)(-2.5) positive.
+    # (mpmath needs 120 digits for the reference: at 50, its ψ^(38)(-20.5) is -0.5 for -7e-8.)
+    x = Variable(np.array(x0))
+    with mpmath.workdps(120):
+        exact = mpmath.polygamma(n - shift, mpmath.mpf(x0))
+    _close(dezero.derivative(f(x), x, n).data, exact, 1e-13)
+
+
 def test_small_facts():
     assert float(sp.factorial(5).data) == pytest.approx(120.0, rel=1e-15)
     assert float(sp.polygamma(0, 3.7).data) == float(sp.digamma(3.7).data)
