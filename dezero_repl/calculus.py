@@ -673,6 +673,7 @@ def _newton_1d(at: Any, x: float, order: int, form: str) -> tuple[float, int]:
     )
 
 
+EPS = float(np.finfo(np.float64).eps)
 #: solve's answer must leave a residual this small next to max(1, |f(x0)|), or it is refused.
 RESIDUAL = 1e-9
 
@@ -685,6 +686,22 @@ def _check_root(at: Any, x: float, start: float) -> None:
         raise CalcError(
             f"solve found no root: Newton's steps stopped at x = {x!r}, where the function is "
             f"{residual!r}, not zero",
+            kind=ErrorKind.ConvergenceError,
+        )
+
+
+def _check_minimum(x: Any, g: Any, g0: Any, curvature: Any) -> None:
+    """Refuse a point where Newton's steps became tiny but the gradient ``g`` is not near
+    zero (2t + log(cosh(1e15 t))/1e15 has no minimum, and its gradient is 1 or more): it
+    must be small next to the gradient at the start ``g0``, or no more than the rounding of
+    x makes of it through the curvature (the second derivatives)."""
+    size = float(np.max(np.abs(g)))
+    rounding = 1000 * EPS * float(np.max(np.abs(curvature))) * float(np.max(np.abs(x)))
+    if not size <= max(RESIDUAL * max(1.0, float(np.max(np.abs(g0)))), rounding):
+        where = f"x = {x!r}" if np.ndim(x) == 0 else f"{np.asarray(x).tolist()}"
+        raise CalcError(
+            f"minimize found no minimum: Newton's steps stopped at {where}, where the "
+            f"gradient is {np.asarray(g).tolist()!r}, not zero",
             kind=ErrorKind.ConvergenceError,
         )
 
@@ -712,6 +729,8 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
     if n == 1 and x0.ndim == 0:
         at = _scalar_function_at(session, f, depth)
         x, iterations = _newton_1d(at, float(x0), 2, "minimize")
+        _, g, curvature = at(x, 2)
+        _check_minimum(x, g, at(float(x0), 1)[1], curvature)
 
         answer = _refined(session, f, x, 2, depth)
         return Figured(answer, {"iterations": iterations, "method": "Newton"})
@@ -722,6 +741,9 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
             kind=ErrorKind.TypeError,
         )
     point, iterations = _newton_nd(session, f, x0, depth)
+    _, g, h = _value_gradient_hessian(session, f, point, depth)
+    _, g0, _ = _value_gradient_hessian(session, f, x0, depth)
+    _check_minimum(point, g, g0, h)
 
     answer = _refined_nd(session, f, point, depth)
     method = "Newton (damped, with Hessian)"

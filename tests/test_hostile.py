@@ -89,6 +89,29 @@ def test_solve_refuses_a_point_that_is_no_root(jcalc):
     assert jcalc.last("g(t) = t^2 - 2\nsolve(g, 1)")["value"] == pytest.approx(2**0.5, rel=1e-15)
 
 
+@pytest.mark.parametrize(
+    ("definition", "call", "stopped"),
+    [
+        # no minimum at all: f' = 2 + tanh(1e15 t) >= 1, and f'' is 7e13 where it stopped
+        ("f(t) = 2t + log(cosh(1e15*t))/1e15", "minimize(f, 0)", "x = -2e-15"),
+        # the minimum is at (0, 0); the steps ran off towards a point 2e12 away
+        ("f(a, b) = sqrt(a^2 + b^2 + 1e-30) - a/2", "minimize(f, [1, 2])", "[-2126844399678."),
+    ],
+)
+def test_minimize_refuses_a_point_that_is_no_minimum(jcalc, definition, call, stopped):
+    error = jcalc.last(f"{definition}\n{call}")["error"]
+    assert error["type"] == "ConvergenceError"
+    assert error["message"].startswith(
+        f"minimize found no minimum: Newton's steps stopped at {stopped}"
+    )
+    assert ", where the gradient is " in error["message"]
+    # A steep minimum started next to it, where the gradient is small, is still found.
+    result = jcalc.last("h(t) = 1e8*(t - 3)^2\nminimize(h, 2.9999)")
+    assert result["value"] == 3.0
+    result = jcalc.last("g(a, b) = (1 - a)^2 + 100*(b - a^2)^2\nminimize(g, [0.999, 0.998])")
+    assert result["value"] == pytest.approx([1.0, 1.0], rel=1e-12)
+
+
 # ---- the history file ----------------------------------------------------------------------
 
 
