@@ -503,6 +503,37 @@ def _vouch_hessian(
             f"around nearby points)",
             kind=ErrorKind.PrecisionError,
         )
+    e = _extended_hessian(session, f, xs, depth)
+    if e is None:
+        return
+    with np.errstate(all="ignore"):
+        bad = _disagree(a, e, scale, noise=True)
+    if np.any(bad):
+        i, j = np.unravel_index(np.flatnonzero(bad)[0], a.shape)
+        raise CalcError(
+            f"the Hessian cannot be computed to 9 digits here (entry [{i}, {j}]): float64's "
+            f"rounding decides it (it comes out as {a[i, j]:.10g}, and as {e[i, j]:.10g} "
+            f"when computed again with 11 more bits)",
+            kind=ErrorKind.PrecisionError,
+        )
+
+
+def _extended_hessian(
+    session: Session, f: Any, xs: list[Variable], depth: int
+) -> np.ndarray | None:
+    """The Hessian computed again in extended precision, as ``_extended`` computes
+    derivatives (None where it cannot be)."""
+    if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
+        return None
+    moved = [Variable(np.asarray(_array(x), dtype=np.longdouble)) for x in xs]
+    try:
+        with using_config("enable_backprop", True), np.errstate(all="ignore"):
+            g = _partials(applied(session, f, moved, depth + 1), moved)
+            return np.array(
+                [[float(_value(e)) for e in _partials(gi, moved)] for gi in g], dtype=np.float64
+            )
+    except TypeError:
+        return None
 
 
 def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:

@@ -914,6 +914,27 @@ def test_a_gradient_reported_of_a_derivative_is_vouched_for_as_a_higher_one(calc
     assert result["grad"]["x"] == pytest.approx(math.sin(2), rel=1e-14)
 
 
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).nmant <= 52, reason="no extended precision on this platform"
+)
+def test_a_hessian_that_float64_rounds_the_same_nearby_is_refused(jcalc):
+    # log(sigmoid(a*b)) at (-6, 5): H_aa printed -2.34035013590983e-12 for
+    # -2.3394057422096e-12, below 1e-12 of the value (30), so it passed as rounding noise.
+    error = jcalc.last("g(a, b) = log(sigmoid(a*b))\nhessian(g)(-6, 5)")["error"]
+    assert error["type"] == "PrecisionError"
+    assert error["message"].startswith(
+        "the Hessian cannot be computed to 9 digits here (entry [0, 0]): float64's rounding "
+        "decides it (it comes out as -2.340350136e-12, and as -2.3394"
+    )
+    good = jcalc.last("g(a, b) = log(sigmoid(a*b))\nhessian(g)(1, 2)")["value"]
+    with mpmath.workdps(40):
+        g = lambda a, b: -mpmath.log(1 + mpmath.exp(-a * b))  # noqa: E731
+        exact = [
+            [float(mpmath.diff(g, (1, 2), (2 - i - j, i + j))) for j in (0, 1)] for i in (0, 1)
+        ]
+    np.testing.assert_allclose(good, exact, rtol=1e-12)
+
+
 def test_a_hessian_that_rounding_spoils_is_refused_like_a_second_derivative(jcalc):
     # exp(a) - exp(a + 1e-10) cancels: its second derivative is refused by diff, and the
     # Hessian printed -4.48169501510165e-10 for -4.4816890705621494e-10.
