@@ -52,7 +52,7 @@ class Erf(Function):
     sign = 1.0
 
     def forward(self, x):
-        return _scipy_special().erf(x)
+        return _scipy_special().erf(_float64(x))
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -69,7 +69,7 @@ class Erfc(Erf):
 
     def forward(self, x):
         _reserve(x, 12)  # measured: 11 arrays of x's size at most, the value among them
-        return _erfc(x)
+        return _erfc(_float64(x))
 
 
 def _erfc(x: np.ndarray) -> np.ndarray:
@@ -116,6 +116,7 @@ def _slope(x: S.Series, c: float) -> S.Series:
 class Gamma(Function):
     def forward(self, x):
         _reserve(x, 3)
+        x = _float64(x)
         y = np.asarray(_scipy_special().gamma(x))
         pole = (x < 0) & (x == np.floor(x))  # ±∞ from either side: no value (SciPy's vary)
         return _flagged(x, np.where(pole, np.nan, y) if np.any(pole) else y)
@@ -133,6 +134,7 @@ class Lgamma(Function):
 
     def forward(self, x):
         _reserve(x, 4)
+        x = _float64(x)
         return _flagged(x, _lgamma(x))
 
     def backward(self, gy):
@@ -199,6 +201,7 @@ class Polygamma(Function):
 
     def forward(self, x):
         _reserve(x, 9)
+        x = _float64(x)
         return _flagged(x, _polygamma(self.n, x))
 
     def backward(self, gy):
@@ -259,6 +262,12 @@ def _reserve(x: np.ndarray, arrays: int) -> None:
     budget = active()
     if budget is not None and x.nbytes >= LARGE:
         budget.reserve(x.nbytes * arrays)
+
+
+def _float64(x: np.ndarray) -> np.ndarray:
+    """x as float64, which SciPy computes in: a longdouble (``dezero_repl``'s check of a
+    derivative in extended precision) is rounded, and the rest of its graph stays extended."""
+    return np.asarray(x, dtype=np.float64)
 
 
 def _flagged(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -357,6 +357,9 @@ LONGDOUBLE = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
         ("x = 100\ndiff(log(exp(x)*x), x, 10)", -math.factorial(9) / 100**10),  # -2.04e-14
         ("x = -26\ndiff(log(sigmoid(x)), x, 2)", -5.1090890280111e-12),  # 1e-5 off
         ("x = 1e10\ndiff((1+1/x)^x, x, 2)", -2.7182818277115e-30),  # 6.5e-5 off
+        # Through a special function too (SciPy's values in float64, the rest extended).
+        ("x = 150\ndiff(log(gamma(x)), x, 6)", 3.2135198756951330e-10),  # 6.9e-2 off
+        ("x = 150\ndiff(log(gamma(x)), x, 7)", -1.0747318e-11),  # printed -3.0e-10
     ],
 )
 def test_a_derivative_that_float64_rounds_the_same_nearby_is_refused(jcalc, text, true):
