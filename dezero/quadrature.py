@@ -126,7 +126,7 @@ def integrate(
     if float(a.data) == float(b.data) and math.isinf(float(a.data)):
         return Variable(np.array(0.0))
     tracked = Config.enable_backprop
-    a0, b0 = Variable(a.data.copy()), Variable(b.data.copy())  # the nodes do not move
+    a0, b0 = _Fixed(a.data.copy()), _Fixed(b.data.copy())  # the nodes do not move
     if float(a.data) == float(b.data):
         result = Variable(np.array(0.0))
     else:
@@ -321,15 +321,23 @@ def _sample(
     return np.stack(rows).reshape((len(rows), *u.shape))
 
 
+class _Fixed(Variable):
+    """A bound's value, where an integral's nodes lie: they do not move, so it is never a
+    parameter of an integrand that contains the integral."""
+
+
 def _readings(y: Variable, t: Variable) -> list[Variable]:
     """What the integrand reads besides t: the inputs of its operations on t that do not
-    themselves depend on t (the parameters it is differentiated in)."""
+    themselves depend on t (the parameters it is differentiated in). The nodes of an
+    integral inside the integrand are no parameters: watched as such, the noise of their
+    subdivisions, different at each outer node, kept the outer integral from converging
+    (∫_0^b ∫_0^t s ds dt refined until it was stopped)."""
     depends, found = {id(t)}, {}
     for function in functions_between(None, y, stop={id(t)}):
-        if any(id(v) in depends for v in function.inputs):
+        if any(id(v) in depends or isinstance(v, _Fixed) for v in function.inputs):
             depends.update(id(out()) for out in function.outputs if out() is not None)
             for v in function.inputs:
-                if id(v) not in depends:
+                if id(v) not in depends and not isinstance(v, _Fixed):
                     found[id(v)] = v
     return list(found.values())
 

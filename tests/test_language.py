@@ -6,6 +6,7 @@ central differences; each construct is also run as a user runs it (files, --json
 """
 
 import math
+import time
 
 import mpmath
 import pytest
@@ -636,3 +637,23 @@ def test_commands_that_take_no_argument_refuse_one(jcalc, text, column):
     assert error["message"].startswith(f"'{text.split()[0]}' takes no argument")
     assert error["column"] == column
     assert jcalc.last("x")["value"] == 1.0  # :reset all reset nothing, :quit now did not quit
+
+
+def test_iterated_integrals_with_a_variable_bound_and_their_gradients(jcalc):
+    # The outer integral watched the inner one's nodes as parameters of its integrand: their
+    # subdivisions differ at each outer node, so the outer refinement never converged, and
+    # ∫_0^b ∫_0^t s ds dt was refused ("the derivative may be infinite") after 18 s.
+    started = time.perf_counter()
+    jcalc.json("b = 1\na = 2")
+    double = jcalc.last("integrate(integrate(s, s, 0, t), t, 0, b)")
+    assert double["value"] == pytest.approx(1 / 6, rel=1e-13)  # b³/6
+    assert double["grad"]["b"] == pytest.approx(0.5, rel=1e-13)  # b²/2
+    weighted = jcalc.last("integrate(integrate(a*s*t, s, 0, t), t, 0, b)")
+    assert weighted["value"] == pytest.approx(0.25, rel=1e-13)  # a b⁴/8
+    assert weighted["grad"] == pytest.approx({"a": 0.125, "b": 1.0}, rel=1e-13)
+    triple = jcalc.last("integrate(integrate(integrate(sin(s*t*u), s, 0, u), t, 0, u), u, 0, b)")
+    with mpmath.workdps(30):  # d/db is ∫_0^b ∫_0^b sin(s t b) ds dt at b = 1
+        slope = mpmath.quad(lambda s, t: mpmath.sin(s * t), [0, 1], [0, 1])
+    assert triple["grad"]["b"] == pytest.approx(float(slope), rel=1e-11)
+    assert 0 < triple["value"] < float(slope)  # the integrand of u grows from 0 to the slope
+    assert time.perf_counter() - started < 20
