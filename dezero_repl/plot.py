@@ -198,7 +198,22 @@ def sample(session: Any, spec: str, at: int = 0) -> tuple[_Axis, list[Curve]]:
     for item in items:
         with _at(item.at):
             curves.extend(_curves(session, item, axis.variable, xs, single=len(items) == 1))
+    _check_span(curves)
     return axis, curves
+
+
+def _check_span(curves: list[Curve]) -> None:
+    """Refuse curves whose finite values span more than a float64 holds: no axis can be
+    drawn for them (1e308·x from -3 to 7 goes from -1.8e308 to 1.8e308)."""
+    finite = [c.values[np.isfinite(c.values)] for c in curves]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    if values.size and not np.isfinite(float(values.max()) - float(values.min())):
+        raise CalcError(
+            f"':plot' cannot draw values from {format_number(values.min())} to "
+            f"{format_number(values.max())}: the span is beyond float64; plot them scaled "
+            f"down, or over a smaller range",
+            kind=ErrorKind.PlotError,
+        )
 
 
 def _split_top_level(text: str) -> list[tuple[int, str]]:
@@ -464,9 +479,10 @@ def render_image(xs: np.ndarray, curves: list[Curve], path: str) -> bytes:
     image = io.BytesIO()
     try:
         fig.savefig(image, format=os.path.splitext(path)[1][1:].lower())
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RuntimeError) as e:  # RuntimeError: pgf without LaTeX
         raise CalcError(
-            f"cannot save the plot to '{path}': {e}", kind=ErrorKind.PlotError
+            f"cannot save the plot to '{path}': {one_line(str(e).split(';')[0])}",
+            kind=ErrorKind.PlotError,
         ) from None
     finally:
         plt.close(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -48,6 +49,32 @@ def test_saving_an_image_writes_a_png(calc, tmp_path):
     assert out == f"saved the plot to {target}\n"
     data = target.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
+
+
+@pytest.mark.parametrize("target", ["", " > big.png"])
+def test_values_that_span_beyond_float64_are_a_clear_error(calc, tmp_path, target):
+    # No axis can be drawn from -1.75e308 to 1.75e308: plotext failed with "cannot convert
+    # float NaN to integer", matplotlib with "Singular matrix", each an internal error.
+    if target:
+        pytest.importorskip("matplotlib")
+        target = f" > {tmp_path / 'big.png'}"
+    _, err = calc.run(f"x = 2\n:plot 1e308*x{target}")
+    assert err.splitlines()[0].endswith(
+        "error: ':plot' cannot draw values from -1.75e308 to 1.75e308: the span is beyond "
+        "float64; plot them scaled down, or over a smaller range"
+    )
+    assert "internal error" not in err and not (tmp_path / "big.png").exists()
+
+
+def test_an_image_format_that_cannot_be_written_is_a_clear_error(calc, tmp_path):
+    pytest.importorskip("matplotlib")
+    if shutil.which("xelatex"):
+        pytest.skip("LaTeX is installed: pgf can be written")
+    target = tmp_path / "curve.pgf"  # pgf needs LaTeX; without it, matplotlib raised
+    _, err = calc.run(f":plot x**2 for x in -2..2 > {target}")
+    assert f"error: cannot save the plot to '{target}': " in err
+    assert "internal error" not in err and "rcParams" not in err
+    assert err.count("error:") == 1 and not target.exists()
 
 
 def test_saving_without_matplotlib_is_a_clear_error(calc, tmp_path, monkeypatch):
