@@ -85,8 +85,12 @@ class Runner:
                 pending.append(text)
                 size += len(text)
                 if statement.add(text) and size <= MAX_STATEMENT:
-                    continue  # past the limit, it runs as it is, to be refused as too long
-                ok = self.run_source("".join(pending), name, first_line) and ok
+                    continue
+                source = "".join(pending)
+                if size > MAX_STATEMENT:  # refused as too long, however it would have ended
+                    ok = self._run_line(source, source, name, first_line) and ok
+                else:
+                    ok = self.run_source(source, name, first_line) and ok
                 pending, first_line, size, statement = [], line + 1, 0, OpenStatement()
                 if not ok and not self.keep_going:
                     return False

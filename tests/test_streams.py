@@ -517,12 +517,15 @@ def test_a_line_without_end_is_refused_once_it_passes_2_mib(cli_env):
     assert proc.stderr.read().decode() == f"dezero-repl: error: {message}\n"
 
 
-def test_a_statement_of_many_short_lines_is_refused_in_linear_time(cli_env):
-    # 300,000 lines each opening a bracket: each line is read once, not the whole
-    # statement again at every line; past 0.5 MiB the statement is refused.
+@pytest.mark.parametrize("line", [b"(\n", b"1+\n"])
+def test_a_statement_of_many_short_lines_is_refused_in_linear_time(cli_env, line):
+    # 300,000 lines each opening a bracket, or ending with an operator: each line is read
+    # once, not the whole statement again at every line; past 0.5 MiB the statement is
+    # refused as too long (the operators' was parsed as it stood, "expected an expression
+    # after '+', found end of input" at line 174,763).
     started = time.monotonic()
-    status, out, err = run(cli_env, stdin=b"(\n" * 300_000 + b"1\n")
+    status, out, err = run(cli_env, stdin=line * 300_000 + b"1\n")
     assert time.monotonic() - started < 20
     assert status == 1 and out == ""
-    assert err.startswith("<stdin>:1:1: error: this statement is longer than 0.5 MiB (524,289 ")
+    assert err.startswith("<stdin>:1:1: error: this statement is longer than 0.5 MiB (52")
     assert len(err.splitlines()) == 3  # the message, the start of the line and its caret
