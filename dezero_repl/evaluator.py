@@ -40,7 +40,7 @@ from dezero_repl.ledger import (
     prune,
     summarize,
 )
-from dezero_repl.limits import IntegralWork, StatementBudget, survey
+from dezero_repl.limits import StatementBudget, start_work, survey
 from dezero_repl.names import Variables
 from dezero_repl.outcomes import Computed, Defined, Empty, FunctionShown, Outcome
 from dezero_repl.values import (
@@ -97,7 +97,6 @@ class Session:
         self.log: list[str] = []  # the source of every successful statement, for :save
         self._fp = FloatingPointLog()
         self._extra: dict[str, Any] = {}
-        self.integral_work = IntegralWork()  # the integrals of the statement being evaluated
         self.deadline: float | None = None  # a time.perf_counter() limit, for previews
         self.memory_limit = 1 << 30  # what one statement may hold, in bytes (dezero.budget)
         self.ledger = Ledger()
@@ -178,7 +177,7 @@ class Session:
         needs_graph = calculus or (self.grad_enabled and reads) if record is None else record
         self._fp = FloatingPointLog()
         self._extra = {}
-        self.integral_work = IntegralWork()
+        start_work()
         self._caught.clear()  # anything caught between statements belongs to none
         with using_config("enable_backprop", needs_graph):
             value = self.evaluate(expr, {})

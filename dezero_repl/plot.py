@@ -29,7 +29,7 @@ from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError, ErrorKind, one_line
 from dezero_repl.files import write_file
 from dezero_repl.format import format_number
-from dezero_repl.limits import IntegralWork
+from dezero_repl.limits import start_work
 from dezero_repl.outcomes import CommandDone
 from dezero_repl.parser import ParseError, parse_statement
 from dezero_repl.scan import tokens
@@ -313,7 +313,7 @@ def _curves(
     """One expression's curve, and its derivative when it is the only item plotted."""
     text = item.text
     x = Variable(xs.copy())
-    session.integral_work = IntegralWork()  # each curve's integrals, as a statement's
+    start_work()  # each curve's work is counted as a statement's
     with using_config("enable_backprop", True), np.errstate(all="ignore"):
         value = session.evaluate(item.expr, {variable: x} if variable else {})
         if is_function(value):

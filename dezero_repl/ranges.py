@@ -24,7 +24,7 @@ from dezero.budget import size_text
 from dezero_repl import limits, nodes
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.format import format_number
-from dezero_repl.limits import CALL_STEPS, MAX_STEPS, about
+from dezero_repl.limits import CALL_STEPS, MAX_STEPS, about, current_work
 from dezero_repl.values import UserFunction, data_of, is_function, require_array
 from dezero_repl.vocabulary import BUILTINS, Builtin, check_size, integer, product
 
@@ -121,7 +121,7 @@ def integral(
         def integrand(t: Variable) -> Variable:
             before = spent[0]
             value = _evaluate_at(session, node.body, node.var, t, scope, depth, node, spent)
-            session.integral_work.charge(_call_steps(body_steps, spent[0] - before))
+            current_work().charge(_call_steps(body_steps, spent[0] - before))
             return value
 
         return _integrate(integrand, lower, upper, node.var)
@@ -145,7 +145,7 @@ def _per_element(
     session: Session, shape: tuple[int, ...], at: Callable[[tuple[int, ...]], Variable]
 ) -> Variable:
     """One integral per element of ``shape``, ``at(index)``; the first forecasts the rest."""
-    work = session.integral_work
+    work = current_work()
     pieces = []
     for index in np.ndindex(shape):
         before = work.steps
@@ -223,12 +223,12 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
     def integrand(t: Variable) -> Variable:
         if pointwise:
             _check_points(f_steps, t.size, f"'{f.name}'", spent)
-            session.integral_work.charge(_call_steps(f_steps, t.size))
+            current_work().charge(_call_steps(f_steps, t.size))
             values = [_value(session.apply(f, [t[i]], depth + 1)) for i in range(t.size)]
             if any(v.ndim for v in values):
                 _not_a_number(None)
             return F.stack(values)
-        session.integral_work.charge(_call_steps(f_steps, 0))
+        current_work().charge(_call_steps(f_steps, 0))
         value = _value(session.apply(f, [t], depth + 1))
         if value.ndim and value.shape != t.shape:
             _not_a_number(None)

@@ -84,10 +84,11 @@ class Runner:
                     continue
                 pending.append(text)
                 size += len(text)
-                if statement.add(text) and size <= MAX_STATEMENT:
+                still_open = statement.add(text)
+                if still_open and size <= MAX_STATEMENT:
                     continue
                 source = "".join(pending)
-                if size > MAX_STATEMENT:  # refused as too long, however it would have ended
+                if still_open:  # refused as too long, however it would have ended
                     ok = self._run_line(source, source, name, first_line) and ok
                 else:
                     ok = self.run_source(source, name, first_line) and ok

@@ -17,7 +17,7 @@ import numpy as np
 import dezero.functions as F
 import dezero.piecewise as P
 import dezero.special as SF
-from dezero import Variable, as_variable
+from dezero import Config, Variable, as_variable
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
 from dezero_repl.errors import CalcError, ErrorKind
@@ -215,7 +215,12 @@ def matmul(a: Any, b: Any) -> Variable:
         ) from None
     rows = a.shape[-2:-1] if a.ndim > 1 else ()
     cols = b.shape[-1:] if b.ndim > 1 else ()
-    check_size(tuple(batch) + rows + cols, "this matrix product")
+    shape = tuple(batch) + rows + cols
+    check_size(shape, "this matrix product")
+    from dezero_repl.limits import current_work  # limits reads this module's names
+
+    muladds = math.prod(shape) * inner_a
+    current_work().product(muladds, f"{a.shape} and {b.shape}", Config.enable_backprop)
     return F.matmul(a, b)
 
 

@@ -612,8 +612,8 @@ def test_nested_integrals_are_stopped_by_the_count_of_their_work(jcalc, monkeypa
 
     monkeypatch.setattr(limits, "MAX_STEPS", 100_000)
     calls = []
-    charge = limits.IntegralWork.charge
-    monkeypatch.setattr(limits.IntegralWork, "charge", lambda w, s: calls.append(s) or charge(w, s))
+    charge = limits.Work.charge
+    monkeypatch.setattr(limits.Work, "charge", lambda w, s: calls.append(s) or charge(w, s))
     error = jcalc.last("integrate(integrate(sin(t/(s + 1e-3)), s, 0, 1), t, 1, 2)")["error"]
     assert error["type"] == "ResourceError"
     assert error["message"].startswith("the integrals of this statement stopped after about ")
@@ -656,3 +656,31 @@ def test_the_report_of_a_derivative_with_a_large_graph_is_left_out_with_a_warnin
     assert low["grad"]["x"] == pytest.approx(float(mpmath.diff(f, mpmath.mpf("0.3"), 6)), rel=1e-12)
     assert "warnings" not in low
     assert jcalc.last("y = diff(f(x), x, 30)")["name"] == "y"  # stored all the same
+
+
+def test_matrix_products_are_counted_before_they_run(jcalc, monkeypatch):
+    # A step is a syntax node, so m @ m cost as much as 1 + 1: on 6000 × 6000 it ran 42 s
+    # before the memory budget stopped it, and a chain of 20 products on 3000 × 3000 ran
+    # 23 s. Each product is now counted, before it runs, by its multiply-adds (three times
+    # over while a graph is recorded). The limit is lowered here, to be quick.
+    from dezero_repl import limits, vocabulary
+
+    monkeypatch.setattr(limits, "MAX_STEPS", 20_000)  # 2e9 multiply-adds
+    products = []
+    matmul = vocabulary.F.matmul
+    monkeypatch.setattr(vocabulary.F, "matmul", lambda a, b: products.append(1) or matmul(a, b))
+    jcalc.json("m = ones([1000, 1000]) / 1000")
+    error = jcalc.last("sum(m @ m)")["error"]  # 1e9, recorded: 3e9
+    assert error["type"] == "ResourceError"
+    assert error["message"] == (
+        "this would take about 30,000 steps (limit 20,000): the matrix product of "
+        "(1000, 1000) and (1000, 1000) takes 1e+09 multiply-adds (three times over, with "
+        "its backward pass)"
+    )
+    assert products == []  # refused before it ran
+    jcalc.run(":nograd")
+    error = jcalc.last("sum(m @ m @ m @ m)")["error"]  # 10,000 steps each
+    assert error["message"].startswith("this would take about 30,000 steps (limit 20,000)")
+    assert len(products) == 2
+    assert jcalc.last("sum(m @ m)")["value"] == pytest.approx(1000.0, rel=1e-12)  # afresh
+    assert jcalc.last("sum(dot(m[0:10], m))")["value"] == pytest.approx(10.0, rel=1e-12)
