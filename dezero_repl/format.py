@@ -59,13 +59,33 @@ def format_value(value: Any, precision: int | None = None, elements: int | None 
     threshold = sys.maxsize if elements is None else elements
     flat = value.reshape(-1)
     width = max(len(format_number(v, precision)) for v in _sample(flat, threshold))
-    return np.array2string(
-        value,
-        max_line_width=88,
-        separator=" ",
-        threshold=threshold,
-        formatter={"float_kind": lambda v: format_number(v, precision).rjust(width)},
-    )
+
+    def text(part: np.ndarray) -> str:
+        return np.array2string(
+            part,
+            max_line_width=88,
+            separator=" ",
+            threshold=threshold,
+            formatter={"float_kind": lambda v: format_number(v, precision).rjust(width)},
+        )
+
+    if value.ndim == 1 and LONG_ROW < value.size <= threshold:
+        return _long_row(value, text)
+    return text(value)
+
+
+#: A row longer than this is printed in pieces: NumPy builds the text of one row by adding
+#: to a string, in time that grows with the square of its length (10^6 elements took 6 s).
+LONG_ROW = 10_000
+
+
+def _long_row(row: np.ndarray, text: Any) -> str:
+    """The text of a long 1-D array, as ``text`` gives it, made from pieces of whole lines:
+    every line but the last holds the same number of elements, all of one width."""
+    per_line = len(text(row[:LONG_ROW]).splitlines()[0][1:].split())
+    size = per_line * (LONG_ROW // per_line)
+    pieces = [text(row[i : i + size])[1:-1] for i in range(0, row.size, size)]
+    return "[" + "\n ".join(pieces) + "]"
 
 
 def _sample(flat: np.ndarray, threshold: int) -> np.ndarray:

@@ -93,6 +93,25 @@ def test_long_row_wraps_with_aligned_continuation():
     )
 
 
+@pytest.mark.parametrize("size", [10_001, 25_001, 30_000])
+def test_a_long_row_printed_in_full_is_numpys_text_in_linear_time(size, monkeypatch):
+    # NumPy builds a row's text by adding to a string: 10^6 elements took 6 s, 2·10^6 24 s,
+    # 10^7 over ten minutes. A long row is made from pieces of whole lines instead.
+    import time
+
+    from dezero_repl import format as fmt
+
+    row = np.random.default_rng(size).standard_normal(size) * np.exp(np.arange(size) % 7)
+    ours = format_value(row, None, None)
+    monkeypatch.setattr(fmt, "LONG_ROW", 10**9)  # NumPy's text, whole
+    assert ours == format_value(row, None, None)
+    monkeypatch.undo()
+    started = time.perf_counter()
+    text = format_value(np.zeros(2 * 10**6), None, None)
+    assert time.perf_counter() - started < 10
+    assert text.count("0") == 2 * 10**6 and text.startswith("[0 0") and text.endswith("0 0]")
+
+
 def test_array_with_a_chosen_number_of_significant_digits():
     assert format_value(np.array([math.pi, math.e]), 3) == "[3.14 2.72]"
 
