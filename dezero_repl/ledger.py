@@ -40,11 +40,6 @@ from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.names import Variables
 
 Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u)
-
-#: The most gradients a variable remembers. Each remembers one per named variable upstream,
-#: so a chain of names (y1 = y0 * 2, y2 = y1 * 2, ...) held a number of them that grew with
-#: the square of its length: 2 GB after 4,000 statements.
-MAX_REMEMBERED = 256
 Gradients = list[tuple[str, Variable, np.ndarray]]  # (name, variable, gradient), reported
 
 
@@ -124,9 +119,8 @@ class Ledger:
         return [(named[i], variables.with_id(i), totals[i]) for i in order], walked
 
     def remember(self, value: Variable, report: Gradients) -> None:
-        """Let a scalar named ``value`` remember its gradients from ``report``, unless they
-        are over MAX_REMEMBERED: then a report walks up its graph as through an array's."""
-        if value.size != 1 or value.creator is None or len(report) > MAX_REMEMBERED:
+        """Let a scalar named ``value`` remember its gradients from ``report``."""
+        if value.size != 1 or value.creator is None:
             return
         key = id(value)
         partials = {id(v): (weakref.ref(v), g) for _, v, g in report if v is not value}
