@@ -261,12 +261,11 @@ def unreliable_orders(
             )
             continue
         b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
+        scale = np.max(np.abs(derivatives[:k]), axis=0)
         with np.errstate(all="ignore"):
-            bad = _disagree(a, b, np.max(np.abs(derivatives[:k]), axis=0))
+            bad = _disagree(a, b, scale)
         if np.any(bad):
-            i = np.flatnonzero(bad)[0]
-            first, second = np.ravel(a)[i], np.ravel(np.broadcast_to(b, np.shape(a)))[i]
-            where = "" if np.ndim(a) == 0 else f" (at element {_index(i, np.shape(a))})"
+            where, first, second, i = _first(a, b, bad)
             found[k] = (
                 f"cannot be computed to 9 digits here{where}: rounding errors are amplified "
                 f"(the derivative comes out as {first:.10g} here and {second:.10g} around "
@@ -279,13 +278,10 @@ def unreliable_orders(
             continue
         if extended is None:
             continue
-        e = extended[k]
         with np.errstate(all="ignore"):
-            bad = _disagree(a, e, np.max(np.abs(derivatives[:k]), axis=0), noise)
+            bad = _disagree(a, extended[k], scale, noise)
         if np.any(bad):
-            i = np.flatnonzero(bad)[0]
-            first, second = np.ravel(a)[i], np.ravel(np.broadcast_to(e, np.shape(a)))[i]
-            where = "" if np.ndim(a) == 0 else f" (at element {_index(i, np.shape(a))})"
+            where, first, second, _ = _first(a, extended[k], bad)
             found[k] = (
                 f"cannot be computed to 9 digits here{where}: float64's rounding decides it "
                 f"(it comes out as {first:.10g}, and as {second:.10g} when computed again "
@@ -307,6 +303,14 @@ def _extended(y: Variable, x: Variable, order: int) -> list[np.ndarray] | None:
     except TypeError:
         return None
     return [np.asarray(_value(c), dtype=np.float64) * math.factorial(k) for k, c in enumerate(s)]
+
+
+def _first(a: Any, b: Any, bad: Any) -> tuple[str, float, float, int]:
+    """Where the first element of a derivative ``a`` that disagrees with ``b`` is (as words,
+    empty for a number), its two values, and its flat index."""
+    i = int(np.flatnonzero(bad)[0])
+    where = "" if np.ndim(a) == 0 else f" (at element {_index(i, np.shape(a))})"
+    return where, np.ravel(a)[i], np.ravel(np.broadcast_to(b, np.shape(a)))[i], i
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -489,56 +493,48 @@ def _vouch_hessian(
     with the mean of the two (which moves by about h² times the fourth derivatives), unless
     both are negligible next to the function and its gradient."""
     h = SHIFT * max(1.0, *(abs(float(_array(x))) for x in xs))
-    nearby = []
-    for step in (h, -h):
-        moved = [Variable(np.array(_array(x) + step)) for x in xs]
-        with using_config("enable_backprop", True), np.errstate(all="ignore"):
-            g = _partials(applied(session, f, moved, depth + 1), moved)
-            nearby.append(np.array([[_value(e) for e in _partials(gi, moved)] for gi in g]))
+    nearby = [
+        _hessian_at(session, f, [Variable(np.array(_array(x) + step)) for x in xs], depth)
+        for step in (h, -h)
+    ]
     a, b = _array(hessian), np.mean(nearby, axis=0)
     scale = max(abs(float(_array(y))), *(abs(float(_array(g))) for g in first))
     with np.errstate(all="ignore"):
         apart = np.abs(a - b) <= h * h * (1 + scale)  # as far as the points are apart
         bad = _disagree(a, b, scale) & ~apart
-    if np.any(bad):
-        i, j = np.unravel_index(np.flatnonzero(bad)[0], a.shape)
-        raise CalcError(
-            f"the Hessian cannot be computed to 9 digits here (entry [{i}, {j}]): rounding "
-            f"errors are amplified (it comes out as {a[i, j]:.10g} here and {b[i, j]:.10g} "
-            f"around nearby points)",
-            kind=ErrorKind.PrecisionError,
-        )
-    e = _extended_hessian(session, f, xs, depth)
-    if e is None:
+    _refuse_entry(a, b, bad, "rounding errors are amplified (it comes out as {} here and {} "
+                  "around nearby points)")  # fmt: skip
+    if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
+        return  # no extended precision on this platform
+    moved = [Variable(np.asarray(_array(x), dtype=np.longdouble)) for x in xs]
+    try:
+        e = _hessian_at(session, f, moved, depth)
+    except TypeError:
         return
     with np.errstate(all="ignore"):
         bad = _disagree(a, e, scale, noise=True)
+    _refuse_entry(a, e, bad, "float64's rounding decides it (it comes out as {}, and as {} "
+                  "when computed again with 11 more bits)")  # fmt: skip
+
+
+def _hessian_at(session: Session, f: Any, xs: list[Variable], depth: int) -> np.ndarray:
+    """The Hessian of f at xs, as numbers of float64."""
+    with using_config("enable_backprop", True), np.errstate(all="ignore"):
+        g = _partials(applied(session, f, xs, depth + 1), xs)
+        return np.array([[float(_value(e)) for e in _partials(gi, xs)] for gi in g])
+
+
+def _refuse_entry(a: np.ndarray, other: np.ndarray, bad: np.ndarray, why: str) -> None:
+    """Refuse a Hessian ``a`` at its first entry that ``bad`` marks, saying ``why`` with the
+    entry's value and the ``other`` one it disagrees with."""
     if np.any(bad):
         i, j = np.unravel_index(np.flatnonzero(bad)[0], a.shape)
+        values = f"{a[i, j]:.10g}", f"{other[i, j]:.10g}"
         raise CalcError(
-            f"the Hessian cannot be computed to 9 digits here (entry [{i}, {j}]): float64's "
-            f"rounding decides it (it comes out as {a[i, j]:.10g}, and as {e[i, j]:.10g} "
-            f"when computed again with 11 more bits)",
+            f"the Hessian cannot be computed to 9 digits here (entry [{i}, {j}]): "
+            + why.format(*values),
             kind=ErrorKind.PrecisionError,
         )
-
-
-def _extended_hessian(
-    session: Session, f: Any, xs: list[Variable], depth: int
-) -> np.ndarray | None:
-    """The Hessian computed again in extended precision, as ``_extended`` computes
-    derivatives (None where it cannot be)."""
-    if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
-        return None
-    moved = [Variable(np.asarray(_array(x), dtype=np.longdouble)) for x in xs]
-    try:
-        with using_config("enable_backprop", True), np.errstate(all="ignore"):
-            g = _partials(applied(session, f, moved, depth + 1), moved)
-            return np.array(
-                [[float(_value(e)) for e in _partials(gi, moved)] for gi in g], dtype=np.float64
-            )
-    except TypeError:
-        return None
 
 
 def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:
