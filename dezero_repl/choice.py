@@ -27,7 +27,7 @@ import dezero.piecewise as P
 from dezero import Variable, as_variable
 from dezero_repl import nodes
 from dezero_repl.errors import CalcError, ErrorKind
-from dezero_repl.values import data_of, is_function, require_array
+from dezero_repl.values import Truth, data_of, is_function, require_array
 from dezero_repl.vocabulary import check_broadcast, check_size
 
 if TYPE_CHECKING:
@@ -39,8 +39,9 @@ DECIDE, ONE, BOTH = 2, 3, 4
 
 
 def truth(condition: Any) -> Variable:
-    """1 where a condition holds, 0 elsewhere: a constant, with no derivative."""
-    return Variable(np.asarray(condition, dtype=np.float64))
+    """1 where a condition holds, 0 elsewhere: a constant, with no derivative (a mask, as an
+    index)."""
+    return Truth(np.asarray(condition, dtype=np.float64))
 
 
 def _comparison(test: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Variable]:

@@ -14,7 +14,7 @@ import dezero.functions as F
 from dezero import Variable, as_variable
 from dezero_repl import nodes
 from dezero_repl.errors import CalcError, ErrorKind
-from dezero_repl.values import data_of, require_array
+from dezero_repl.values import Truth, data_of, require_array
 from dezero_repl.vocabulary import MAX_DIMENSIONS, check_size, integer
 
 
@@ -23,6 +23,8 @@ def index_item(value: Any) -> Any:
     data = np.asarray(data_of(value))
     if data.ndim == 0:
         return integer(data, "an index")
+    if isinstance(value, Truth):
+        return data != 0  # a comparison's value: a mask
     if not np.all(np.isfinite(data)) or not np.all(data == np.round(data)):
         raise CalcError("indices must be whole numbers", kind=ErrorKind.IndexError)
     return data.astype(np.intp)

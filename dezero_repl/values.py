@@ -108,6 +108,12 @@ class GradientOf:
 FUNCTION_VALUES = (Builtin, UserFunction, SpecialForm, Derivative, GradientOf)
 
 
+class Truth(Variable):
+    """1 where a condition holds, 0 elsewhere: the value of a comparison or of and, or, not.
+    It is a number like any other, but as an index it is a mask, as NumPy's booleans are:
+    a[a > 1] is the elements of a above 1."""
+
+
 def data_of(value: Any) -> Any:
     """The array behind a Variable; anything else as it is."""
     return value.data if isinstance(value, Variable) else value

@@ -657,3 +657,21 @@ def test_iterated_integrals_with_a_variable_bound_and_their_gradients(jcalc):
     assert triple["grad"]["b"] == pytest.approx(float(slope), rel=1e-11)
     assert 0 < triple["value"] < float(slope)  # the integrand of u grows from 0 to the slope
     assert time.perf_counter() - started < 20
+
+
+def test_a_comparison_indexes_as_a_mask(jcalc):
+    # Comparisons give 0 and 1, and indexed as such: a[a > 1] was [1 2 2], the elements
+    # at positions 0, 1 and 1, where NumPy (and a reader) means the elements above 1.
+    jcalc.json("a = [1, 2, 3]\nb = [[1, 2], [3, 4]]")
+    masked = jcalc.last("a[a > 1]")
+    assert masked["value"] == [2.0, 3.0]
+    assert masked["grad"]["a"] == [0.0, 1.0, 1.0]
+    jcalc.json("m = a >= 2")
+    assert jcalc.last("sum(a[m] * 10)")["value"] == 50.0
+    assert jcalc.last("b[b > 2]")["value"] == [3.0, 4.0]
+    assert jcalc.last("a[(a > 1) and (a < 3)]")["value"] == [2.0]
+    assert jcalc.last("a[a > 5]")["value"] == []
+    assert jcalc.last("a[[0, 1, 1]]")["value"] == [1.0, 2.0, 2.0]  # numbers stay positions
+    assert jcalc.last("a[(a > 1) * 1]")["value"] == [1.0, 2.0, 2.0]  # arithmetic: numbers
+    error = jcalc.last("a[[1, 0, 1, 0] > 0]")["error"]
+    assert error["type"] == "IndexError" and "size of axis is 3" in error["message"]
