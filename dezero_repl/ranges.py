@@ -131,7 +131,7 @@ def integral(
         return integral(session, node, _element(lower, shape, index),
                         _element(upper, shape, index), inner, depth)  # fmt: skip
 
-    return _per_element(session, shape, at)
+    return _per_element(shape, at)
 
 
 def _call_steps(body_steps: int, one_by_one: int) -> int:
@@ -141,9 +141,7 @@ def _call_steps(body_steps: int, one_by_one: int) -> int:
     return body_steps * one_by_one if one_by_one else CALL_STEPS + body_steps
 
 
-def _per_element(
-    session: Session, shape: tuple[int, ...], at: Callable[[tuple[int, ...]], Variable]
-) -> Variable:
+def _per_element(shape: tuple[int, ...], at: Callable[[tuple[int, ...]], Variable]) -> Variable:
     """One integral per element of ``shape``, ``at(index)``; the first forecasts the rest."""
     work = current_work()
     pieces = []
@@ -210,7 +208,6 @@ def integrate_function(session: Session, f: Any, lower: Any, upper: Any, depth: 
     shape = _elementwise_shape(None, lower, upper)
     if shape is not None:
         return _per_element(
-            session,
             shape,
             lambda i: integrate_function(
                 session, f, _element(lower, shape, i), _element(upper, shape, i), depth
