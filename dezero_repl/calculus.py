@@ -206,7 +206,9 @@ NEGLIGIBLE = 1e-12
 #: that is no power of two rounds every coefficient differently.
 SHIFT = 1e-12
 STEP = 0.7
-#: How much finer extended precision rounds than float64: 2^-11 on x86.
+#: Whether this platform has an extended precision (NumPy's longdouble: 64 bits of
+#: mantissa on x86; float64's 53 on ARM macOS and Windows), and how much finer it rounds.
+EXTENDED = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
 EXTENDED_BITS = float(np.finfo(np.longdouble).eps / np.finfo(np.float64).eps)
 
 
@@ -295,7 +297,7 @@ def _extended(y: Variable, x: Variable, order: int) -> list[np.ndarray] | None:
     precision (NumPy's longdouble: 64 bits of mantissa on x86, float64's 53 elsewhere),
     as float64; None where there is none, or where a function on the way computes only in
     float64 (the special functions, which SciPy gives)."""
-    if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
+    if not EXTENDED:
         return None
     try:
         with no_grad(), np.errstate(all="ignore"):
@@ -504,8 +506,8 @@ def _vouch_hessian(
         bad = _disagree(a, b, scale) & ~apart
     _refuse_entry(a, b, bad, "rounding errors are amplified (it comes out as {} here and {} "
                   "around nearby points)")  # fmt: skip
-    if np.finfo(np.longdouble).nmant <= np.finfo(np.float64).nmant:
-        return  # no extended precision on this platform
+    if not EXTENDED:
+        return
     moved = [Variable(np.asarray(_array(x), dtype=np.longdouble)) for x in xs]
     try:
         e = _hessian_at(session, f, moved, depth)
@@ -772,9 +774,8 @@ def _minimize(session: Session, node: nodes.Call, args: list[Any], depth: int) -
             f"e.g. minimize(f, [0, 2])",
             kind=ErrorKind.TypeError,
         )
-    point, iterations = _newton_nd(session, f, x0, depth)
+    point, iterations, g0 = _newton_nd(session, f, x0, depth)
     _, g, h = _value_gradient_hessian(session, f, point, depth)
-    _, g0, _ = _value_gradient_hessian(session, f, x0, depth)
     _check_minimum(point, g, g0, h)
 
     answer = _refined_nd(session, f, point, depth)
@@ -873,11 +874,15 @@ class Flat(Function):
         )
 
 
-def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.ndarray, int]:
+def _newton_nd(
+    session: Session, f: Any, x: np.ndarray, depth: int
+) -> tuple[np.ndarray, int, np.ndarray]:
     """Damped Newton: the Newton step where it descends, a gradient step otherwise,
     each shortened by backtracking until the function decreases. The work is counted as it
-    goes (``Tally``): the forecast cannot know how often a step is halved."""
+    goes (``Tally``): the forecast cannot know how often a step is halved. Returns the
+    point, the iterations and the gradient at the start (the scale of ``_check_minimum``)."""
     tally = Tally(ranges.function_steps(session, f), "minimize")
+    start = None
 
     def value(point: np.ndarray) -> float:
         tally.charge()
@@ -888,13 +893,14 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
     for iteration in range(1, MAX_ITERATIONS + 1):
         tally.charge(2 + x.shape[0])  # the function, its gradient, a row of Hessian each
         fx, g, h = _value_gradient_hessian(session, f, x, depth)
+        start = g if start is None else start
         if not (math.isfinite(fx) and np.all(np.isfinite(g))):
             raise CalcError(
                 f"minimize diverged: the function is not finite at {x.tolist()}",
                 kind=ErrorKind.ConvergenceError,
             )
         if np.all(g == 0):
-            return x, iteration - 1
+            return x, iteration - 1, start
         try:
             step = -np.linalg.solve(h, g)
         except np.linalg.LinAlgError:  # singular: a parameter is flat, so take the least step
@@ -906,7 +912,7 @@ def _newton_nd(session: Session, f: Any, x: np.ndarray, depth: int) -> tuple[np.
             t /= 2
         x_new = x + t * step
         if np.max(np.abs(x_new - x)) <= TOLERANCE * max(1.0, float(np.max(np.abs(x_new)))):
-            return x_new, iteration
+            return x_new, iteration, start
         x = x_new
     raise CalcError(
         f"minimize did not converge in {MAX_ITERATIONS} iterations (last point {x.tolist()})",
