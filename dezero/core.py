@@ -91,6 +91,8 @@ def no_grad() -> using_config:
 
 def as_array(x: Any) -> Any:
     """Turn a scalar (Python or NumPy) into a 0-d array; leave anything else as it is."""
+    if type(x) is np.ndarray:  # the commonest, and np.isscalar takes a microsecond to say no
+        return x
     if type(x) is float or type(x) is int or np.isscalar(x):
         return np.array(x)
     return x

@@ -58,6 +58,8 @@ def derived(value: Variable) -> Variable:
 
 def is_derived(value: Variable) -> bool:
     """Whether ``value`` is a derivative, or made from one by its last operation."""
+    if not DERIVED:  # no derivative is alive: most statements ask nothing more
+        return False
     creator = value.creator
     return value in DERIVED or (creator is not None and any(v in DERIVED for v in creator.inputs))
 
@@ -139,7 +141,8 @@ def _chain(adjoint: np.ndarray, partial: np.ndarray) -> np.ndarray:
     depend on that element of u: it stays 0 even when the adjoint is infinite, as it does
     in a full backward pass, which never reaches that element."""
     if adjoint.ndim == 0 and partial.ndim == 0:  # scalars, the common case: no arrays
-        return np.asarray(adjoint * partial) if partial != 0 else np.zeros(())
+        # partial.item(): a Python number, compared with 0 at a tenth of a 0-d array's cost
+        return np.asarray(adjoint * partial) if partial.item() != 0 else np.zeros(())
     zero = np.zeros(np.broadcast_shapes(np.shape(adjoint), np.shape(partial)))
     return np.multiply(adjoint, partial, out=zero, where=partial != 0)
 

@@ -41,15 +41,18 @@ KEYWORDS = "(?:if|then|else|and|or|not|for|in)"
 
 # Numbers, names and comments are the grammar's own terminals; the rest are coarser
 # classes, for colours and for finding where statements end. Blanks are never a token.
+# What one alternative matches, no other does, but for two orders that must be kept: a
+# number before punctuation (`.5`), and newline and comment before error (any character).
+# Otherwise the commonest come first: a token tries the alternatives in turn.
 _TOKENS = (
+    rf"(?P<name>{_terminal('NAME')})",
+    r"(?P<operator>\*\*|//|\.\.|[<>=!]=|[-+*/@^=<>%!])",
+    rf"(?P<number>{_terminal('NUMBER')})",
+    r"(?P<paren>[][()])",
+    r"(?P<punctuation>[,;:.])",
+    rf"(?P<keyword>{KEYWORDS}(?![A-Za-z0-9_']))",
     r"(?P<newline>\n)",
     rf"(?P<comment>{_terminal('COMMENT')})",
-    rf"(?P<number>{_terminal('NUMBER')})",
-    rf"(?P<keyword>{KEYWORDS}(?![A-Za-z0-9_']))",
-    rf"(?P<name>{_terminal('NAME')})",
-    r"(?P<paren>[][()])",
-    r"(?P<operator>\*\*|//|\.\.|[<>=!]=|[-+*/@^=<>%!])",
-    r"(?P<punctuation>[,;:.])",
     r"(?P<error>[^ \t\f\r])",
 )
 

@@ -1,6 +1,7 @@
 """Tests of the language front end: grammar, syntax tree, errors and script splitting."""
 
 import importlib.util
+import re
 import time
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark
 
-from dezero_repl import nodes
+from dezero_repl import nodes, scan
 from dezero_repl import parser as parser_module
 from dezero_repl.parser import ParseError, is_incomplete, parse_statement
 from dezero_repl.scan import Chunk, split_statements, tokens
@@ -516,6 +517,27 @@ def test_tokens_and_parsing_never_crash_on_junk(text):
     except ParseError as e:
         assert 0 <= e.start <= e.end <= len(text)
         assert "$END" not in e.message and "__ANON" not in e.message
+
+
+_PIECES = [*"x1.e+-*/@^=<>!%()[],;:#' \n\t$_T", "if", "in", "not", "for", "..", "**", "<="]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=25).map("".join))
+def test_the_order_of_token_alternatives_is_only_for_speed(text):
+    """The scanner tries the commonest tokens first. In the grammar's own order (newline,
+    comment, number, keyword, name, ...) it finds the same tokens."""
+    grammar_order = ["newline", "comment", "number", "keyword", "name", "paren"]
+    grammar_order += ["operator", "punctuation", "error"]
+    alternatives = sorted(scan._TOKENS, key=lambda t: grammar_order.index(t[4 : t.index(">")]))
+    pattern = re.compile(r"[ \t\f\r]*(?:" + "|".join(alternatives) + ")")
+    expected = [
+        (m.lastgroup, *m.span(m.lastgroup))
+        for m in pattern.finditer(text)
+        if m.lastgroup not in ("newline", "comment")
+    ]
+    found = scan.statement_tokens(text)
+    assert found is None or found == expected
 
 
 @settings(max_examples=100, deadline=None)
