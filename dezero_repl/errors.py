@@ -93,14 +93,29 @@ def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     if same:  # only the case differs: Sin, PI, X
         return f" (did you mean '{prefix}{min(same)}'?)"
     limit = 0 if len(word) <= 2 else 1 if len(word) <= 4 else 2
-    scored = [(_slips(word, c), -difflib.SequenceMatcher(None, word, c).ratio(), c)
-              for c in set(candidates)]  # fmt: skip
-    close = [s for s in scored if s[0] <= limit]
+    close = [
+        (slips, -difflib.SequenceMatcher(None, word, c).ratio(), c)
+        for c in set(candidates)
+        if abs(len(c) - len(word)) <= limit  # three tests, the cheapest first: a name
+        and _letters_apart(word, c) <= limit  # that fails one is too many slips away
+        and (slips := _slips(word, c, limit)) <= limit
+    ]
     return f" (did you mean '{prefix}{min(close)[2]}'?)" if close else ""
 
 
-def _slips(a: str, b: str) -> int:
-    """The edit distance of a and b, a swap of neighbours counting as one edit."""
+def _letters_apart(a: str, b: str) -> int:
+    """No more than the slips between a and b, and counted cheaply: the letters of the longer
+    that the other lacks (a slip adds, drops or changes one letter; a swap, none). It tells
+    most names apart without ``_slips``."""
+    common = sum(min(a.count(ch), b.count(ch)) for ch in set(a))
+    return max(len(a), len(b)) - common
+
+
+def _slips(a: str, b: str, most: int) -> int:
+    """The edit distance of a and b, a swap of neighbours counting as one edit; past
+    ``most``, only some number past it. The count stops once two rows of the table are all
+    past ``most``: a later entry comes from the row above, or by a swap from the one above
+    that, plus 0 or 1."""
     previous2: list[int] = []  # the row before previous, read from the second row on
     previous = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
@@ -110,6 +125,8 @@ def _slips(a: str, b: str) -> int:
             row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 row[j] = min(row[j], previous2[j - 2] + 1)
+        if min(row) > most and min(previous) > most:
+            return most + 1
         previous2, previous = previous, row
     return previous[len(b)]
 

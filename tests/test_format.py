@@ -5,7 +5,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dezero_repl import errors
 from dezero_repl.errors import CalcError, did_you_mean, render
 from dezero_repl.format import describe_shape, format_number, format_value, to_json
 
@@ -306,6 +309,26 @@ def test_render_replaces_control_characters_in_the_source_line():
 )
 def test_did_you_mean(word, candidates, hint):
     assert did_you_mean(word, candidates) == hint
+
+
+_WORDS = st.text(alphabet="abcdsin", max_size=7)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_WORDS, _WORDS, st.integers(0, 3))
+def test_slips_stop_counting_past_the_most_wanted_and_the_cheap_count_is_a_bound(a, b, most):
+    full = errors._slips(a, b, 100)  # the whole table: nothing stops it early
+    assert min(errors._slips(a, b, most), most + 1) == min(full, most + 1)
+    assert errors._letters_apart(a, b) <= full
+    assert abs(len(a) - len(b)) <= errors._letters_apart(a, b)
+
+
+def test_a_hint_among_many_names_is_the_closest_and_the_first_of_equals():
+    names = [f"var{i}" for i in range(20_000)] + ["sin", "sinh", "sign"]
+    # var1 and var10 are both one slip away; var1 is the more similar
+    assert did_you_mean("var1O", names) == " (did you mean 'var1'?)"
+    assert did_you_mean("sinn", names) == " (did you mean 'sin'?)"
+    assert did_you_mean("nope", names) == ""
 
 
 def test_errors_go_to_stderr_and_results_to_stdout(calc):

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import run_python
 
+from dezero_repl.errors import SHOWN_WIDTH
 from dezero_repl.evaluator import Session
 from dezero_repl.parser import parse_statement
 
@@ -152,11 +153,10 @@ def test_error_on_a_long_line_shows_a_window_around_it(calc):
 
 def test_many_failing_statements_on_one_long_line_each_cost_the_same(calc):
     calc.runner.keep_going = True
-    started = time.perf_counter()
     _, err = calc.run("nope;" * 20_000)
-    elapsed = time.perf_counter() - started
     assert err.count("error: unknown name 'nope'") == 20_000
-    assert elapsed < 30.0  # showing the whole 100 KB line under each error took minutes
+    # Each error shows a window of the 100 KB line, not all of it (which took minutes)
+    assert len(err) <= 20_000 * (SHOWN_WIDTH + 100)
 
 
 def test_recursion_through_10000_definitions_is_refused_naming_the_cycle(cli_env):
