@@ -77,12 +77,16 @@ def _terms(
         if np.ndim(value):
             arrays[name] = value
     dims = max((np.ndim(v) for v in arrays.values()), default=0)
-    shape = np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
-    check_size((len(ks), *shape), "the terms of this range", arrays=2)
     if not _reads(node.body, node.var):  # the same term for every k: computed once
         value = _value(session.evaluate(node.body, scope, depth + 1))
+        check_size((len(ks), *value.shape), "the terms of this range", arrays=2)
         return F.broadcast_to(value, (len(ks), *value.shape))
     if elementwise(session, node.body, {node.var, *arrays}, scope):
+        # Each term has the shape of the arrays read: all of them are forecast at once. (A
+        # body that indexes an array, v[k], is not elementwise: its terms are checked as
+        # they come, below.)
+        shape = np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
+        check_size((len(ks), *shape), "the terms of this range", arrays=2)
         k = Variable(ks.reshape((-1,) + (1,) * dims))
         value = _value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1))
         if value.ndim <= dims:  # the body does not use k

@@ -294,6 +294,18 @@ def test_terms_may_be_arrays_and_are_summed_element_by_element(jcalc):
     assert results[2]["grad"]["v"] == [3.0, 5.0]
 
 
+def test_terms_that_index_an_array_are_numbers_and_are_not_forecast_as_its_size(jcalc):
+    # Each v[k] is a number: 20,000 of them, not 20,000 arrays of 20,000 (3 GiB, which
+    # was refused before a term was made)
+    result = jcalc.last("v = linspace(0, 1, 20001)\nsum(v[k] for k in 0..20000)")
+    assert result["value"] == pytest.approx(10000.5, rel=1e-12)
+    result = jcalc.last("u = [3, 1, 4, 1, 5]\nsum(k * u[k] for k in 0..4)")
+    assert (result["value"], result["grad"]["u"]) == (32.0, [0.0, 1.0, 2.0, 3.0, 4.0])
+    # A term that acts on the whole of an array is: all at once, before any is made
+    error = jcalc.last("w = ones(20000)\nsum(w * k for k in 1..20000)")["error"]
+    assert error["message"].startswith("the terms of this range would need 6.0 GiB for 2 arrays")
+
+
 def test_prod_of_an_array(jcalc):
     result = jcalc.last("v = [1, 2, 0, 4, 5]\nprod(v)")
     assert result["value"] == 0.0
