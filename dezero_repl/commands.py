@@ -15,7 +15,7 @@ from dezero.utils import GraphvizNotFound, dot_image, get_dot_graph
 from dezero_repl import help as help_text
 from dezero_repl.errors import AlreadyReported, CalcError, ErrorKind, did_you_mean, one_line
 from dezero_repl.evaluator import Session
-from dezero_repl.files import write_file
+from dezero_repl.files import file_name, write_file
 from dezero_repl.format import describe_shape, format_value
 from dezero_repl.nodes import Command, ExprStmt
 from dezero_repl.outcomes import CommandDone, Outcome
@@ -203,7 +203,7 @@ def load(runner: Runner, arg: str) -> Outcome:
     """:load FILE runs a script in this session."""
     from dezero_repl.sources import read_source
 
-    path = arg.strip()
+    path = file_name(arg)
     if not path:
         raise CalcError("':load' needs a file name", kind=ErrorKind.CommandError)
     resolved = Path(os.path.expanduser(path)).resolve()
@@ -229,7 +229,7 @@ def save(runner: Runner, arg: str, replace: bool = False) -> Outcome:
     what later ones give (:del, :nograd, :precision), as a script to replay. It replaces a
     file only if this session wrote it and it is unchanged since; :save! FILE replaces any
     file (see ``files``)."""
-    path = arg.strip()
+    path = file_name(arg)
     command = ":save!" if replace else ":save"
     if not path:
         raise CalcError(f"'{command}' needs a file name", kind=ErrorKind.CommandError)

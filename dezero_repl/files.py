@@ -20,6 +20,17 @@ from pathlib import Path
 
 from dezero_repl.errors import CalcError, ErrorKind
 
+
+def file_name(text: str) -> str:
+    """The file a command names: its text without the blanks around it, or without the
+    quotes around it, as a shell reads ``"my results.calc"`` (a name with quotes of its own
+    is written inside the other kind: ``'say "hi".calc'``)."""
+    name = text.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        return name[1:-1]
+    return name
+
+
 #: A file as this session left it: device, inode, modification time (ns) and size.
 Identity = tuple[int, int, int, int]
 

@@ -27,7 +27,7 @@ import numpy as np
 from dezero import Variable, as_variable, gradients, using_config
 from dezero_repl import calculus, nodes
 from dezero_repl.errors import CalcError, ErrorKind, one_line
-from dezero_repl.files import write_file
+from dezero_repl.files import file_name, write_file
 from dezero_repl.format import format_number
 from dezero_repl.limits import start_work
 from dezero_repl.outcomes import CommandDone
@@ -142,8 +142,9 @@ class _Axis(NamedTuple):
 
 def split_target(arg: str) -> tuple[str, str]:
     """EXPR and FILE of a command's `EXPR > FILE`. A '>' is a redirection only as the last
-    one outside brackets, followed by one word that ends in an extension of letters (not
-    `.T`); otherwise it compares (`:plot x > 0 for x in -1..1`, `x > 0.5`, `x > m.T`)."""
+    one outside brackets, followed by one word, or words in quotes, that end in an extension
+    of letters (not `.T`); otherwise it compares (`:plot x > 0 for x in -1..1`, `x > 0.5`,
+    `x > m.T`)."""
     depth, cut = 0, None
     for i, char in enumerate(arg):
         if char in "([":
@@ -153,9 +154,11 @@ def split_target(arg: str) -> tuple[str, str]:
         elif char == ">" and depth == 0 and not arg.startswith("=", i + 1):
             cut = i
     if cut is not None:
-        target = arg[cut + 1 :].strip()
+        written = arg[cut + 1 :].strip()
+        target = file_name(written)
         extension = os.path.splitext(target)[1][1:]
-        if not target.split()[1:] and extension.isalpha() and extension != "T":
+        one_word = target != written or not target.split()[1:]  # quoted, or one word
+        if one_word and extension.isalpha() and extension != "T":
             return arg[:cut].strip(), target
     return arg.strip(), ""
 

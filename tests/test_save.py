@@ -104,6 +104,32 @@ def test_a_long_file_name_can_be_saved(calc, tmp_path):
     assert err == "" and target.read_text(encoding="utf-8") == "x = 1\n"
 
 
+def test_a_file_name_in_quotes_is_the_name_inside_them(calc, tmp_path):
+    spaced, quoting = tmp_path / "my results.calc", tmp_path / 'say "hi".calc'
+    graph, unquoted = tmp_path / "my graph.dot", tmp_path / "plain name.calc"
+    out, err = calc.run(
+        f'x = 2\n:save "{spaced}"\n:save \'{quoting}\'\n:graph x * 2 > "{graph}"\n'
+        f":save {unquoted}\n:load '{spaced}'"
+    )
+    assert err == ""
+    assert spaced.read_text(encoding="utf-8") == "x = 2\n" == quoting.read_text(encoding="utf-8")
+    assert unquoted.read_text(encoding="utf-8") == "x = 2\n"  # spaces need no quotes
+    assert graph.read_text(encoding="utf-8").startswith("digraph")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (spaced, quoting, graph, unquoted)
+    )  # no file with quotes in its name
+    assert out.endswith(f"loaded {spaced}\n")
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [('"a b.calc"', "a b.calc"), ("'a.calc'", "a.calc"), ('"a.calc', '"a.calc'), ('"', '"'),
+     ("  a.calc ", "a.calc"), ("'it\"s'", 'it"s')],
+)  # fmt: skip
+def test_file_names_lose_only_quotes_that_enclose_them(written, name):
+    assert files.file_name(written) == name
+
+
 def test_a_file_that_appears_while_it_is_written_is_kept(calc, tmp_path, monkeypatch):
     target = tmp_path / "race.calc"
     mode_for = files._mode_for
