@@ -208,6 +208,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
             error_color=_use_color(args.color, sys.stderr),
             precision=lambda: session.precision,
             elements=lambda: session.elements,
+            memory_limit=lambda: session.memory_limit,
         )
     runner = Runner(session, output, keep_going=args.keep_going)
     terminal = _is_terminal()

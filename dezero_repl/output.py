@@ -18,12 +18,18 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from dezero.budget import size_text
 from dezero_repl.errors import CalcError, line_column, render
 from dezero_repl.format import ELEMENTS, format_value, summary_json, to_json
 from dezero_repl.outcomes import CommandDone, Computed, Defined, Empty, FunctionShown, Outcome
 
 #: Results go out at least this often (seconds) when stdout is a pipe or a file.
 FLUSH_EVERY = 0.1
+#: What printing one element in full may hold at its peak, in bytes: up to 25 characters,
+#: held several times over (NumPy's string of each element, the lines they make, the whole
+#: text, its copies as it is indented and joined, and its encoding as it is written).
+#: Measured: 117 for the widest numbers, up to the encoding.
+TEXT_BYTES_PER_ELEMENT = 160
 
 
 class _Deliveries:
@@ -69,6 +75,7 @@ class HumanOutput:
         precision: Any = None,
         error_color: bool | None = None,
         elements: Any = None,
+        memory_limit: Any = None,
     ) -> None:
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
@@ -77,6 +84,7 @@ class HumanOutput:
         self.error_color = color if error_color is None else error_color  # for stderr
         self.precision = precision  # a callable returning the session's precision
         self.elements = elements or (lambda: ELEMENTS)  # ... and one returning :elements
+        self.memory_limit = memory_limit  # ... and one returning the session's budget
 
     def _paint(self, text: str, style: str, color: bool | None = None) -> str:
         if not (self.color if color is None else color):
@@ -102,7 +110,7 @@ class HumanOutput:
             return outcome.message.splitlines() if outcome.message else []
         if not isinstance(outcome, Computed):  # Empty: nothing to show
             return []
-        elements = self.elements()
+        elements = self._shown(outcome)
         value = format_value(outcome.value, digits, elements)
         if outcome.name is not None:
             value = _hang(f"{self._paint(outcome.name, 'name')} = ", value, len(outcome.name) + 3)
@@ -123,6 +131,24 @@ class HumanOutput:
                     )
                 )
         return lines
+
+    def _shown(self, outcome: Computed) -> int | None:
+        """How many elements an array prints before it is summarized: as :elements says,
+        unless printing all of them (the value's and its gradients') would hold more than
+        the statement's memory budget; then the text is summarized, with a warning."""
+        elements = self.elements()
+        if elements is not None or self.memory_limit is None:
+            return elements
+        sizes = [np.size(outcome.value), *(np.size(g) for g in (outcome.grads or {}).values())]
+        held, limit = sum(sizes) * TEXT_BYTES_PER_ELEMENT, self.memory_limit()
+        if max(sizes) <= ELEMENTS or held <= limit:
+            return None
+        self.warning(
+            f"printing every element would hold about {size_text(held)}, over the memory "
+            f"budget of {size_text(limit)}: summarized (the value is kept; :elements N "
+            f"prints arrays of up to N elements in full)"
+        )
+        return ELEMENTS
 
     def error(
         self, source_name: str, source: str, offset: int, error: CalcError, statement: str = ""

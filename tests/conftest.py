@@ -39,6 +39,7 @@ class Calculator:
                 self.stderr,
                 precision=lambda: self.session.precision,
                 elements=lambda: self.session.elements,
+                memory_limit=lambda: self.session.memory_limit,
             )
         self.runner = Runner(self.session, output, keep_going=True)
         self.runner.keep_going_in_loads = False  # as at the prompt: a :load stops at an error

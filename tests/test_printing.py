@@ -22,6 +22,42 @@ def test_a_large_array_prints_summarized_and_elements_all_prints_it_whole(calc):
     assert out.splitlines()[-1] == "[1 2 3 ... 6 7 8]"
 
 
+def test_printing_every_element_past_the_memory_budget_is_summarized_with_a_warning(calc):
+    calc.session.memory_limit = 16 * 2**20
+    out, err = calc.run(":elements all\nx = linspace(0, 1, 2 * 10**5)\ny = linspace(0, 1, 2000)")
+    # 200,000 elements at 160 bytes: over 16 MiB; 2,000 print whole
+    assert err == (
+        "warning: printing every element would hold about 30.5 MiB, over the memory budget "
+        "of 16.0 MiB: summarized (the value is kept; :elements N prints arrays of up to N "
+        "elements in full)\n"
+    )
+    lines = out.splitlines()
+    assert lines[1].startswith("x = [") and lines[1].endswith(" ...") and len(lines) > 300
+    assert calc.run("x[5]")[0] == "2.5000125000625e-5\n  ∂/∂x = [0 0 0 ... 0 0 0]\n"
+    calc.session.memory_limit = 2**30
+    out, err = calc.run("x")  # within the budget: every element
+    assert err == "" and "..." not in out and len(out.splitlines()) > 60_000
+
+
+def test_what_printing_every_element_holds_is_within_its_forecast():
+    import tracemalloc
+
+    import numpy as np
+
+    from dezero_repl.format import format_value
+
+    widest = -np.linspace(1e-300, 2e-300, 20_000) * np.pi  # 25 characters each
+    tracemalloc.start()
+    try:
+        text = format_value(widest, None, None)
+        lines = "\n".join([text.replace("\n", "\n    "), "  ∂/∂x = " + text]) + "\n"
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(lines) > 2 * 20_000 * 25
+    assert peak <= 2 * widest.size * output.TEXT_BYTES_PER_ELEMENT  # the value and a gradient
+
+
 def test_json_summarizes_a_large_array_as_shape_and_ends(jcalc):
     result = jcalc.last("ones([20, 100]) * 2")
     assert result["value"] == {
