@@ -264,9 +264,15 @@ def _linspace(a: Variable, b: Variable, n: Variable) -> Variable:
             f"linspace: ends of shapes {a.shape} and {b.shape} do not fit {count} points",
             kind=ErrorKind.ValueError,
         ) from None
+    if not Config.enable_backprop and a.ndim == 0 and b.ndim == 0:  # no gradient is asked:
+        check_size(shape, "linspace")  # the same arithmetic, in place, in one array
+        start, end = np.asarray(a.data), np.asarray(b.data)
+        steps = np.linspace(0.0, 1.0, count)
+        steps *= end - start
+        steps += start
+        return Variable(steps)
     check_size(shape, "linspace", arrays=3)  # the steps, then (b - a)·steps, then a + that
-    steps = Variable(np.linspace(0.0, 1.0, count))
-    return a + (b - a) * steps  # differentiable in both ends
+    return a + (b - a) * Variable(np.linspace(0.0, 1.0, count))  # differentiable in both ends
 
 
 def _arange(a: Variable, b: Variable | None = None, step: Variable | None = None) -> Variable:

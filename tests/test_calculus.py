@@ -224,6 +224,16 @@ def test_linspace_is_differentiable_in_both_ends(jcalc):
     assert result["grad"] == {"lo": 2.5, "hi": 2.5}
 
 
+@pytest.mark.parametrize(("lo", "hi", "n"), [(0.1, 0.7, 999), (-3e5, 1 / 3, 77), (2, -1e-9, 10)])
+def test_linspace_gives_the_same_numbers_with_a_graph_and_without(jcalc, lo, hi, n):
+    # Without a gradient to report it is computed in place, in one array: the same steps
+    recorded = jcalc.last(f"lo = {lo!r}\nlinspace(lo, {hi!r}, {n})")
+    plain = jcalc.last(f"linspace({lo!r}, {hi!r}, {n})")
+    without = jcalc.json(f":nograd\nlinspace(lo, {hi!r}, {n})\n:nograd")[1]
+    assert recorded["grad"] and not plain["grad"] and not without.get("grad")
+    assert recorded["value"] == plain["value"] == without["value"]
+
+
 def test_matrix_vector_gradient_flows_to_both_operands(jcalc):
     result = jcalc.last("m = [[1, 2], [3, 4]]\nw = [1, -1]\nm @ w")
     assert result["value"] == [-1.0, -1.0]

@@ -132,9 +132,19 @@ def test_adding_to_an_array_of_a_gigabyte_is_one_line(cli_env, start_up):
 
 
 def test_a_sum_over_a_linspace_too_large_is_refused_before_allocating(cli_env, start_up):
-    code, _, err, peak = run(cli_env, "-e", "sum(linspace(0, 1, 10**8) ** 2)")
-    assert_refused(code, err, "linspace would need 2.2 GiB for 3 arrays of shape (100000000,)")
+    code, _, err, peak = run(cli_env, "-e", "sum(linspace(0, 1, 2 * 10**8) ** 2)")
+    assert_refused(code, err, "linspace would need 1.5 GiB for an array of shape (200000000,)")
     assert peak <= start_up + 64 * 2**20
+    code, _, err, peak = run(cli_env, "-e", "lo = 0", "-e", "sum(linspace(lo, 1, 10**8) ** 2)")
+    assert_refused(code, err, "linspace would need 2.2 GiB for 3 arrays of shape (100000000,)")
+    assert peak <= start_up + 64 * 2**20  # with a gradient to report, three arrays
+
+
+def test_a_linspace_without_gradients_is_made_in_one_array(cli_env, start_up):
+    # 400 MB: three arrays of it, as a graph would hold, are more than the 1 GiB budget
+    code, out, err, peak = run(cli_env, "-e", "x = linspace(0, 1, 5 * 10**7)")
+    assert (code, err) == (0, "") and out.startswith("x = [                    0 2.00000004")
+    assert peak <= start_up + 1.25 * 400_000_000
 
 
 def test_a_hessian_over_large_arrays_stays_within_the_budget(cli_env, start_up):
