@@ -85,7 +85,16 @@ def _terms(
         # Each term has the shape of the arrays read: all of them are forecast at once. (A
         # body that indexes an array, v[k], is not elementwise: its terms are checked as
         # they come, below.)
-        shape = np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
+        try:
+            shape = np.broadcast_shapes(*(np.shape(v) for v in arrays.values()))
+        except ValueError:
+            shapes = " and ".join(f"{name} {np.shape(v)}" for name, v in sorted(arrays.items()))
+            raise CalcError(
+                f"the arrays of this term do not match: {shapes}",
+                node.body.start,
+                node.body.end,
+                kind=ErrorKind.ValueError,
+            ) from None
         check_size((len(ks), *shape), "the terms of this range", arrays=2)
         k = Variable(ks.reshape((-1,) + (1,) * dims))
         value = _value(session.evaluate(node.body, {**scope, node.var: k}, depth + 1))

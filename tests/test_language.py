@@ -306,6 +306,15 @@ def test_terms_that_index_an_array_are_numbers_and_are_not_forecast_as_its_size(
     assert error["message"].startswith("the terms of this range would need 6.0 GiB for 2 arrays")
 
 
+def test_terms_reading_arrays_that_do_not_fit_together_are_one_error_naming_them(calc):
+    _, err = calc.run("u = [1, 2]\nv = [1, 2, 3]\nsum(u + v * k for k in 1..3)")
+    assert err.splitlines() == [
+        "<stdin>:3:5: error: the arrays of this term do not match: u (2,) and v (3,)",
+        "  sum(u + v * k for k in 1..3)",
+        "      ^~~~~~~~~",
+    ]
+
+
 def test_prod_of_an_array(jcalc):
     result = jcalc.last("v = [1, 2, 0, 4, 5]\nprod(v)")
     assert result["value"] == 0.0
