@@ -543,12 +543,25 @@ def revision() -> str:
     return head + (" with local changes" if changed else "")
 
 
+def multiply_ns(a: Any, b: Any) -> float:
+    """Nanoseconds of one ``a * b`` (best of 5 rounds of 100,000)."""
+    import timeit
+
+    return min(timeit.repeat(lambda: a * b, number=100_000, repeat=5)) / 100_000 * 1e9
+
+
 def header(quick: bool) -> None:
     mode = "quick" if quick else "full"
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     print(f"dezero benchmarks, {mode} mode, dezero at {revision()}")
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, gc enabled, ", end="")
     print(f"{os.cpu_count()} CPUs, load average {load}")
+    # The host's proportions: micrograd pays the first, dezero's scalar path the others, so
+    # the ratios of [6] move with them from one host to another (see README.md)
+    costs = [multiply_ns(x, x) for x in (1.5, np.float64(1.5), np.array(1.5))]
+    print(
+        "one multiply: float {:.0f} ns, NumPy scalar {:.0f} ns, 0-d array {:.0f} ns".format(*costs)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
