@@ -89,13 +89,14 @@ def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     among equally close names, the most similar."""
     import difflib  # only errors need it: keep it out of start-up
 
-    same = [c for c in set(candidates) if c.lower() == word.lower() and c != word]
+    names, lowered = set(candidates), word.lower()  # read once: they may be an iterator
+    same = [c for c in names if c.lower() == lowered and c != word]
     if same:  # only the case differs: Sin, PI, X
         return f" (did you mean '{prefix}{min(same)}'?)"
     limit = 0 if len(word) <= 2 else 1 if len(word) <= 4 else 2
     close = [
         (slips, -difflib.SequenceMatcher(None, word, c).ratio(), c)
-        for c in set(candidates)
+        for c in names
         if abs(len(c) - len(word)) <= limit  # three tests, the cheapest first: a name
         and _letters_apart(word, c) <= limit  # that fails one is too many slips away
         and (slips := _slips(word, c, limit)) <= limit

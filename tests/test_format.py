@@ -323,6 +323,10 @@ def test_slips_stop_counting_past_the_most_wanted_and_the_cheap_count_is_a_bound
     assert abs(len(a) - len(b)) <= errors._letters_apart(a, b)
 
 
+def test_a_hint_reads_its_candidates_once():
+    assert did_you_mean("sinn", iter(["sin", "cos"])) == " (did you mean 'sin'?)"
+
+
 def test_a_hint_among_many_names_is_the_closest_and_the_first_of_equals():
     names = [f"var{i}" for i in range(20_000)] + ["sin", "sinh", "sign"]
     # var1 and var10 are both one slip away; var1 is the more similar
