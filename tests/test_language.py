@@ -295,7 +295,7 @@ def test_terms_may_be_arrays_and_are_summed_element_by_element(jcalc):
 
 
 def test_terms_that_index_an_array_are_numbers_and_are_not_forecast_as_its_size(jcalc):
-    # Each v[k] is a number: 20,000 of them, not 20,000 arrays of 20,000 (3 GiB, which
+    # Each v[k] is a number: 20,000 of them, not 20,000 arrays of 20,001 (6 GiB for two, which
     # was refused before a term was made)
     result = jcalc.last("v = linspace(0, 1, 20001)\nsum(v[k] for k in 0..20000)")
     assert result["value"] == pytest.approx(10000.5, rel=1e-12)
