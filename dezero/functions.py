@@ -15,7 +15,7 @@ import numpy as np
 
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero import utils
-from dezero.core import Function, Variable, as_array, as_variable, sum_array
+from dezero.core import Function, Value, Variable, as_array, as_variable, sum_array
 from dezero.operators import add, div, mul, neg, pow, rsub, sub
 
 __all__ = [
@@ -909,7 +909,7 @@ class Max(Function):
     def forward(self, x):
         return x.max(axis=self.axis, keepdims=self.keepdims)
 
-    def extreme(self, x: np.ndarray) -> np.ndarray:
+    def extreme(self, x: Value) -> np.ndarray:
         return x.max(axis=self.axis, keepdims=True)
 
     def backward(self, gy):
@@ -926,7 +926,7 @@ class Min(Max):
     def forward(self, x):
         return x.min(axis=self.axis, keepdims=self.keepdims)
 
-    def extreme(self, x: np.ndarray) -> np.ndarray:
+    def extreme(self, x: Value) -> np.ndarray:
         return x.min(axis=self.axis, keepdims=True)
 
 
@@ -938,7 +938,7 @@ def _extreme_grad(gy: Variable, x: Variable, f: Max) -> Variable:
     return broadcast_to(gy, x.shape) * _tie_weights(x.data, f).astype(gy.dtype)
 
 
-def _tie_weights(x: np.ndarray, f: Max) -> np.ndarray:
+def _tie_weights(x: Value, f: Max) -> np.ndarray:
     """1 / (number of ties) where x attains its extreme along the axis, 0 elsewhere."""
     attains = x == f.extreme(x)
     return attains / attains.sum(axis=f.axis, keepdims=True)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from dezero import functions as F
-from dezero.core import Config, Function, Variable, as_variable, no_grad, using_config
+from dezero.core import Config, Function, Value, Variable, as_variable, no_grad, using_config
 from dezero.series import functions_between, tangent
 
 # QK15 of QUADPACK (R. Piessens, E. de Doncker-Kapenga, C. W. Überhuber, D. K. Kahaner,
@@ -228,7 +228,7 @@ def _end(f: Callable[[Variable], Variable], c0: Variable, c: Variable) -> Any:
 class _Unbounded(Function):
     """The end term where f is not finite at the end: 0, with slope f(c0) (inf or nan)."""
 
-    def __init__(self, slope: np.ndarray) -> None:
+    def __init__(self, slope: Value) -> None:
         self.slope = slope
 
     def forward(self, d):

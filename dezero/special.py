@@ -29,7 +29,7 @@ import numpy as np
 import dezero.functions as F  # noqa: N812
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero.budget import LARGE, active
-from dezero.core import Function, Variable, as_variable
+from dezero.core import Function, Value, Variable, as_variable
 
 __all__ = ["erf", "erfc", "gamma", "lgamma", "digamma", "polygamma", "factorial"]
 
@@ -85,7 +85,7 @@ def _erfc(x: np.ndarray) -> np.ndarray:
     return y
 
 
-def _square_low(x: np.ndarray) -> np.ndarray:
+def _square_low(x: Value) -> np.ndarray:
     """x² - fl(x²), exactly (Dekker's product; 0 where x² overflows)."""
     with np.errstate(all="ignore"):
         hi = x * x

@@ -28,6 +28,7 @@ from dezero import operators as O  # noqa: N812 - and those with a constant oper
 from dezero import quadrature as Q
 from dezero.budget import active as active_budget
 from dezero.budget import size_text
+from dezero.core import Value
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.ledger import DERIVED, Gradients, derived
@@ -343,7 +344,7 @@ def _value(c: Any) -> Any:
     return 0.0 if c is None else c.data
 
 
-def _array(v: Variable) -> np.ndarray:
+def _array(v: Variable) -> Value:
     """The array of a Variable computed here: only a backward pass releases one (dezero.fast),
     and only inside the graph it walks."""
     assert v.data is not None
@@ -499,7 +500,7 @@ def _vouch_hessian(
         _hessian_at(session, f, [Variable(np.array(_array(x) + step)) for x in xs], depth)
         for step in (h, -h)
     ]
-    a, b = _array(hessian), np.mean(nearby, axis=0)
+    a, b = np.asarray(_array(hessian)), np.mean(nearby, axis=0)
     scale = max(abs(float(_array(y))), *(abs(float(_array(g))) for g in first))
     with np.errstate(all="ignore"):
         apart = np.abs(a - b) <= h * h * (1 + scale)  # as far as the points are apart

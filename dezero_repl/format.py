@@ -49,8 +49,10 @@ ELEMENTS = 1000
 def format_value(value: Any, precision: int | None = None, elements: int | None = ELEMENTS) -> str:
     """A 0-d value as a number, an array as NumPy would print it, elements aligned;
     summarized beyond ``elements`` elements (None: never)."""
+    if type(value) is np.float64:  # a number, as dezero holds one: the usual case
+        return format_number(value, precision)
     if type(value) is np.ndarray and value.shape == () and value.dtype == np.float64:
-        return format_number(value, precision)  # a number, the usual case: no conversion
+        return format_number(value, precision)  # a number given as an array: no conversion
     value = np.asarray(value, dtype=np.float64)  # no copy for float64
     if value.ndim == 0:
         return format_number(value, precision)
@@ -95,7 +97,7 @@ def _sample(flat: np.ndarray, threshold: int) -> np.ndarray:
     return np.concatenate([flat[:3], flat[-3:]])
 
 
-def describe_shape(value: np.ndarray) -> str:
+def describe_shape(value: Any) -> str:
     """'scalar' or the shape written as 2×3."""
     value = np.asarray(value)
     if value.ndim == 0:

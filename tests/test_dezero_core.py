@@ -25,6 +25,12 @@ from dezero import (
 )
 
 
+def kept(data):
+    """The type dezero keeps a Function's result as: a 0-d float64 as NumPy's float64 scalar
+    (what NumPy's 0-d arithmetic returns), anything else as an ndarray."""
+    return np.float64 if data.dtype == np.float64 and data.shape == () else np.ndarray
+
+
 def var(value):
     return Variable(np.array(value, dtype=np.float64))
 
@@ -354,7 +360,7 @@ def test_constants_follow_numpys_promotion(shape, dtype, constant, op):
         got = op(Variable(data), constant).data
         flipped = op(constant, Variable(data)).data  # the constant on the left
         want_flipped = op(constant, data)
-    assert type(got) is np.ndarray and got.dtype == np.asarray(want).dtype
+    assert type(got) is kept(got) and got.dtype == np.asarray(want).dtype
     np.testing.assert_array_equal(got, want)
     assert flipped.dtype == np.asarray(want_flipped).dtype
     np.testing.assert_array_equal(flipped, want_flipped)
@@ -386,7 +392,7 @@ def test_python_int_constants_follow_numpys_promotion():
 def test_scalar_arithmetic_keeps_numpys_warnings(compute, warning):
     with pytest.warns(RuntimeWarning, match=warning):
         y = compute()
-    assert type(y.data) is np.ndarray and y.data.shape == ()
+    assert type(y.data) is np.float64 and y.data.shape == ()
     assert not np.isfinite(y.data)
 
 
@@ -489,7 +495,7 @@ def test_T_property_transposes():
 def test_sum_method_without_axis():
     x = Variable(np.arange(6.0).reshape(2, 3))
     y = x.sum()
-    assert type(y.data) is np.ndarray
+    assert type(y.data) is np.float64
     assert y.shape == ()
     assert y.data == 15.0
     y.backward()
@@ -573,11 +579,11 @@ def test_repeated_index_accumulates_gradient():
     np.testing.assert_array_equal(x.grad.data, [2, 0, 0])
 
 
-def test_scalar_element_is_zero_dim_array():
+def test_scalar_element_is_zero_dim_value():
     x = Variable(np.array([1.0, 2.0, 3.0]))
     y = x[1]
     assert isinstance(y, Variable)
-    assert type(y.data) is np.ndarray
+    assert type(y.data) is np.float64
     assert y.shape == ()
     assert y.data == 2.0
     y.backward()
@@ -752,13 +758,35 @@ def test_expression_mixing_operand_types():
     ],
     ids=["mul", "rmul", "add", "sub", "rsub", "div", "rdiv", "pow", "rpow", "neg", "square", "np"],
 )
-def test_zero_dim_results_are_ndarrays_not_numpy_scalars(make):
+def test_zero_dim_float64_results_are_numpys_scalars(make):
     y = make(Variable(np.array(2.0)))
-    assert type(y.data) is np.ndarray
-    assert y.shape == ()
+    assert type(y.data) is np.float64  # what NumPy's arithmetic returns, not wrapped again
+    assert y.shape == () and y.ndim == 0 and y.size == 1 and y.dtype == np.float64
+    z = make(Variable(np.array(2.0, dtype=np.float32)))
+    assert type(z.data) is kept(z.data) and z.shape == ()  # float32 stays a 0-d array
+    w = make(Variable(y.data))  # a Variable may be made of one, as of an array
+    assert type(w.data) is np.float64 and w.data == make(y).data
 
 
-def test_reductions_return_zero_dim_ndarrays():
+def test_zero_dim_float64_values_behave_as_arrays_in_powers():
+    # NumPy's scalar ** is C's pow: (-inf) ** 0.5 would be inf, and -0.0 ** 0.5 0.0.
+    for start in (-np.inf, -0.0):
+        y = Variable(np.array(start)) * 1.0  # a float64 scalar
+        with np.errstate(invalid="ignore"):
+            got = (y**0.5).data
+            want = np.array(start) ** 0.5
+        assert type(y.data) is np.float64
+        assert np.array_equal(got, want, equal_nan=True) and np.signbit(got) == np.signbit(want)
+    with np.errstate(invalid="ignore"):
+        x = Variable(np.array(-np.inf))
+        z = (x * 1.0) ** 1.5  # its gradient reads (x * 1.0) ** 0.5, a float64 scalar's
+        z.backward()
+        want = np.array(-np.inf) ** 1.5, 1.5 * np.array(-np.inf) ** 0.5
+    assert np.array_equal((z.data, x.grad.data), want, equal_nan=True)
+    assert np.isnan(x.grad.data)  # inf from C's pow
+
+
+def test_reductions_return_zero_dim_values():
     x = Variable(np.array([[1.0, 5.0], [3.0, 2.0]]))
     for y, expected in [
         (x.sum(), 11.0),
@@ -768,7 +796,7 @@ def test_reductions_return_zero_dim_ndarrays():
         (F.average(x), 2.75),
         (x[1, 0], 3.0),
     ]:
-        assert type(y.data) is np.ndarray
+        assert type(y.data) is np.float64
         assert y.data == expected
 
 
