@@ -140,7 +140,9 @@ def _backprop_arrays(
     ``backprop``), each with its Variable; the caller decides what becomes of them.
 
     ``grads`` holds each Variable's gradient, summed as it arrives: an intermediate's until
-    its creator is visited, a leaf's until the end. A creator is found when the first
+    its creator is visited, a leaf's until the end. It is keyed by the Variables themselves,
+    hashed by identity (Variable defines no ``==``): a key by ``id()`` made a new integer at
+    every lookup, and the wide graph's pass took a fifth longer. A creator is found when the first
     gradient reaches one of its outputs; only creators of several outputs need remembering
     (``found``), since the first gradient of a lone output arrives once. Sums always
     allocate, so no array that a caller holds is ever modified. Unless every gradient is
@@ -153,8 +155,8 @@ def _backprop_arrays(
     ``rule(f, *gys)`` (a chain's backward pass takes a quarter less), and one input is
     handled without a loop over a tuple of one (a fifth less).
     """
-    grads = {id(y): scalar(seed)}  # 0-d float64: NumPy computes faster on scalars
-    leaves: dict[int, Variable] = {}
+    grads: dict[Variable, Any] = {y: scalar(seed)}  # 0-d float64: faster on NumPy scalars
+    leaves: list[Variable] = []
     handed: dict[int, tuple[Variable, Any]] = {}
     found: set[int] = set()
     spares: dict[int, np.ndarray] = {}
@@ -170,7 +172,7 @@ def _backprop_arrays(
         rule = rules.get(type(f))
         if type(refs) is not tuple:  # one output
             out = refs()
-            gy = None if out is None else grads.pop(id(out), None)
+            gy = None if out is None else grads.pop(out, None)
             if gy is None:
                 gxs = None
             else:
@@ -191,36 +193,36 @@ def _backprop_arrays(
                 fast.release_input(f, spares, stop)
             x: Any = f.input_slot
             if type(x) is not tuple:  # one input: the loop below, spelled out
-                key = id(x)
-                old = grads.get(key)
+                old = grads.get(x)
                 if old is not None:
-                    grads[key] = old + gxs
+                    grads[x] = old + gxs
                 else:
-                    grads[key] = gxs if x.grad is None else x.grad.data + gxs
+                    grads[x] = gxs if x.grad is None else x.grad.data + gxs
                     c = x.creator
-                    if c is None or key in stop:
-                        leaves[key] = x
+                    if c is None or stop and id(x) in stop:
+                        leaves.append(x)
                     elif type(c.output_slot) is not tuple or _first(c, found):
                         held = c
             else:
-                # f.input_slot is the tuple x is, which mypy cannot tell from type(x)
-                for x, gx in zip(f.input_slot, gxs):  # type: ignore[arg-type]
+                i = -1  # the index of x in gxs: zip() costs more than the rest of the loop
+                for x in f.input_slot:  # type: ignore[union-attr]  # a tuple, as x is
+                    i += 1
+                    gx = gxs[i]
                     if gx is None:
                         continue
-                    key = id(x)
-                    old = grads.get(key)
+                    old = grads.get(x)
                     if old is not None:
-                        grads[key] = old + gx
+                        grads[x] = old + gx
                         continue
-                    grads[key] = gx if x.grad is None else x.grad.data + gx
+                    grads[x] = gx if x.grad is None else x.grad.data + gx
                     c = x.creator
-                    if c is None or key in stop:  # a leaf: its gradient is final at the end
-                        leaves[key] = x
+                    if c is None or stop and id(x) in stop:  # a leaf: final at the end
+                        leaves.append(x)
                     elif type(c.output_slot) is not tuple or _first(c, found):
                         held = c if held is None else frontier.hold(held, c)
         f = held if held is not None and held.generation >= frontier.latest else frontier.next(held)
-    for key, x in leaves.items():
-        handed[key] = (x, grads[key])
+    for x in leaves:
+        handed[id(x)] = (x, grads[x])
     return handed
 
 
@@ -236,7 +238,7 @@ def _apply(f: Function, rule: Any, gys: Sequence[Any], spares: dict[int, np.ndar
 
 def _take(
     refs: tuple[weakref.ref[Variable], ...],
-    grads: dict[int, Any],
+    grads: dict[Variable, Any],
     y: Variable,
     keep: Any,
     handed: dict[int, tuple[Variable, Any]],
@@ -244,7 +246,7 @@ def _take(
     """The gradients of a Function's several outputs, taken out of ``grads``, or None if
     none has one; each output's is kept as asked (see ``_settle``)."""
     outputs = [ref() for ref in refs]
-    gys = [None if out is None else grads.pop(id(out), None) for out in outputs]
+    gys = [None if out is None else grads.pop(out, None) for out in outputs]
     if all(gy is None for gy in gys):
         return None
     for out, gy in zip(outputs, gys):

@@ -191,7 +191,14 @@ def _square(f: C.Pow) -> bool:
 
 # The arithmetic of core and operators: gx = gy·∂y/∂x, summed back to x's shape.
 
-rule(C.Add)(C.Add.backward)
+
+@rule(C.Add)
+def _add(f, gy):
+    shape = gy.shape  # each check spelled out: the calls to unbroadcast cost more than it
+    gx0 = gy if f.x0_shape == shape else sum_to_array(gy, f.x0_shape)
+    return gx0, gy if f.x1_shape == shape else sum_to_array(gy, f.x1_shape)
+
+
 rule(C.Sub)(C.Sub.backward)
 rule(O.AddConstant, reads_input=False)(O.AddConstant.backward)
 
