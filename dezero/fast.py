@@ -97,9 +97,11 @@ def _fits(out: np.ndarray | None, *operands: Any) -> np.ndarray | None:
     return None
 
 
-def into(ufunc: np.ufunc, out: np.ndarray, *operands: Any) -> Any:
+def into(ufunc: np.ufunc, out: np.ndarray | None, *operands: Any) -> Any:
     """``ufunc(*operands)``, written into ``out`` if it fits there (see ``_fits``)."""
-    return ufunc(*operands, out=_fits(out, *operands))
+    out = _fits(out, *operands)
+    # out=None is not free: NumPy takes 1 µs instead of 0.25 for the cosine of a scalar
+    return ufunc(*operands) if out is None else ufunc(*operands, out=out)
 
 
 def product(a: Any, b: Any, own: Any) -> Any:

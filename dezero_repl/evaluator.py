@@ -183,7 +183,8 @@ class Session:
             value = self.evaluate(expr, {})
         self._take_warnings()
         if not is_function(value):
-            value = as_variable(np.asarray(value) if not isinstance(value, Variable) else value)
+            if not isinstance(value, Variable):  # a number held as dezero holds its results
+                value = Variable(value if type(value) is np.float64 else np.asarray(value))
             if not self.grad_enabled and value.creator is not None:
                 value = Variable(value.data)  # :nograd keeps no graph, whatever computed it
         return value, self._fp.warnings, self._extra
