@@ -119,7 +119,8 @@ def as_variable(obj: Any) -> Variable:
 
 
 class Variable:
-    """A node of the computational graph: an array, its gradient and its creator."""
+    """A node of the computational graph: a value (see ``Value``), its gradient and its
+    creator."""
 
     __slots__ = ("data", "name", "grad", "creator", "generation", "__weakref__")
     __array_priority__ = 200

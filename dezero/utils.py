@@ -40,8 +40,7 @@ def reshape_sum_backward(gy: Any, x_shape: tuple[int, ...], axis: Any, keepdims:
 def numerical_grad(f: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> np.ndarray:
     """Central differences of ``sum(f(x))`` with respect to every element of ``x``."""
     eps = 1e-4
-    x = x.data if isinstance(x, Variable) else np.asarray(x)
-    x = x.astype(np.float64, copy=True)
+    x = np.array(x.data if isinstance(x, Variable) else x, dtype=np.float64)  # a copy to move
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         tmp = x[idx]

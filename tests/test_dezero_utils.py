@@ -213,3 +213,11 @@ def test_plot_dot_graph_writes_image(monkeypatch, tmp_path):
     out = tmp_path / "graph.png"
     plot_dot_graph(y, verbose=False, to_file=str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_numerical_grad_and_gradient_check_take_a_float64_scalar():
+    x = Variable((Variable(np.array(1.0)) * 1.0).data)  # a result's value, as a leaf
+    assert type(x.data) is np.float64
+    assert numerical_grad(F.sin, x) == pytest.approx(np.cos(1.0), rel=1e-7)
+    assert gradient_check(F.sin, x)
+    assert x.data == 1.0  # not moved
