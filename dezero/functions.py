@@ -42,6 +42,8 @@ def _mask(condition: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 class Sin(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.sin(x)
 
@@ -55,6 +57,8 @@ class Sin(Function):
 
 
 class Cos(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.cos(x)
 
@@ -68,6 +72,8 @@ class Cos(Function):
 
 
 class Tan(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.tan(x)
 
@@ -85,6 +91,8 @@ class Tanh(Function):
     """tanh' = 1 - tanh² = sech², computed as 4 σ(2x) σ(-2x): where tanh x rounds to ±1,
     1 - y² would be 0, while sech² x keeps its full relative precision (e^-40 at x = 20)."""
 
+    __slots__ = ()
+
     def forward(self, x):
         return np.tanh(x)
 
@@ -101,6 +109,8 @@ class Tanh(Function):
 
 
 class Exp(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.exp(x)
 
@@ -113,6 +123,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.log(x)
 
@@ -125,6 +137,8 @@ class Log(Function):
 
 
 class Log2(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.log2(x)
 
@@ -137,6 +151,8 @@ class Log2(Function):
 
 
 class Log10(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.log10(x)
 
@@ -149,6 +165,8 @@ class Log10(Function):
 
 
 class Sqrt(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.sqrt(x)
 
@@ -161,6 +179,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.abs(x)
 
@@ -173,6 +193,8 @@ class Abs(Function):
 
 
 class Sigmoid(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return sigmoid_array(x)
 
@@ -199,6 +221,8 @@ def sigmoid_array(x: np.ndarray) -> np.ndarray:
 
 
 class ReLU(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.maximum(x, 0.0)
 
@@ -211,6 +235,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    __slots__ = ("slope",)
+
     def __init__(self, slope: float) -> None:
         self.slope = slope
 
@@ -227,6 +253,8 @@ class LeakyReLU(Function):
 
 
 class Softmax(Function):
+    __slots__ = ("axis",)
+
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
 
@@ -245,6 +273,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    __slots__ = ("axis",)
+
     def __init__(self, axis: Axis) -> None:
         self.axis = axis
 
@@ -276,6 +306,8 @@ def _shifted_exp(x: list, axis: Axis) -> tuple[list, list]:
 
 
 class Sinh(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.sinh(x)
 
@@ -289,6 +321,8 @@ class Sinh(Function):
 
 
 class Cosh(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.cosh(x)
 
@@ -302,6 +336,8 @@ class Cosh(Function):
 
 
 class Asin(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.arcsin(x)
 
@@ -314,6 +350,8 @@ class Asin(Function):
 
 
 class Acos(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.arccos(x)
 
@@ -327,6 +365,8 @@ class Acos(Function):
 
 
 class Atan(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.arctan(x)
 
@@ -339,6 +379,8 @@ class Atan(Function):
 
 
 class Asinh(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.arcsinh(x)
 
@@ -351,6 +393,8 @@ class Asinh(Function):
 
 
 class Acosh(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.arccosh(x)
 
@@ -363,6 +407,8 @@ class Acosh(Function):
 
 
 class Atanh(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.arctanh(x)
 
@@ -384,6 +430,8 @@ def _slope(x: list, a: float, b: float, root: bool) -> list:
 
 class Atan2(Function):
     """The angle of the point (x, y): atan2(y, x), in (-π, π]."""
+
+    __slots__ = ()
 
     def forward(self, y, x):
         return np.arctan2(y, x)
@@ -418,6 +466,8 @@ def _larger_first(a: list, b: list) -> tuple[list, list, np.ndarray]:
 class Hypot(Function):
     """√(x² + y²), without overflow for large x and y."""
 
+    __slots__ = ()
+
     def forward(self, x, y):
         return np.hypot(x, y)
 
@@ -440,6 +490,8 @@ class Hypot(Function):
 class Cbrt(Function):
     """The real cube root, negative for negative x."""
 
+    __slots__ = ()
+
     def forward(self, x):
         return np.cbrt(x)
 
@@ -452,6 +504,8 @@ class Cbrt(Function):
 
 
 class Exp2(Function):
+    __slots__ = ()
+
     def forward(self, x):
         return np.exp2(x)
 
@@ -610,6 +664,8 @@ def softmax_simple(x: Any, axis: Axis = 1) -> Variable:
 
 
 class Reshape(Function):
+    __slots__ = ("shape", "x_shape")
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -625,6 +681,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    __slots__ = ("axes",)
+
     def __init__(self, axes: tuple[int, ...] | None = None) -> None:
         self.axes = axes
 
@@ -642,6 +700,8 @@ class Transpose(Function):
 
 
 class GetItem(Function):
+    __slots__ = ("slices",)
+
     def __init__(self, slices: Any) -> None:
         self.slices = slices
 
@@ -658,6 +718,8 @@ class GetItem(Function):
 
 class GetItemGrad(Function):
     """Scatter a gradient back into the shape indexing came from; repeated indices add up."""
+
+    __slots__ = ("in_shape", "slices")
 
     def __init__(self, slices: Any, in_shape: tuple[int, ...]) -> None:
         self.slices = slices
@@ -690,6 +752,8 @@ def scatter_add(gx: np.ndarray, slices: Any, gy: np.ndarray) -> None:
 
 class Stack(Function):
     """Join equally shaped inputs along a new axis: ``[x0, x1, ...]`` as one array."""
+
+    __slots__ = ("axis",)
 
     def __init__(self, axis: int) -> None:
         self.axis = axis
@@ -755,6 +819,8 @@ def get_item(x: Any, slices: Any) -> Variable:
 
 
 class Sum(Function):
+    __slots__ = ("axis", "keepdims", "x_shape")
+
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis = axis
         self.keepdims = keepdims
@@ -772,6 +838,8 @@ class Sum(Function):
 
 
 class SumTo(Function):
+    __slots__ = ("shape", "x_shape")
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -787,6 +855,8 @@ class SumTo(Function):
 
 
 class BroadcastTo(Function):
+    __slots__ = ("shape", "x_shape")
+
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
 
@@ -837,6 +907,8 @@ mean = average
 
 
 class MatMul(Function):
+    __slots__ = ()
+
     def forward(self, x, W):  # noqa: N803 - the book's name for a weight matrix
         return np.matmul(x, W)
 
@@ -856,6 +928,8 @@ class MatMul(Function):
 
 class LinearSolve(Function):
     """x = A⁻¹ b, the solution of A x = b, for a square matrix A and a vector b."""
+
+    __slots__ = ()
 
     def forward(self, A, b):  # noqa: N803
         return np.linalg.solve(A, b)
@@ -902,6 +976,8 @@ def _unmatrix(g: Variable, matrix_shape: tuple[int, ...], shape: tuple[int, ...]
 
 
 class Max(Function):
+    __slots__ = ("axis", "keepdims")
+
     def __init__(self, axis: Axis, keepdims: bool) -> None:
         self.axis = axis
         self.keepdims = keepdims
@@ -923,6 +999,8 @@ class Max(Function):
 
 
 class Min(Max):
+    __slots__ = ()
+
     def forward(self, x):
         return x.min(axis=self.axis, keepdims=self.keepdims)
 
@@ -945,6 +1023,8 @@ def _tie_weights(x: Value, f: Max) -> np.ndarray:
 
 
 class Clip(Function):
+    __slots__ = ("x_max", "x_min")
+
     def __init__(self, x_min: float, x_max: float) -> None:
         self.x_min = x_min
         self.x_max = x_max

@@ -34,6 +34,8 @@ from dezero.core import (
 class AddConstant(Function):
     """x + c for a constant c kept as a plain value."""
 
+    __slots__ = ("c", "x_shape")
+
     def __init__(self, c):
         self.c = c
 
@@ -50,6 +52,8 @@ class AddConstant(Function):
 
 class SubFromConstant(Function):
     """c - x for a constant c."""
+
+    __slots__ = ("c", "x_shape")
 
     def __init__(self, c):
         self.c = c
@@ -68,6 +72,8 @@ class SubFromConstant(Function):
 class MulConstant(Function):
     """x * c for a constant c."""
 
+    __slots__ = ("c", "x_shape")
+
     def __init__(self, c):
         self.c = c
 
@@ -84,6 +90,8 @@ class MulConstant(Function):
 
 class DivConstant(Function):
     """x / c for a constant c."""
+
+    __slots__ = ("c", "x_shape")
 
     def __init__(self, c):
         self.c = c
@@ -102,6 +110,8 @@ class DivConstant(Function):
 class DivFromConstant(Function):
     """``c / x``."""
 
+    __slots__ = ("c",)
+
     def __init__(self, c):
         self.c = c
 
@@ -118,6 +128,8 @@ class DivFromConstant(Function):
 
 class PowVar(Function):
     """``x0 ** x1`` where the exponent is a Variable too."""
+
+    __slots__ = ()
 
     def forward(self, x0, x1):
         return x0**x1
@@ -143,6 +155,8 @@ class PowVar(Function):
 
 class PowConstVar(Function):
     """``c ** x`` for a constant base c."""
+
+    __slots__ = ("c",)
 
     def __init__(self, c):
         self.c = c

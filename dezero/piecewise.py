@@ -36,6 +36,8 @@ def _zeros_like(v: Variable) -> Variable:
 class Step(Function):
     """A function constant between its jumps: its derivatives there are zero."""
 
+    __slots__ = ()
+
     def backward(self, gy):
         grads = tuple(_zeros_like(x) for x in self.inputs)
         return grads if len(grads) > 1 else grads[0]
@@ -45,17 +47,23 @@ class Step(Function):
 
 
 class Floor(Step):
+    __slots__ = ()
+
     def forward(self, x):
         return np.floor(x)
 
 
 class Ceil(Step):
+    __slots__ = ()
+
     def forward(self, x):
         return np.ceil(x)
 
 
 class Round(Step):
     """The nearest whole number, halves to even (as Python's round: round(2.5) is 2)."""
+
+    __slots__ = ()
 
     def forward(self, x):
         return np.round(x)
@@ -64,6 +72,8 @@ class Round(Step):
 class Sign(Step):
     """-1, 0 or 1."""
 
+    __slots__ = ()
+
     def forward(self, x):
         return np.sign(x)
 
@@ -71,12 +81,16 @@ class Sign(Step):
 class FloorDiv(Step):
     """a // m = floor(a / m), as Python's: -7 // 2 is -4."""
 
+    __slots__ = ()
+
     def forward(self, a, m):
         return np.floor_divide(a, m)
 
 
 class Mod(Function):
     """a % m = a - m·(a // m), with the sign of m, as Python's: -7 % 3 is 2."""
+
+    __slots__ = ()
 
     def forward(self, a, m):
         return np.mod(a, m)
@@ -94,6 +108,8 @@ class Mod(Function):
 
 class Where(Function):
     """where(c, a, b): a where the boolean array c is true, b elsewhere (broadcasting)."""
+
+    __slots__ = ("condition",)
 
     def __init__(self, condition: npt.ArrayLike) -> None:
         self.condition = np.asarray(condition, dtype=bool)
@@ -123,6 +139,8 @@ class Where(Function):
 class Maximum(Function):
     """The elementwise largest of several arrays (broadcasting)."""
 
+    __slots__ = ()
+
     choose = staticmethod(np.maximum)
 
     def forward(self, *xs):
@@ -150,6 +168,8 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     """The elementwise smallest of several arrays (broadcasting)."""
+
+    __slots__ = ()
 
     choose = staticmethod(np.minimum)
 

@@ -178,6 +178,8 @@ class _KronrodSum(Function):
     lost four digits at order 20).
     """
 
+    __slots__ = ("half", "jac", "weights")
+
     def __init__(self, jac: np.ndarray, half: np.ndarray) -> None:
         self.jac, self.half = jac, half
         self.weights = jac * (half[:, None] * KRONROD).ravel()
@@ -227,6 +229,8 @@ def _end(f: Callable[[Variable], Variable], c0: Variable, c: Variable) -> Any:
 
 class _Unbounded(Function):
     """The end term where f is not finite at the end: 0, with slope f(c0) (inf or nan)."""
+
+    __slots__ = ("slope",)
 
     def __init__(self, slope: Value) -> None:
         self.slope = slope

@@ -49,6 +49,8 @@ def _scipy_special() -> Any:
 
 
 class Erf(Function):
+    __slots__ = ()
+
     sign = 1.0
 
     def forward(self, x):
@@ -64,6 +66,8 @@ class Erf(Function):
 
 class Erfc(Erf):
     """1 - erf x, with full relative precision where it is small (erfc 18.1 = 1.6e-144)."""
+
+    __slots__ = ()
 
     sign = -1.0
 
@@ -114,6 +118,8 @@ def _slope(x: S.Series, c: float) -> S.Series:
 
 
 class Gamma(Function):
+    __slots__ = ()
+
     def forward(self, x):
         _reserve(x, 3)
         x = _float64(x)
@@ -131,6 +137,8 @@ class Gamma(Function):
 
 class Lgamma(Function):
     """ln|Γ(x)|, real for negative non-integers too."""
+
+    __slots__ = ()
 
     def forward(self, x):
         _reserve(x, 4)
@@ -196,6 +204,8 @@ def _shifted_sum(x: S.Series, m: np.ndarray, term: Any) -> S.Series:
 class Polygamma(Function):
     """ψ^(n), the n-th derivative of the digamma function ψ = Γ'/Γ."""
 
+    __slots__ = ("n",)
+
     def __init__(self, n: int) -> None:
         self.n = n
 
@@ -220,6 +230,8 @@ class Polygamma(Function):
 
 class Digamma(Polygamma):
     """ψ = Γ'/Γ = ψ^(0)."""
+
+    __slots__ = ()
 
     def __init__(self) -> None:
         super().__init__(0)
