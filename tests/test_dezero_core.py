@@ -226,6 +226,46 @@ class SplitScale(Function):
         return gy0 * 2 + gy1 * 3
 
 
+class ScaleBy(Function):
+    """As the book writes them: no __slots__, attributes set where they are needed."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        self.seen_shape = x.shape
+        return x * self.k
+
+    def backward(self, gy):
+        return gy * self.k
+
+
+def test_a_function_without_slots_keeps_its_attributes():
+    x = var(3.0)
+    y = ScaleBy(4.0)(x)
+    y.backward()
+    assert y.data == 12.0 and x.grad.data == 4.0
+    assert y.creator.seen_shape == () and vars(y.creator) == {"k": 4.0, "seen_shape": ()}
+
+
+def _function_classes(cls=Function):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _function_classes(sub)
+
+
+def test_every_function_of_dezero_declares_its_slots():
+    # A graph holds one Function per operation: one without a __dict__ is an object fewer
+    # for the cycle collector. A subclass that forgets __slots__ silently has one again.
+    import dezero.quadrature  # noqa: F401 - its Functions too
+    import dezero.special  # noqa: F401
+
+    ours = [c for c in _function_classes() if c.__module__.startswith("dezero.")]
+    assert len(ours) > 60
+    assert [c.__name__ for c in ours if "__slots__" not in vars(c)] == []
+    assert not hasattr((var(1.0) + 1).creator, "__dict__")
+
+
 def test_user_defined_function_forward_and_backward():
     x = var(3.0)
     f = Square()
