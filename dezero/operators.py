@@ -132,7 +132,7 @@ class PowVar(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
-        return x0**x1
+        return np.power(x0, x1)  # not **: see core.Pow
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -162,7 +162,7 @@ class PowConstVar(Function):
         self.c = c
 
     def forward(self, x):
-        return self.c**x
+        return np.power(self.c, x)  # not **: see core.Pow
 
     def backward(self, gy):
         (x,) = self.inputs

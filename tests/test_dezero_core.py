@@ -824,6 +824,12 @@ def test_zero_dim_float64_values_behave_as_arrays_in_powers():
         want = np.array(-np.inf) ** 1.5, 1.5 * np.array(-np.inf) ** 0.5
     assert np.array_equal((z.data, x.grad.data), want, equal_nan=True)
     assert np.isnan(x.grad.data)  # inf from C's pow
+    half = Variable(np.array(0.5)) * 1.0  # a float64 scalar as the exponent
+    base = Variable(np.array(-np.inf)) * 1.0
+    with np.errstate(invalid="ignore"):
+        powers = base**half, np.float64(-np.inf) ** half, float("-inf") ** half
+    for y in powers:
+        assert np.isnan(y.data)  # as np.array(-inf) ** np.array(0.5); C's pow gives inf
 
 
 def test_reductions_return_zero_dim_values():
