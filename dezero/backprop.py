@@ -24,7 +24,7 @@ import numpy as np
 
 from dezero import fast
 from dezero.budget import this_thread as budgets
-from dezero.core import Config, Function, Variable, as_array, as_variable, scalar
+from dezero.core import Config, Function, Value, Variable, as_array, as_variable, scalar
 
 if TYPE_CHECKING:
     import weakref
@@ -324,9 +324,11 @@ def gradients(
 
 def gradient_arrays(
     y: Variable, xs: Sequence[Variable], stop: Any = frozenset()
-) -> list[np.ndarray | None]:
-    """First-order dy/dx for each x in ``xs`` as arrays (None where y does not depend on x):
-    ``gradients`` without Variables, for a caller that only reads the numbers.
+) -> list[Value | None]:
+    """First-order dy/dx for each x in ``xs`` as values (None where y does not depend on x):
+    ``gradients`` without Variables, for a caller that only reads the numbers. A gradient
+    is an array, or NumPy's float64 scalar where it is one float64 number, as dezero holds
+    a 0-d result (see ``core.Value``): it is not written in place, so it needs no copy.
 
     The pass hands its gradients back instead of setting ``.grad``; the gradients that
     ``xs`` and ``y`` already hold are set aside meanwhile, so that none adds in.
@@ -346,8 +348,8 @@ def gradient_arrays(
         y.grad = y_grad
         for x, grad in zip(xs, saved):
             x.grad = grad
-    result: list[np.ndarray | None] = []
+    result: list[Value | None] = []
     for x in xs:
         g = seed if x is y else handed.get(id(x), (None, None))[1]
-        result.append(None if g is None else _own(g))
+        result.append(None if g is None else g if type(g) is np.float64 else _own(g))
     return result

@@ -34,7 +34,7 @@ import numpy as np
 import dezero.functions as F
 from dezero import Function, Variable, no_grad, series
 from dezero.backprop import gradient_arrays
-from dezero.core import Config
+from dezero.core import Config, Value
 from dezero.series import ZERO
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.names import Variables
@@ -136,13 +136,13 @@ class Ledger:
         return any(i in named and ref() is not None for i, (ref, _) in partials.items())
 
 
-def _chain(adjoint: np.ndarray, partial: np.ndarray) -> np.ndarray:
+def _chain(adjoint: Value, partial: Value) -> Value:
     """adjoint · ∂b/∂u, where a partial derivative of exactly 0 means that b does not
     depend on that element of u: it stays 0 even when the adjoint is infinite, as it does
     in a full backward pass, which never reaches that element."""
-    if adjoint.ndim == 0 and partial.ndim == 0:  # scalars, the common case: no arrays
+    if adjoint.ndim == 0 and partial.ndim == 0:  # numbers, the common case: no arrays
         # partial.item(): a Python number, compared with 0 at a tenth of a 0-d array's cost
-        return np.asarray(adjoint * partial) if partial.item() != 0 else np.zeros(())
+        return adjoint * partial if partial.item() != 0 else np.zeros(())
     zero = np.zeros(np.broadcast_shapes(np.shape(adjoint), np.shape(partial)))
     return np.multiply(adjoint, partial, out=zero, where=partial != 0)
 

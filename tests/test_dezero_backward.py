@@ -717,3 +717,17 @@ def test_stack_of_one_array_gives_its_gradient_its_shape():
     y.backward()
     assert x.grad.shape == (2,)
     np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+def test_gradient_arrays_hand_out_values_as_dezero_holds_them():
+    from dezero.backprop import gradient_arrays, gradients
+
+    x, v = Variable(np.array(2.0)), Variable(np.array([1.0, 2.0]))
+    y = F.sum(v * x) + x * x  # dy/dx = sum(v) + 2x = 7, dy/dv = x = [2, 2]
+    gx, gv = gradient_arrays(y, [x, v])
+    assert type(gx) is np.float64 and gx == 7.0  # one number: NumPy's scalar, as .data is
+    assert type(gv) is np.ndarray and gv.flags.writeable and list(gv) == [2.0, 2.0]
+    assert [g.data for g in gradients(y, [x, v])][0] == 7.0
+    assert x.grad is None and v.grad is None  # the pass sets no .grad
+    y.backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.data == 7.0  # backward: arrays, as the book
