@@ -468,6 +468,21 @@ def scalar(x: Any) -> Any:
     return x[()] if x.dtype is _FLOAT64 and x.ndim == 0 else x
 
 
+def power(x: Any, c: Any) -> Any:
+    """``x ** c`` as NumPy computes it on arrays, whether x and c are arrays or float64
+    scalars (see ``Value``).
+
+    A NumPy scalar's ``**`` is C's ``pow``; an array's takes a square root for the exponent
+    0.5, and their answers differ: (-inf) ** 0.5 is inf for the one and nan for the other,
+    (-0.0) ** 0.5 is 0.0 and -0.0. So a scalar is made a 0-d array first.
+    """
+    if type(x) is np.float64:
+        x = np.asarray(x)
+    if type(c) is np.float64:
+        c = np.asarray(c)
+    return x**c
+
+
 class Add(Function):
     """x0 + x1, broadcasting."""
 
@@ -558,9 +573,7 @@ class Pow(Function):
         self.c = c
 
     def forward(self, x):
-        # A NumPy scalar's ** is C's pow, which differs from the arrays': (-inf) ** 0.5 is
-        # inf there, nan here. The ufunc gives the arrays' answer on either.
-        return x**self.c if type(x) is np.ndarray else np.power(x, self.c)
+        return power(x, self.c)
 
     def backward(self, gy):
         (x,) = self.inputs

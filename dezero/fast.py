@@ -237,7 +237,7 @@ def _pow(f, gy, out=None):
 def _power_rule(x: np.ndarray, c: Any, k: Any, out: np.ndarray | None) -> Any:
     """``k * x ** (c - 1)``, where k is c or c times a gradient; into ``out`` if it fits."""
     if np.ndim(c) or c != 2:
-        power = np.power(x, lowered(c))  # not **: see core.Pow
+        power = C.power(x, lowered(c))
         return product(k, power, power)
     return x * k if out is None else into(np.multiply, out, x, k)
 

@@ -23,6 +23,7 @@ from dezero.core import (
     Pow,
     Sub,
     Variable,
+    power,
     scalar,
     unbroadcast,
 )
@@ -132,7 +133,7 @@ class PowVar(Function):
     __slots__ = ()
 
     def forward(self, x0, x1):
-        return np.power(x0, x1)  # not **: see core.Pow
+        return power(x0, x1)  # not **: see core.power
 
     def backward(self, gy):
         x0, x1 = self.inputs
@@ -162,7 +163,7 @@ class PowConstVar(Function):
         self.c = c
 
     def forward(self, x):
-        return np.power(self.c, x)  # not **: see core.Pow
+        return power(self.c, x)  # not **: see core.power
 
     def backward(self, gy):
         (x,) = self.inputs

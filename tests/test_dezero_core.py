@@ -808,28 +808,35 @@ def test_zero_dim_float64_results_are_numpys_scalars(make):
     assert type(w.data) is np.float64 and w.data == make(y).data
 
 
+def same(got, want):
+    return np.array_equal(got, want, equal_nan=True) and np.signbit(got) == np.signbit(want)
+
+
 def test_zero_dim_float64_values_behave_as_arrays_in_powers():
-    # NumPy's scalar ** is C's pow: (-inf) ** 0.5 would be inf, and -0.0 ** 0.5 0.0.
+    # NumPy's scalar ** is C's pow: (-inf) ** 0.5 would be inf, and -0.0 ** 0.5 0.0, where
+    # an array's takes a square root. Each power must give what it gives on 0-d arrays.
     for start in (-np.inf, -0.0):
         y = Variable(np.array(start)) * 1.0  # a float64 scalar
         with np.errstate(invalid="ignore"):
             got = (y**0.5).data
             want = np.array(start) ** 0.5
         assert type(y.data) is np.float64
-        assert np.array_equal(got, want, equal_nan=True) and np.signbit(got) == np.signbit(want)
+        assert same(got, want)
     with np.errstate(invalid="ignore"):
         x = Variable(np.array(-np.inf))
         z = (x * 1.0) ** 1.5  # its gradient reads (x * 1.0) ** 0.5, a float64 scalar's
         z.backward()
         want = np.array(-np.inf) ** 1.5, 1.5 * np.array(-np.inf) ** 0.5
     assert np.array_equal((z.data, x.grad.data), want, equal_nan=True)
-    assert np.isnan(x.grad.data)  # inf from C's pow
+    assert np.isnan(x.grad.data)  # a square root of -inf; C's pow gives inf
     half = Variable(np.array(0.5)) * 1.0  # a float64 scalar as the exponent
-    base = Variable(np.array(-np.inf)) * 1.0
     with np.errstate(invalid="ignore"):
-        powers = base**half, np.float64(-np.inf) ** half, float("-inf") ** half
-    for y in powers:
-        assert np.isnan(y.data)  # as np.array(-inf) ** np.array(0.5); C's pow gives inf
+        for base, array_base in [
+            (Variable(np.array(-np.inf)) * 1.0, np.array(-np.inf)),  # Variable ** Variable
+            (np.float64(-np.inf), np.array(-np.inf)),  # a constant base
+            (float("-inf"), float("-inf")),
+        ]:
+            assert same((base**half).data, array_base ** np.array(0.5))
 
 
 def test_reductions_return_zero_dim_values():
