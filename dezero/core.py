@@ -460,7 +460,7 @@ def scalar(x: Any) -> Any:
     """``x`` ready for NumPy's arithmetic: a 0-d float64 array becomes a NumPy scalar.
 
     NumPy computes on its scalars several times faster than on 0-d arrays, with the same
-    IEEE results and the same floating-point warnings (but for ``**``: see ``Pow``). A
+    IEEE results and the same floating-point warnings (but for ``**``: see ``power``). A
     Function's 0-d float64 result stays the scalar NumPy returns (see ``Value``).
     """
     if type(x) is np.float64:
