@@ -49,10 +49,10 @@ ELEMENTS = 1000
 def format_value(value: Any, precision: int | None = None, elements: int | None = ELEMENTS) -> str:
     """A 0-d value as a number, an array as NumPy would print it, elements aligned;
     summarized beyond ``elements`` elements (None: never)."""
-    if type(value) is np.float64:  # a number, as dezero holds one: the usual case
+    if type(value) is np.float64 or (  # a number, as dezero holds one or as a 0-d array:
+        type(value) is np.ndarray and value.shape == () and value.dtype == np.float64
+    ):  # the usual case, printed without a conversion
         return format_number(value, precision)
-    if type(value) is np.ndarray and value.shape == () and value.dtype == np.float64:
-        return format_number(value, precision)  # a number given as an array: no conversion
     value = np.asarray(value, dtype=np.float64)  # no copy for float64
     if value.ndim == 0:
         return format_number(value, precision)
