@@ -165,15 +165,16 @@ def upstream(value: Variable, named: dict[int, Any], ledger: Ledger) -> Upstream
         f = funcs.pop()
         leads = False
         for x in f.inputs:
-            if id(x) in named:
+            key = id(x)
+            if key in named:
                 leads = True
-                if id(x) in found:
+                if key in found:
                     continue  # met before: a stop, or its creator is already seen
-                found[id(x)] = x
+                found[key] = x
                 if ledger.remembered(x) is not None:
-                    stop.add(id(x))
+                    stop.add(key)
                     continue
-            elif id(x) in ledger.entries:
+            elif key in ledger.entries:
                 loose = True
             creator = x.creator
             if creator is not None:
