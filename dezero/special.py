@@ -90,14 +90,20 @@ def _erfc(x: np.ndarray) -> np.ndarray:
 
 
 def _square_low(x: Value) -> np.ndarray:
-    """x² - fl(x²), exactly (Dekker's product; 0 where x² overflows)."""
+    """x² - fl(x²), exactly (Dekker's product), where e^(-x²) is a float64 number; 0 where
+    it is not (fl(x²) > 746), since there e^(-fl(x²)) is 0 and the low part, as large as
+    half a unit of x², would only make e^(-low) overflow: 0 · inf, nan for 0."""
     with np.errstate(all="ignore"):
         hi = x * x
         c = 134217729.0 * x  # 2^27 + 1 splits x into two halves of 26 bits
         xh = c - (c - x)
         xl = x - xh
         lo = ((xh * xh - hi) + 2 * xh * xl) + xl * xl
-    return np.where(np.isfinite(lo), lo, 0.0)
+    return np.where(np.isfinite(lo) & (hi <= _GAUSS_UNDERFLOW), lo, 0.0)
+
+
+#: e^(-746) is below float64's least subnormal number (4.9e-324 = e^(-744.4)).
+_GAUSS_UNDERFLOW = 746.0
 
 
 def _gauss(x: Variable) -> Variable:

@@ -122,6 +122,29 @@ def test_series_coefficients_are_differentiable_in_x0(f):
     assert float(g.data) == pytest.approx(4 * float(c[4].data), rel=1e-13)
 
 
+@pytest.mark.parametrize("f", [sp.erf, sp.erfc], ids=["erf", "erfc"])
+@pytest.mark.parametrize("x0", [27.4, 40.0, 3e10, 43604424166258.31, -4.6e13, 1e150])
+def test_erf_slopes_far_out_are_zero_not_nan(f, x0):
+    # 2/√π e^(-x²) is below float64's least number here, whatever the low part of x² (as large
+    # as half a unit of x², 1e10 at x = 4.4e13), whose e^(-low) overflowed: 0 · inf gave nan
+    x = Variable(np.array(x0))
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        y = f(x)
+        (first,) = dezero.backprop.gradient_arrays(y, [x])
+        (recorded,) = gradients(y, [x], create_graph=True)
+        (second,) = gradients(recorded, [x])
+        series = dezero.taylor(y, x, 4).data
+    assert float(first) == float(recorded.data) == float(second.data) == 0.0
+    assert list(series[1:]) == [0.0] * 4
+    assert float(y.data) == float(f(Variable(np.array(np.sign(x0) * 30.0))).data)  # ±1, 0 or 2
+
+
+def test_the_calculator_reports_a_zero_slope_of_erf_far_out(calc):
+    out, err = calc.run("x = 43604424166258.31\nerf(x)\nerfc(-x)")
+    assert out.splitlines()[1:] == ["1", "  ∂/∂x = 0", "2", "  ∂/∂x = 0"]
+    assert err == ""
+
+
 @pytest.mark.parametrize("x0", [8.3, 12.7, 18.1, 26.0])
 def test_erfc_keeps_full_relative_precision_far_in_the_tail(x0):
     # (d/dx)^k erfc = (-1)^k 2/√π H_(k-1)(x) e^(-x²), exactly: mpmath.taylor and mpmath.diff
