@@ -115,7 +115,9 @@ def _mp(tree: tuple, x: Any, jitter: dict | None, counter: list[int]) -> Any:
     value = _MPMATH[op](*args)
     if jitter is not None:
         counter[0] += 1
-        value = value * jitter.setdefault(counter[0], 1 + jitter["rng"].uniform(-4, 4) * 2**-53)
+        if counter[0] not in jitter:  # 1 + δ in mpmath: in float64 it rounds to 1 for |δ| < 2^-53
+            jitter[counter[0]] = 1 + mpmath.mpf(jitter["rng"].uniform(-4, 4)) * mpmath.mpf(2) ** -53
+        value = value * jitter[counter[0]]
     return value
 
 
@@ -128,7 +130,9 @@ def kink_arguments(tree: tuple, x0: float) -> list[float]:
         if op in KINKED:
             found.append(float(args[0]))
         elif op in JUMPS:
-            found.append(float(JUMPS[op](*(float(a) for a in args))))
+            points = [float(a) for a in args]
+            finite = all(math.isfinite(a) for a in points)  # floor(inf) raises
+            found.append(float(JUMPS[op](*points)) if finite else math.inf)
         elif op in ("atan2", "hypot"):
             found.append(float(np.hypot(args[0], args[1])))
 

@@ -16,13 +16,18 @@ PyTorch-style reverse mode gets right. Nested reverse mode must itself match mpm
 in ten of the orders it reaches, and the two modes agree wherever both are right. The counts
 show how few orders are left out.
 
+The value and the first derivative that a calculator statement prints come from neither
+mode: from the forward pass and the first-order pass (``gradient_arrays``, with the array
+rules of ``dezero.fast``). They are checked the same way, over 1,000 more expressions.
+
 Integrals of random expressions (``dezero.quadrature``) are checked the same way against
 mpmath.quad, with their derivatives in both bounds.
 
 The seed is fixed. The counts are sized for the whole suite to take under ten minutes on
 two slow cores (1,600 expressions at orders 1-10, 10 up to order 60: the 11th and 12th of
-these alone take a minute); DEZERO_DIFFERENTIAL_CASES, DEZERO_HIGH_ORDER_CASES and
-DEZERO_INTEGRAL_CASES raise them for a longer run (the counts before, 2,000 and 16, pass).
+these alone take a minute); DEZERO_DIFFERENTIAL_CASES, DEZERO_HIGH_ORDER_CASES,
+DEZERO_FIRST_ORDER_CASES and DEZERO_INTEGRAL_CASES raise them for a longer run (the counts
+before, 2,000 and 16, pass; 20,000 first-order cases take half a minute and pass).
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ from expressions import (
 
 import dezero
 from dezero import Variable, gradients
+from dezero.backprop import gradient_arrays
 from dezero_repl.calculus import NEGLIGIBLE, unreliable_orders
 
 CASES = int(os.environ.get("DEZERO_DIFFERENTIAL_CASES", "1600"))
 HIGH_ORDER_CASES = int(os.environ.get("DEZERO_HIGH_ORDER_CASES", "10"))
+FIRST_ORDER_CASES = int(os.environ.get("DEZERO_FIRST_ORDER_CASES", "1000"))
 RTOL = 1e-9
 JITTER_RTOL = 1e-11
 NESTED_GRAPH_LIMIT = 2_000  # nested reverse mode grows ~3x per order; larger cases use Taylor only
@@ -180,6 +187,49 @@ def test_orders_1_to_10_of_random_expressions_match_mpmath_in_both_modes():
     assert stats["nested checked"] >= 0.6 * stats["checked"]
     assert stats["nested missed"] <= 0.1 * stats["nested checked"]
     assert stats["refused"] <= 0.02 * stats["checked"]
+
+
+def _reported(tree: tuple, x0: float) -> tuple[float, float]:
+    """The value and the first derivative as a calculator statement reports them: from the
+    forward pass and the first-order pass (``gradient_arrays``, with the array rules of
+    ``dezero.fast``), neither of which Taylor mode or nested reverse mode goes through."""
+    x = Variable(np.array(x0))
+    with np.errstate(all="ignore"):
+        y = to_dezero(tree, x)
+        (g,) = gradient_arrays(y, [x])
+    return float(y.data), 0.0 if g is None else float(g)
+
+
+def test_values_and_first_derivatives_of_random_expressions_match_mpmath():
+    rng = random.Random(20261206)
+    cases, checked, failures = 0, [0, 0], []
+    for _ in range(FIRST_ORDER_CASES):
+        tree = random_tree(rng, rng.randint(1, 7))
+        x0 = round(rng.uniform(-2.0, 2.0), 4)
+        if any(abs(a) < 1e-3 or not math.isfinite(a) for a in kink_arguments(tree, x0)):
+            continue  # too close to a kink of abs or relu for mpmath's differences
+        if not _representable(tree, x0):
+            continue
+        try:
+            exact, jittered = _references(tree, x0, 1, rng)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue  # outside the domain
+        cases += 1
+        reported = _reported(tree, x0)
+        for k in (0, 1):
+            if not _usable(exact[k], jittered[k]):
+                continue
+            checked[k] += 1
+            scale = float(abs(exact[0])) if k == 1 else 0.0
+            if not _close(reported[k], exact[k], scale):
+                what = "value" if k == 0 else "d/dx"
+                failures.append(
+                    f"{what} of {describe(tree)} at x = {x0}: mpmath "
+                    f"{mpmath.nstr(exact[k], 17)}, dezero {reported[k]!r}"
+                )
+    assert failures == [], "\n".join(failures[:10])
+    assert cases >= 0.8 * FIRST_ORDER_CASES  # the others: outside the domain, or overflowing
+    assert checked[0] >= 0.9 * cases and checked[1] >= 0.85 * cases
 
 
 def test_taylor_mode_to_order_60_matches_mpmath():
