@@ -32,10 +32,15 @@ class FloatingPointLog:
         self.pending.append(kind)
 
     def name(self, operation: str, result: Any = None) -> None:
-        """Attribute complaints since the last call to ``operation``, whose value is ``result``."""
+        """Attribute complaints since the last call to ``operation``, whose value is ``result``
+        (a value or a list of them): each says what it left in the result, or that it left
+        nothing there (as the infinity on the way to e^(-x²) at x = 1e200, whose slope is 0)."""
         for kind in dict.fromkeys(self.pending):
             words = _WARNING_WORDS.get(kind, kind)
-            self.note(f"{words} in {operation} (result contains {_non_finite(words, result)})")
+            left = _non_finite(words, result)
+            what = "nan" if words == "invalid value" else "infinity"
+            where = f"result contains {left}" if left else f"on the way; the result holds no {what}"
+            self.note(f"{words} in {operation} ({where})")
         self.pending.clear()
 
     def note(self, message: str) -> None:
@@ -44,17 +49,16 @@ class FloatingPointLog:
 
 
 def _non_finite(words: str, result: Any) -> str:
-    """What a complaint left in a result (a value or a list of them): nan for an invalid
-    value, else the infinities it holds."""
-    if words == "invalid value":
-        return "nan"
+    """What a complaint left in a result: nan for an invalid value, else the infinities it
+    holds; "" if it holds none of them. Without a result, what the complaint leaves."""
+    if result is None:
+        return "nan" if words == "invalid value" else "inf"
     results = result if isinstance(result, list) else [result]
-    signs = [
-        sign
-        for sign, test in (("inf", np.isposinf), ("-inf", np.isneginf))
-        if any(_has(test, r) for r in results)
-    ]
-    return " and ".join(signs) or "inf"
+    tests = (("nan", np.isnan),) if words == "invalid value" else _INFINITIES
+    return " and ".join(sign for sign, test in tests if any(_has(test, r) for r in results))
+
+
+_INFINITIES = (("inf", np.isposinf), ("-inf", np.isneginf))
 
 
 def _has(test: Callable[[Any], Any], result: Any) -> bool:

@@ -371,6 +371,36 @@ def test_floating_point_trouble_gives_value_and_one_warning(calc, text, value, w
     assert calc.run(text) == (value + "\n", f"warning: {warning}\n")
 
 
+def test_a_complaint_that_leaves_nothing_in_the_result_says_so(calc):
+    # x * x overflows on the way to erf's slope, 2/√π e^(-x²), which is 0 all the same
+    assert calc.run("y = 1e200\nerf(y)") == (
+        "y = 1e200\n1\n  ∂/∂y = 0\n",
+        "warning: overflow in the gradient (on the way; the result holds no infinity)\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "result", "said"),
+    [
+        ("overflow", np.float64(1.0), "overflow in f() (on the way; the result holds no infinity)"),
+        ("invalid value", np.array([np.inf]), "invalid value in f() (on the way; the result "
+         "holds no nan)"),
+        ("invalid value", [np.float64(1.0), np.array([1.0, np.nan])], "invalid value in f() "
+         "(result contains nan)"),
+        ("divide by zero", [np.float64(-np.inf), np.array(np.inf)], "division by zero in f() "
+         "(result contains inf and -inf)"),
+        ("overflow", None, "overflow in f() (result contains inf)"),
+    ],
+)  # fmt: skip
+def test_a_complaint_says_what_it_left_in_the_result(kind, result, said):
+    from dezero_repl.floating import FloatingPointLog
+
+    log = FloatingPointLog()
+    log(kind, 0)
+    log.name("f()", result)
+    assert log.warnings == [said]
+
+
 def test_floating_point_warning_travels_inside_the_json_object(jcalc):
     assert jcalc.last("log(-1)") == {
         "input": "log(-1)",
