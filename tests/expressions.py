@@ -37,9 +37,19 @@ JUMPS = {
     "plus_floor": lambda a: a - math.floor(a) if a - math.floor(a) < 0.5 else math.ceil(a) - a,
     "maximum": lambda a, b: a - b,
     "minimum": lambda a, b: a - b,
-    "mod_const": lambda a, c: min(a % c, c - a % c) if c > 0 else min(-(a % c), a % c - c),
+    "mod_const": lambda a, c: _distance_to_a_jump_of_mod(a, c),
     "choose": lambda a, b: a,
 }
+
+
+def _distance_to_a_jump_of_mod(a: float, c: float) -> float:
+    """How far a is from a multiple of c, where a % c jumps; 0 (too close to tell) beyond
+    10^15 |c|, where a % c depends on a's last bits, which mpmath's 30 digits do not keep."""
+    if abs(a) > 1e15 * abs(c):
+        return 0.0
+    return min(a % c, c - a % c) if c > 0 else min(-(a % c), a % c - c)
+
+
 #: Defined on (-1, 1): their argument is squashed there first, as 0.9 tanh(e).
 UNIT = {"asin", "acos", "atanh"}
 
@@ -123,7 +133,8 @@ def _mp(tree: tuple, x: Any, jitter: dict | None, counter: list[int]) -> Any:
 
 def kink_arguments(tree: tuple, x0: float) -> list[float]:
     """The values at x0 of the arguments of abs, relu and cbrt, and the distance from the
-    origin of those of atan2 and hypot, where they have no derivative (in float64)."""
+    origin of those of atan2 and hypot, where they have no derivative (in float64); and
+    atan2's y left of the origin, its branch cut, where float64's -0 gives -π and mpmath π."""
     found: list[float] = []
 
     def visit(op: str, args: list, value: Any) -> None:
@@ -135,6 +146,8 @@ def kink_arguments(tree: tuple, x0: float) -> list[float]:
             found.append(float(JUMPS[op](*points)) if finite else math.inf)
         elif op in ("atan2", "hypot"):
             found.append(float(np.hypot(args[0], args[1])))
+            if op == "atan2" and args[1] < 0:
+                found.append(float(args[0]))
 
     _walk(tree, x0, visit)
     return found

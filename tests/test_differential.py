@@ -27,7 +27,9 @@ The seed is fixed. The counts are sized for the whole suite to take under ten mi
 two slow cores (1,600 expressions at orders 1-10, 10 up to order 60: the 11th and 12th of
 these alone take a minute); DEZERO_DIFFERENTIAL_CASES, DEZERO_HIGH_ORDER_CASES,
 DEZERO_FIRST_ORDER_CASES and DEZERO_INTEGRAL_CASES raise them for a longer run (the counts
-before, 2,000 and 16, pass; 20,000 first-order cases take half a minute and pass).
+before, 2,000 and 16, pass; 20,000 first-order cases take half a minute and pass, and of
+100,000 three fail: gradients that one float64 backward pass gets wrong beyond 1e-9, where
+contributions cancel or a value on the way is subnormal, as the README says).
 """
 
 from __future__ import annotations
@@ -219,6 +221,8 @@ def test_values_and_first_derivatives_of_random_expressions_match_mpmath():
         for k in (0, 1):
             if not _usable(exact[k], jittered[k]):
                 continue
+            if exact[k] == 0 and 0 < abs(reported[k]) < 1e-200:
+                continue  # 1 - 10^-205 is 1 to mpmath's 30 digits: its 0 is no reference
             checked[k] += 1
             scale = float(abs(exact[0])) if k == 1 else 0.0
             if not _close(reported[k], exact[k], scale):
