@@ -106,6 +106,44 @@ def describe(tree: tuple) -> str:
     return f"{op}({', '.join(args)})"
 
 
+def to_text(tree: tuple, names: dict[int, str] | None = None) -> str:
+    """The expression in the calculator's language, on a variable x, each operation as
+    ``to_dezero`` computes it; ``names`` puts a name in place of a subtree (by ``id``)."""
+    names = names or {}
+    if id(tree) in names:
+        return names[id(tree)]
+    op = tree[0]
+    if op == "x":
+        return "x"
+    args = [f"({to_text(t, names)})" if isinstance(t, tuple) else f"({t!r})" for t in tree[1:]]
+    if op not in _TEXT:
+        return f"{op}({', '.join(args)})"
+    return _TEXT[op].format(a=args[0], b=args[-1])
+
+
+_TEXT = {  # the others are calls of the function of the same name
+    "neg": "-{a}", "square": "{a}^2", "pow_real": "{a}^{b}", "pow_var": "{a}^({a} * {b})",
+    "const_pow": "abs({b})^{a}", "add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}",
+    "div": "{a} / {b}", "add_const": "{a} + {b}", "mul_const": "{a} * {b}",
+    "div_const": "{a} / {b}", "const_div": "{b} / {a}", "mod_const": "{a} % {b}",
+    "log": "log({a})", "log2": "log2({a})", "log10": "log10({a})", "sqrt": "sqrt({a})",
+    "acosh": "acosh({a} + 1.5)", "log_base": "log({a}) / log(abs({b}) + 1.5)",
+    "plus_floor": "{a} + floor({a})", "lgamma": "lgamma({a} + 0.1)",
+    "digamma": "digamma({a} + 0.5)", "gamma": "gamma(1.5 - 1 / (1 + {a}))",
+    "maximum": "max({a}, {b})", "minimum": "min({a}, {b})",
+    "choose": "(if {a} > 0 then {a} else {b})",
+}  # fmt: skip
+
+
+def subtrees(tree: tuple) -> list[tuple]:
+    """Every operation of ``tree``, itself included, parents before children."""
+    found = [tree]
+    for t in tree[1:]:
+        if isinstance(t, tuple) and t[0] != "x":
+            found += subtrees(t)
+    return found
+
+
 def to_dezero(tree: tuple, x: Any) -> Any:
     """The expression on a dezero Variable."""
     op, args = tree[0], [to_dezero(a, x) if isinstance(a, tuple) else a for a in tree[1:]]

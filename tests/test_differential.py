@@ -18,7 +18,10 @@ show how few orders are left out.
 
 The value and the first derivative that a calculator statement prints come from neither
 mode: from the forward pass and the first-order pass (``gradient_arrays``, with the array
-rules of ``dezero.fast``). They are checked the same way, over 1,000 more expressions.
+rules of ``dezero.fast``). They are checked the same way, over 1,000 more expressions, and
+through the calculator itself over 300 more, written as a user would (``x = x0``, ``u =`` a
+part of the expression, ``w =`` the rest of it on u), so that ∂w/∂x goes through the
+ledger's chain rule too.
 
 Integrals of random expressions (``dezero.quadrature``) are checked the same way against
 mpmath.quad, with their derivatives in both bounds.
@@ -26,10 +29,13 @@ mpmath.quad, with their derivatives in both bounds.
 The seed is fixed. The counts are sized for the whole suite to take under ten minutes on
 two slow cores (1,600 expressions at orders 1-10, 10 up to order 60: the 11th and 12th of
 these alone take a minute); DEZERO_DIFFERENTIAL_CASES, DEZERO_HIGH_ORDER_CASES,
-DEZERO_FIRST_ORDER_CASES and DEZERO_INTEGRAL_CASES raise them for a longer run (the counts
-before, 2,000 and 16, pass; 20,000 first-order cases take half a minute and pass, and of
-100,000 three fail: gradients that one float64 backward pass gets wrong beyond 1e-9, where
-contributions cancel or a value on the way is subnormal, as the README says).
+DEZERO_FIRST_ORDER_CASES, DEZERO_STATEMENT_CASES and DEZERO_INTEGRAL_CASES raise them for
+a longer run (the counts before, 2,000 and 16, pass; 20,000 first-order cases take half a
+minute and pass, and of 100,000 three fail: gradients that one float64 backward pass gets
+wrong beyond 1e-9, where contributions cancel or a value on the way is subnormal, as the
+README says; 3,000 statements take ten seconds and pass, and of 20,000 three fail: a
+gradient whose backward pass overflows or underflows on the way, as c / e^v does where its
+derivative -c/e^v/e^v underflows before the e^v of ∂e^v/∂x would bring it back).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from typing import Any
 import mpmath
 import numpy as np
 import pytest
+from conftest import Calculator
 from expressions import (
     JUMPS,
     KINKED,
@@ -50,8 +57,10 @@ from expressions import (
     intermediate_values,
     kink_arguments,
     random_tree,
+    subtrees,
     to_dezero,
     to_mpmath,
+    to_text,
 )
 
 import dezero
@@ -62,6 +71,7 @@ from dezero_repl.calculus import NEGLIGIBLE, unreliable_orders
 CASES = int(os.environ.get("DEZERO_DIFFERENTIAL_CASES", "1600"))
 HIGH_ORDER_CASES = int(os.environ.get("DEZERO_HIGH_ORDER_CASES", "10"))
 FIRST_ORDER_CASES = int(os.environ.get("DEZERO_FIRST_ORDER_CASES", "1000"))
+STATEMENT_CASES = int(os.environ.get("DEZERO_STATEMENT_CASES", "300"))
 RTOL = 1e-9
 JITTER_RTOL = 1e-11
 NESTED_GRAPH_LIMIT = 2_000  # nested reverse mode grows ~3x per order; larger cases use Taylor only
@@ -234,6 +244,45 @@ def test_values_and_first_derivatives_of_random_expressions_match_mpmath():
     assert failures == [], "\n".join(failures[:10])
     assert cases >= 0.8 * FIRST_ORDER_CASES  # the others: outside the domain, or overflowing
     assert checked[0] >= 0.9 * cases and checked[1] >= 0.85 * cases
+
+
+def test_statements_report_what_mpmath_finds_through_a_named_part():
+    # As a user writes it: x = x0, u = a part of the expression, w = the expression with u in
+    # that part's place. The report of w reaches x directly and through u, whose own
+    # gradient the ledger remembers (ledger.py): ∂w/∂x must be the whole derivative.
+    rng = random.Random(61206)
+    checked, failures = 0, []
+    for _ in range(STATEMENT_CASES):
+        tree = random_tree(rng, rng.randint(2, 7))
+        parts = subtrees(tree)[1:]
+        x0 = round(rng.uniform(-2.0, 2.0), 4)
+        if not parts or any(
+            abs(a) < 1e-3 or not math.isfinite(a) for a in kink_arguments(tree, x0)
+        ):
+            continue
+        if not _representable(tree, x0):
+            continue
+        try:
+            exact, jittered = _references(tree, x0, 1, rng)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if not (_usable(exact[0], jittered[0]) and _usable(exact[1], jittered[1])):
+            continue
+        part = rng.choice(parts)
+        source = f"x = {x0!r}\nu = {to_text(part)}\nw = {to_text(tree, {id(part): 'u'})}"
+        calc = Calculator(as_json=True)
+        w = calc.json(source)[-1]
+        checked += 1
+        value, slope = w.get("value"), w.get("grad", {}).get("x")
+        scale = float(abs(exact[0]))
+        numbers = isinstance(value, float) and isinstance(slope, float)  # not "inf" nor absent
+        if not (numbers and _close(value, exact[0], 0.0) and _close(slope, exact[1], scale)):
+            failures.append(
+                f"{source!r}: mpmath {mpmath.nstr(exact[0], 17)}, {mpmath.nstr(exact[1], 17)}; "
+                f"the calculator {value!r}, ∂/∂x = {slope!r} ({w})"
+            )
+    assert failures == [], "\n".join(failures[:10])
+    assert checked >= 0.5 * STATEMENT_CASES
 
 
 def test_taylor_mode_to_order_60_matches_mpmath():
