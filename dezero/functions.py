@@ -438,8 +438,8 @@ class Atan2(Function):
 
     def backward(self, gz):  # ∂/∂y = x / r², ∂/∂x = -y / r²
         y, x = self.inputs
-        r2 = x * x + y * y
-        return sum_to(gz * x / r2, y.shape), sum_to(-gz * y / r2, x.shape)
+        r = hypot(x, y)  # (x / r) / r: r² would overflow from 1.3e154, underflow below 1.5e-154
+        return sum_to(gz * (x / r) / r, y.shape), sum_to(-gz * (y / r) / r, x.shape)
 
     def taylor(self, y, x):
         # Away from the branch cut, atan2 differs from atan(y/x), or from -atan(x/y), by a

@@ -300,6 +300,40 @@ def test_second_derivative_gradient_check(fn, strategy, data):
 # --------------------------------------------------------------------------- closed forms
 
 
+@pytest.mark.parametrize(
+    "y0, x0",
+    [(0.3, -0.7), (1.0, 1e200), (-0.77, 1.4e251), (1e-200, 2e-200), (3e-160, -4e-160)],
+)
+def test_atan2_slopes_hold_where_r_squared_overflows_or_underflows(y0, x0):
+    # ∂/∂y = x / r², ∂/∂x = -y / r²: r² alone leaves float64's range from |r| = 1.3e154
+    # down, or below 1.5e-154, where the slopes themselves are still numbers
+    import mpmath
+
+    from dezero import gradients
+    from dezero.backprop import gradient_arrays
+
+    y, x = Variable(np.array(y0)), Variable(np.array(x0))
+    z = F.atan2(y, x)
+    with mpmath.workdps(30):
+        r2 = mpmath.mpf(x0) ** 2 + mpmath.mpf(y0) ** 2
+        expected = [float(mpmath.mpf(x0) / r2), float(-mpmath.mpf(y0) / r2)]
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        first = [float(g) for g in gradient_arrays(z, [y, x])]
+        recorded = [float(g.data) for g in gradients(z, [y, x], create_graph=True)]
+    assert first == pytest.approx(expected, rel=1e-15, abs=0)
+    assert recorded == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+def test_atan2_second_derivative_through_its_slope():
+    # ∂²/∂y² atan2(y, x) = -2xy / r⁴
+    from dezero import gradients
+
+    y, x = Variable(np.array(0.3)), Variable(np.array(-0.7))
+    (gy,) = gradients(F.atan2(y, x), [y], create_graph=True)
+    (gyy,) = gradients(gy, [y])
+    assert float(gyy.data) == pytest.approx(-2 * -0.7 * 0.3 / 0.58**2, rel=1e-14)
+
+
 def var(value):
     return Variable(np.array(value, dtype=np.float64))
 
