@@ -80,7 +80,13 @@ class _Frontier:
         return self.pop() if self.generations else None
 
 
-def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()) -> None:
+def backprop(
+    y: Variable,
+    keep: Any,
+    create_graph: bool,
+    stop: Any = frozenset(),
+    watch: list[str] | None = None,
+) -> None:
     """Propagate ``y.grad`` to every Variable upstream of ``y``.
 
     ``keep`` says whose gradients survive on intermediate Variables: ``None`` keeps all of
@@ -88,22 +94,23 @@ def backprop(y: Variable, keep: Any, create_graph: bool, stop: Any = frozenset()
     do the Variables whose ids are in ``stop``: the pass treats them as leaves.
 
     Both passes visit each function once, after every function that uses its outputs: in
-    decreasing generation, since a function's generation is below its users'.
+    decreasing generation, since a function's generation is below its users'. With a
+    ``watch`` list, each sum of gradients that cancels is noted there (see ``watched_sum``).
     """
     old_mode = Config.enable_backprop
     Config.enable_backprop = create_graph
     try:
         if create_graph:
-            _backprop_graph(y, keep, stop)
+            _backprop_graph(y, keep, stop, watch)
         else:
             assert y.grad is not None and y.grad.data is not None  # the seed: callers set it
-            for x, g in _backprop_arrays(y, y.grad.data, keep, stop).values():
+            for x, g in _backprop_arrays(y, y.grad.data, keep, stop, watch).values():
                 x.grad = None if g is None else Variable(_own(g))
     finally:
         Config.enable_backprop = old_mode
 
 
-def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
+def _backprop_graph(y: Variable, keep: Any, stop: Any, watch: list[str] | None) -> None:
     """Backpropagation whose every step is recorded, so it can be differentiated again."""
     frontier = _Frontier()
     seen = {id(y.creator)}
@@ -121,7 +128,13 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
             for x, gx in zip(xs if type(xs) is tuple else (xs,), gxs):
                 if gx is None:
                     continue
-                x.grad = gx if x.grad is None else x.grad + gx
+                if x.grad is None:
+                    x.grad = gx
+                else:
+                    total = x.grad + gx
+                    if watch is not None and cancels(x.grad.data, gx.data, total.data):
+                        watch.append("cancellation")
+                    x.grad = total
                 if x.creator is not None and id(x) not in stop and id(x.creator) not in seen:
                     seen.add(id(x.creator))
                     held = frontier.hold(held, x.creator)
@@ -133,11 +146,12 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any) -> None:
 
 
 def _backprop_arrays(
-    y: Variable, seed: Any, keep: Any, stop: Any
+    y: Variable, seed: Any, keep: Any, stop: Any, watch: list[str] | None = None
 ) -> dict[int, tuple[Variable, Any]]:
     """First-order backpropagation of ``seed``, dy/dy, on plain arrays. Returns the
     gradients to hand out, by id: the leaves' and those of the outputs kept (``keep``, as in
-    ``backprop``), each with its Variable; the caller decides what becomes of them.
+    ``backprop``), each with its Variable; the caller decides what becomes of them. With a
+    ``watch`` list, each sum of gradients that cancels (see ``watched_sum``) is noted there.
 
     ``grads`` holds each Variable's gradient, summed as it arrives: an intermediate's until
     its creator is visited, a leaf's until the end. It is keyed by the Variables themselves,
@@ -195,7 +209,7 @@ def _backprop_arrays(
             if type(x) is not tuple:  # one input: the loop below, spelled out
                 old = grads.get(x)
                 if old is not None:
-                    grads[x] = old + gxs
+                    grads[x] = old + gxs if watch is None else watched_sum(old, gxs, watch)
                 else:
                     grads[x] = gxs if x.grad is None else x.grad.data + gxs
                     c = x.creator
@@ -212,7 +226,7 @@ def _backprop_arrays(
                         continue
                     old = grads.get(x)
                     if old is not None:
-                        grads[x] = old + gx
+                        grads[x] = old + gx if watch is None else watched_sum(old, gx, watch)
                         continue
                     grads[x] = gx if x.grad is None else x.grad.data + gx
                     c = x.creator
@@ -224,6 +238,29 @@ def _backprop_arrays(
     for x in leaves:
         handed[id(x)] = (x, grads[x])
     return handed
+
+
+#: A sum of two gradients this many times smaller than the larger of them has lost as many
+#: times the rounding error of its terms: the digits that cancelled.
+CANCELLATION = 1e3
+
+
+def watched_sum(a: Any, b: Any, watch: list[str]) -> Any:
+    """a + b, noting "cancellation" in ``watch`` where it cancels (see ``cancels``)."""
+    total = a + b
+    if cancels(a, b, total):
+        watch.append("cancellation")
+    return total
+
+
+def cancels(a: Any, b: Any, total: Any) -> bool:
+    """Whether ``total``, a + b, is under 1/CANCELLATION of the larger term anywhere (0
+    included), found without a floating-point complaint of its own."""
+    if type(total) is np.float64:  # numbers, the common case: Python floats raise no flags
+        # |a| alone will do: were |b| the larger, |a| is within |a + b| of it
+        return abs(float(a)) > CANCELLATION * abs(float(total))
+    with np.errstate(all="ignore"):
+        return bool(np.any(np.maximum(np.abs(a), np.abs(b)) > CANCELLATION * np.abs(total)))
 
 
 def _apply(f: Function, rule: Any, gys: Sequence[Any], spares: dict[int, np.ndarray]) -> Any:
@@ -296,16 +333,22 @@ def _variable_rule(f: Function, gys: Sequence[Any]) -> Any:
 
 
 def gradients(
-    y: Variable, xs: list[Variable], create_graph: bool = False, stop: Any = frozenset()
+    y: Variable,
+    xs: list[Variable],
+    create_graph: bool = False,
+    stop: Any = frozenset(),
+    watch: list[str] | None = None,
 ) -> list[Variable | None]:
     """Return dy/dx for each x in ``xs``, leaving every ``.grad`` on the graph as it was.
 
     A Variable that ``y`` does not depend on gets ``None``. Backpropagation goes no further
     up than the Variables whose ids are in ``stop``. As in ``Variable.backward``, a first-
     order pass may reuse the buffer of a large intermediate value that only the graph holds.
+    With a ``watch`` list, each sum of gradients that cancels is noted there.
     """
     if not create_graph:
-        return [None if g is None else Variable(g) for g in gradient_arrays(y, xs, stop)]
+        grads = gradient_arrays(y, xs, stop, watch)
+        return [None if g is None else Variable(g) for g in grads]
     saved = [x.grad for x in xs]
     for x in xs:
         x.grad = None
@@ -313,7 +356,7 @@ def gradients(
     y.grad = Variable(np.ones(y.shape, dtype=y.dtype))
     try:
         if y.creator is not None:
-            backprop(y, {id(x) for x in xs}, create_graph, stop)
+            backprop(y, {id(x) for x in xs}, create_graph, stop, watch)
         return [x.grad for x in xs]
     finally:
         if not any(x is y for x in xs):
@@ -323,7 +366,7 @@ def gradients(
 
 
 def gradient_arrays(
-    y: Variable, xs: Sequence[Variable], stop: Any = frozenset()
+    y: Variable, xs: Sequence[Variable], stop: Any = frozenset(), watch: list[str] | None = None
 ) -> list[Value | None]:
     """First-order dy/dx for each x in ``xs`` as values (None where y does not depend on x):
     ``gradients`` without Variables, for a caller that only reads the numbers. A gradient
@@ -331,7 +374,9 @@ def gradient_arrays(
     a 0-d result (see ``core.Value``): it is not written in place, so it needs no copy.
 
     The pass hands its gradients back instead of setting ``.grad``; the gradients that
-    ``xs`` and ``y`` already hold are set aside meanwhile, so that none adds in.
+    ``xs`` and ``y`` already hold are set aside meanwhile, so that none adds in. With a
+    ``watch`` list, every sum of contributions that cancels notes "cancellation" there: a
+    gradient that may have lost digits, for the caller to compute again some other way.
     """
     seed = np.ones(y.shape, dtype=y.dtype) if y.ndim else np.array(1, dtype=y.dtype)
     saved = [x.grad for x in xs]
@@ -342,7 +387,7 @@ def gradient_arrays(
     Config.enable_backprop = False
     try:
         keep = {id(x) for x in xs}
-        handed = {} if y.creator is None else _backprop_arrays(y, seed, keep, stop)
+        handed = {} if y.creator is None else _backprop_arrays(y, seed, keep, stop, watch)
     finally:
         Config.enable_backprop = old_mode
         y.grad = y_grad

@@ -31,7 +31,7 @@ from dezero.budget import size_text
 from dezero.core import Value
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
-from dezero_repl.ledger import DERIVED, Gradients, derived
+from dezero_repl.ledger import DERIVED, Gradients, Summary, derived
 from dezero_repl.limits import MAX_ITERATIONS, Tally
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
@@ -101,11 +101,11 @@ def taylor_coefficients(
 
     The work (about n²/2 coefficient products per operation for order n) is forecast and
     refused beyond MAX_TAYLOR_WORK, before anything is computed. The orders in ``checked``
-    are vouched for (see ``_vouch``); ``underflows`` notes the values that underflow.
+    are vouched for (see ``_vouch``); ``underflows`` notes the values that underflow. Order 1
+    is vouched for where y uses a derivative, or where a value underflowed on the way.
     """
     functions = series.functions_between(x, y)
     least = 1 if _uses_a_derivative(y, functions) else 2  # the least order vouched for
-    checked = [k for k in checked if k >= least]
     work = len(functions) * (order + 1) ** 2 // 2
     if work > MAX_TAYLOR_WORK:
         raise CalcError(
@@ -119,8 +119,9 @@ def taylor_coefficients(
     with accurate_integrals():
         with using_config("enable_backprop", True), watching_underflow(underflows):
             coefficients = series.coefficients(y, x, order)
+        checked = [k for k in checked if k >= (1 if underflows else least)]
         if checked:
-            _vouch(y, x, coefficients, list(checked), bool(underflows))
+            _vouch(y, x, coefficients, checked, bool(underflows))
     return coefficients
 
 
@@ -135,7 +136,7 @@ def vouched_report(value: Variable, report: Gradients, note: Callable[[str], Non
     kept = []
     for name, variable, gradient in report:
         reason = None
-        if value.ndim == 0 and variable.size == 1:
+        if gradient is not None and value.ndim == 0 and variable.size == 1:
             first = [value, Variable(np.asarray(gradient, dtype=np.float64).reshape(()))]
             try:
                 reason = unreliable_orders(value, variable, first, [1]).get(1)
@@ -145,7 +146,55 @@ def vouched_report(value: Variable, report: Gradients, note: Callable[[str], Non
             kept.append((name, variable, gradient))
         else:
             note(f"∂/∂{name} is not shown: it {reason}")
+            kept.append((name, variable, None))  # and the gradients through it are not shown
     return kept
+
+
+def checked_report(
+    value: Variable, report: Gradients, note: Callable[[str], None], why: str
+) -> Gradients:
+    """The report of a value whose backward pass may have lost digits (``why``: where
+    contributions cancelled, or where a value underflowed), each gradient computed again by
+    Taylor mode and vouched for as a higher derivative is (see ``unreliable_orders``). One
+    that cannot be is None, with a note saying why."""
+    checked = []
+    for name, variable, gradient in report:
+        if gradient is not None:
+            gradient, reason = _first_derivative(value, variable, why)
+            if reason is not None:
+                note(f"∂/∂{name} is not shown: it {reason}")
+        checked.append((name, variable, gradient))
+    return checked
+
+
+def _first_derivative(y: Variable, x: Variable, why: str) -> tuple[np.ndarray | None, str | None]:
+    """The gradient of y's sum with respect to x by Taylor mode, vouched for; or None and
+    the reason (``why`` the gradient is computed again starts it). With respect to a
+    number, that is the derivative of y's sum; with respect to an array, the derivative of
+    y element by element, where y is made from x element by element, or sums what is."""
+    if x.ndim == 0 and y.ndim > 0:
+        with using_config("enable_backprop", True):
+            y = F.sum(y)
+    elif x.ndim > 0 and isinstance(y.creator, F.Sum) and _elementwise(y.creator.inputs[0], x):
+        y = y.creator.inputs[0]  # the gradient of the sum of y is the same as of its terms
+    elif x.ndim > 0 and not _elementwise(y, x):
+        return None, (
+            f"cannot be vouched for: {why}, and a gradient with respect to an array whose "
+            f"elements are combined is not computed again"
+        )
+    underflows: list[str] = []
+    try:
+        coefficients = taylor_coefficients(y, x, 1, underflows=underflows)
+        reason = unreliable_orders(y, x, coefficients, [1], bool(underflows)).get(1)
+    except (ValueError, CalcError):  # a value on the way was released or summarized
+        return None, f"cannot be vouched for: {why}, and its history is not kept"
+    if reason is not None:
+        return None, reason
+    derivative = np.asarray(_array(coefficients[1]), dtype=np.float64).reshape(x.shape)
+    if not np.all(np.isfinite(derivative)):  # 0·∞ where a value underflowed to 0, say
+        what = "nan" if np.any(np.isnan(derivative)) else "infinite"
+        return None, f"cannot be vouched for: {why}, and it comes out as {what}"
+    return derivative, None
 
 
 @contextmanager
@@ -241,7 +290,9 @@ def unreliable_orders(
 
     A derivative that comes out as 0 where a value underflowed on the way to it
     (``underflowed``) is refused too: e^(-1000x) at 0.75 is e^-750, below the smallest
-    float64, so its 100th derivative, 1.9e-26, came out as 0.
+    float64, so its 100th derivative, 1.9e-26, came out as 0. Unless extended precision,
+    whose range reaches 1e-4951 on x86, finds 0 too, where float64's 0 is right:
+    e^(-x²)'s slope at 30, -60·e^-900.
     """
     if not orders:
         return {}
@@ -251,20 +302,23 @@ def unreliable_orders(
         above = series.propagate(y, x, n, STEP, shift=h)
         below = series.propagate(y, x, n, shift=-h)
     extended = _extended(y, x, n)
+    functions = series.functions_between(x, y)
     # Rounding noise around a true 0 shrinks with precision; a quadrature's error does not.
-    noise = not any(Q.is_quadrature(f) for f in series.functions_between(x, y))
+    noise = not any(Q.is_quadrature(f) for f in functions)
+    # extended precision, with its wider range, vouches for a 0 that underflowed
+    wide = None if any(_float64_only(f) for f in functions) else extended
     derivatives = [_array(c) * math.factorial(k) for k, c in enumerate(coefficients)]
     found = {}
     for k in sorted(orders):
         a = derivatives[k]
-        if underflowed and np.any(a == 0):
+        scale = np.max(np.abs(derivatives[:k]), axis=0)
+        if underflowed and np.any(a == 0) and not _zero_holds(a, wide, k, scale, noise):
             found[k] = (
                 "comes out as 0 only because a value on the way fell below the smallest "
                 "float64 (underflow), so it cannot be vouched for"
             )
             continue
         b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
-        scale = np.max(np.abs(derivatives[:k]), axis=0)
         with np.errstate(all="ignore"):
             bad = _disagree(a, b, scale)
         if np.any(bad):
@@ -293,6 +347,25 @@ def unreliable_orders(
     return found
 
 
+def _zero_holds(a: Any, extended: list[np.ndarray] | None, k: int, scale: Any, noise: bool) -> bool:
+    """Whether every 0 in ``a``, a derivative of order k, is one in extended precision too."""
+    if extended is None:
+        return False
+    with np.errstate(all="ignore"):
+        return not np.any((a == 0) & _disagree(a, extended[k], scale, noise))
+
+
+def _float64_only(f: Function) -> bool:
+    """Whether ``f``'s values in extended precision may still be float64's, its range
+    included: SciPy's functions, a quadrature, an array's summarized history. (erf's and
+    erfc's derivatives are computed in extended precision; erfc's value is float64's, which
+    matters only where it is below float64's normal range.)"""
+    if isinstance(f, SF.Erf):
+        y = f.outputs[0]()
+        return y is None or bool(np.any(np.abs(_array(y)) < np.finfo(np.float64).tiny))
+    return isinstance(f, (SF.Gamma, SF.Lgamma, SF.Polygamma, Summary)) or Q.is_quadrature(f)
+
+
 def _extended(y: Variable, x: Variable, order: int) -> list[np.ndarray] | None:
     """The derivatives of y up to ``order`` computed again with every value in extended
     precision (NumPy's longdouble: 64 bits of mantissa on x86, float64's 53 elsewhere),
@@ -305,7 +378,8 @@ def _extended(y: Variable, x: Variable, order: int) -> list[np.ndarray] | None:
             s = series.propagate(y, x, order, dtype=np.longdouble)
     except TypeError:
         return None
-    return [np.asarray(_value(c), dtype=np.float64) * math.factorial(k) for k, c in enumerate(s)]
+    # k! times the coefficient before rounding to float64, whose range it may be outside of
+    return [np.asarray(_value(c) * math.factorial(k), dtype=np.float64) for k, c in enumerate(s)]
 
 
 def _first(a: Any, b: Any, bad: Any) -> tuple[str, float, float, int]:
@@ -469,16 +543,44 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
         )
     if any(x.ndim != 0 for x in xs):
         raise CalcError(f"{f.name} needs numbers as arguments", kind=ErrorKind.TypeError)
+    doubts: list[str] = []  # underflows, and sums of gradients that cancel
     with using_config("enable_backprop", True):
-        y = applied(session, f.base, xs, depth + 1)
-        if y.ndim != 0:
-            raise CalcError(f"{f.base.name} must return a number", kind=ErrorKind.TypeError)
-        first = _partials(y, xs)
+        with watching_underflow(doubts):
+            y = applied(session, f.base, xs, depth + 1)
+            if y.ndim != 0:
+                raise CalcError(f"{f.base.name} must return a number", kind=ErrorKind.TypeError)
+            first = _partials(y, xs, doubts)
         if not f.hessian:
+            if doubts:  # as a statement's report is (see ``checked_report``)
+                _vouch_gradient(session, f.base, xs, first, "underflow" in doubts, depth)
             return derived(F.stack(first))
         hessian = F.stack([F.stack(_partials(g, xs)) for g in first])
     _vouch_hessian(session, f.base, xs, y, first, hessian, depth)
     return derived(hessian)
+
+
+def _vouch_gradient(
+    session: Session,
+    f: Any,
+    xs: list[Variable],
+    first: list[Variable],
+    underflowed: bool,
+    depth: int,
+) -> None:
+    """Refuse a gradient whose partial derivatives float64 cannot give to 9 digits, where a
+    value underflowed or contributions cancelled on the way: each is checked as a derivative
+    of order 2 is (see ``unreliable_orders``), at copies of the arguments, so that each
+    moves alone, even where two are one variable."""
+    copies = [Variable(np.array(_array(x))) for x in xs]
+    with using_config("enable_backprop", True), np.errstate(all="ignore"):
+        y = applied(session, f, copies, depth + 1)
+    for i, (x, g) in enumerate(zip(copies, first)):
+        reason = unreliable_orders(y, x, [y, g], [1], underflowed).get(1)
+        if reason is not None:
+            raise CalcError(
+                f"the partial derivative in argument {i + 1} {reason}",
+                kind=ErrorKind.PrecisionError,
+            )
 
 
 def _vouch_hessian(
@@ -540,9 +642,9 @@ def _refuse_entry(a: np.ndarray, other: np.ndarray, bad: np.ndarray, why: str) -
         )
 
 
-def _partials(y: Variable, xs: list[Variable]) -> list[Variable]:
+def _partials(y: Variable, xs: list[Variable], watch: list[str] | None = None) -> list[Variable]:
     # Partial derivatives: each parameter on its own, not through the others' histories.
-    grads = gradients(y, xs, create_graph=True, stop={id(x) for x in xs})
+    grads = gradients(y, xs, create_graph=True, stop={id(x) for x in xs}, watch=watch)
     return [Variable(np.zeros(())) if g is None else g for g in grads]
 
 

@@ -15,6 +15,7 @@ import gc
 import operator
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from dezero_repl.errors import CalcError, ErrorKind, Timeout, did_you_mean
 from dezero_repl.floating import FloatingPointLog
 from dezero_repl.indexing import array_literal, check_index_size, index_item, index_message
 from dezero_repl.ledger import (
+    Doubts,
     Gradients,
     HistoryLost,
     Ledger,
@@ -101,6 +103,9 @@ class Session:
         self.memory_limit = 1 << 30  # what one statement may hold, in bytes (dezero.budget)
         self.ledger = Ledger()
         self._callees: set[str] = set()  # every name a definition has called (a superset)
+        # the values made where a value underflowed, or from one: a report through them is
+        # computed again and vouched for (see _report)
+        self.doubtful: weakref.WeakSet[Variable] = weakref.WeakSet()
         self._caught: list[warnings.WarningMessage] | None = None  # while watching()
 
     # -- statements -----------------------------------------------------------
@@ -131,6 +136,7 @@ class Session:
             name = statement.name
             self._check_assignable(name, statement.name_start, statement.name_end)
         value, warnings, extra = self.evaluate_statement(statement.expr)
+        underflowed = self._fp.underflowed  # on the way to the value, not to its gradients
         if is_function(value):
             if name is not None:
                 raise CalcError(
@@ -147,7 +153,7 @@ class Session:
                 report, walked = self._report(value)
             except (HistoryLost, ReportTooLarge) as e:
                 warnings = [*warnings, f"no gradients reported: {e.message}"]
-        grads = None if report is None else {n: g for n, _, g in report}
+        grads = None if report is None else {n: g for n, _, g in report if g is not None}
         if name is not None:
             value = self._bind(name, value, walked)
             if report is not None:
@@ -156,6 +162,8 @@ class Session:
             # ans keeps only the graph that leads to named variables, as they do: what leads
             # nowhere can never receive a reported gradient, and would only hold memory.
             prune(value, self.variables.names.keys(), self.ledger)
+        if value.creator is not None and (underflowed or walked is not None and walked.doubtful):
+            self.doubtful.add(value)
         self.last = value
         self.log.append(text.strip())
         return Computed(value.data, grads, name, warnings=warnings, extra=extra)
@@ -208,7 +216,7 @@ class Session:
             yield
             return
         with (
-            np.errstate(all="call", under="ignore", call=self._floating_point),
+            np.errstate(all="call", call=self._floating_point),
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always")
@@ -240,19 +248,37 @@ class Session:
                 return self._report(value)
         derivative = is_derived(value)
         most = MAX_DERIVATIVE_REPORT if derivative else None
-        report, walked = self.ledger.report(value, self.variables, most)
+        doubts = Doubts()
+        doubtful = {id(v) for v in self.doubtful} if self.doubtful else ()
+        report, walked = self.ledger.report(value, self.variables, most, doubts, doubtful)
+        for name, v, g in report if doubts.through else ():
+            if g is None:
+                through = doubts.through[id(v)]
+                self._fp.note(
+                    f"∂/∂{name} is not shown: it goes through {through}, whose own ∂/∂{name} "
+                    f"could not be vouched for"
+                )
         if report and derivative:  # each gradient is a derivative of higher order
             from dezero_repl.calculus import vouched_report
 
             report = vouched_report(value, report, self._fp.note)
+        elif report and (doubts.sums or self._fp.underflowed or walked.doubtful):
+            from dezero_repl.calculus import checked_report
+
+            why = (
+                "large contributions to it cancel"
+                if doubts.sums
+                else "a value on the way fell below the smallest float64 (underflow)"
+            )
+            report = checked_report(value, report, self._fp.note, why)
         self._take_warnings()
         if self._fp.pending:
-            self._fp.name("the gradient", [g for _, _, g in report])
+            self._fp.name("the gradient", [g for _, _, g in report if g is not None])
         return report, walked
 
     def gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
-        """The report as name → gradient."""
-        return {name: g for name, _, g in self._report(value)[0]}
+        """The report as name → gradient (without those that could not be vouched for)."""
+        return {name: g for name, _, g in self._report(value)[0] if g is not None}
 
     def _check_assignable(self, name: str, start: int, end: int) -> None:
         reason = None

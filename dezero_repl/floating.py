@@ -2,7 +2,9 @@
 
 Overflow, division by zero and invalid values do not stop a statement: the result holds
 inf or nan, and the statement's outcome carries one line per complaint, saying which
-operation made it and what it left in the result.
+operation made it and what it left in the result. Underflow is no complaint of its own: it
+is noted, since the gradients reported of a value made where one underflowed are computed
+again and vouched for (see ``calculus.checked_report``).
 """
 
 from __future__ import annotations
@@ -27,9 +29,13 @@ class FloatingPointLog:
     def __init__(self) -> None:
         self.pending: list[str] = []
         self.warnings: list[str] = []
+        self.underflowed = False  # a value fell below the smallest float64 on the way
 
     def __call__(self, kind: str, flag: int) -> None:
-        self.pending.append(kind)
+        if kind == "underflow":
+            self.underflowed = True
+        else:
+            self.pending.append(kind)
 
     def name(self, operation: str, result: Any = None) -> None:
         """Attribute complaints since the last call to ``operation``, whose value is ``result``

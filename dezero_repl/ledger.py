@@ -16,6 +16,11 @@ over the remembering variables ``b`` where backpropagation stopped. Every path f
 ``u`` is counted once, at the first remembering variable on it, so the sum is the one a full
 backward pass makes.
 
+A report notes what may have cost its gradients digits (``Doubts``): sums of contributions
+that cancel, on the backward pass and in this chain rule. The session then computes its
+gradients again (``calculus.checked_report``); one that cannot be vouched for is remembered
+as None, and so is every later gradient through it.
+
 Arrays are bounded another way. When an array loses its name (``v = v - lr * v`` makes a
 new ``v``), its history is replaced by a ``Summary``: its first derivatives with respect to
 the named scalars upstream, found by forward mode (one array of its shape per scalar).
@@ -33,14 +38,14 @@ import numpy as np
 
 import dezero.functions as F
 from dezero import Function, Variable, no_grad, series
-from dezero.backprop import gradient_arrays
+from dezero.backprop import gradient_arrays, watched_sum
 from dezero.core import Config, Value
 from dezero.series import ZERO
 from dezero_repl.errors import CalcError, ErrorKind
 from dezero_repl.names import Variables
 
-Remembered = dict[int, tuple[weakref.ref, np.ndarray]]  # id(u) -> (u, ∂b/∂u)
-Gradients = list[tuple[str, Variable, np.ndarray]]  # (name, variable, gradient), reported
+Remembered = dict[int, tuple[weakref.ref, Any]]  # id(u) -> (u, ∂b/∂u, or None: not vouched for)
+Gradients = list[tuple[str, Variable, Any]]  # (name, variable, gradient, or None: not vouched for)
 
 
 #: The values that are derivatives themselves (of diff, primes, taylor, grad, hessian). A
@@ -72,6 +77,19 @@ class Upstream(NamedTuple):
     met: Any  # the ids of all the named variables met on the way (a set-like view)
     loose: bool  # a Function on the way may lead to no named variable: prune has work
     functions: int  # the Functions met: backpropagation will pass through as many
+    doubtful: bool  # a doubtful value (see ``upstream``) is met before any stop
+
+
+class Doubts:
+    """What a report met on the way that may have cost its gradients digits: sums of
+    contributions that cancelled, and gradients that go through a named variable whose own
+    gradient was not vouched for (by id, with that variable's name)."""
+
+    __slots__ = ("sums", "through")
+
+    def __init__(self) -> None:
+        self.sums: list[str] = []  # "cancellation", once for each sum that cancelled
+        self.through: dict[int, str] = {}
 
 
 class Ledger:
@@ -88,14 +106,22 @@ class Ledger:
         return entry[1] if entry is not None and entry[0]() is v else None
 
     def report(
-        self, value: Variable, variables: Variables, most: int | None = None
+        self,
+        value: Variable,
+        variables: Variables,
+        most: int | None = None,
+        doubts: Doubts | None = None,
+        doubtful: Collection[int] = (),
     ) -> tuple[Gradients, Upstream]:
         """(name, variable, gradient of the sum of ``value``) for each named variable
         upstream, in the order of ``variables``, and what the walk up found (whether
         pruning has work, say). Its time does not grow with the number of variables.
-        Past ``most`` Functions to backpropagate through, ``ReportTooLarge`` is raised."""
+        Past ``most`` Functions to backpropagate through, ``ReportTooLarge`` is raised.
+
+        What may have cost digits is noted in ``doubts``: the gradient through a remembered
+        partial that was not vouched for is None. ``doubtful``: see ``upstream``."""
         named = variables.names
-        walked = upstream(value, named, self)
+        walked = upstream(value, named, self, doubtful)
         found = walked.variables
         if not found:
             return [], walked
@@ -105,8 +131,9 @@ class Ledger:
                 f"derivative's graph (limit {most:,}), and be vouched for as derivatives of "
                 f"one order higher; diff computes that order directly"
             )
+        sums = None if doubts is None else doubts.sums
         direct: dict[int, Any] = {}
-        for v, g in zip(found, gradient_arrays(value, found, stop=walked.stop)):
+        for v, g in zip(found, gradient_arrays(value, found, walked.stop, sums)):
             direct[id(v)] = np.zeros_like(v.data) if g is None else g
         totals = dict(direct)
         for i in walked.stop & direct.keys():
@@ -115,8 +142,21 @@ class Ledger:
             assert remembered is not None  # the search stopped there because it remembers
             for j, (ref, partial) in remembered.items():
                 if j in named and ref() is not None:
+                    if partial is None:  # not vouched for: nor is the total through it
+                        totals[j] = None
+                        if doubts is not None:
+                            doubts.through.setdefault(j, named[i])
+                        continue
                     contribution = _chain(adjoint, partial)
-                    totals[j] = totals[j] + contribution if j in totals else contribution
+                    old = totals.get(j, _NONE)
+                    if old is _NONE:
+                        totals[j] = contribution
+                    elif old is not None:
+                        totals[j] = (
+                            old + contribution
+                            if sums is None
+                            else watched_sum(old, contribution, sums)
+                        )
         order = sorted(totals, key=lambda i: variables.rank[named[i]])
         return [(named[i], variables.with_id(i), totals[i]) for i in order], walked
 
@@ -136,6 +176,9 @@ class Ledger:
         return any(i in named and ref() is not None for i, (ref, _) in partials.items())
 
 
+_NONE = object()  # no total yet (None is a total not vouched for)
+
+
 def _chain(adjoint: Value, partial: Value) -> Value:
     """adjoint · ∂b/∂u, where a partial derivative of exactly 0 means that b does not
     depend on that element of u: it stays 0 even when the adjoint is infinite, as it does
@@ -147,9 +190,13 @@ def _chain(adjoint: Value, partial: Value) -> Value:
     return np.multiply(adjoint, partial, out=zero, where=partial != 0)
 
 
-def upstream(value: Variable, named: dict[int, Any], ledger: Ledger) -> Upstream:
+def upstream(
+    value: Variable, named: dict[int, Any], ledger: Ledger, doubtful: Collection[int] = ()
+) -> Upstream:
     """The named variables that ``value`` depends on, and the ids of those among them that
-    remember their gradients: the search, like backpropagation later, stops at those.
+    remember their gradients: the search, like backpropagation later, stops at those. It
+    tells too whether it met a value whose id is in ``doubtful`` on the way (a value made
+    where another underflowed: a backward pass through it may lose digits).
 
     On the way it tells whether ``prune`` could cut anything: not if every Function met
     has an input that is named or made by another Function (then, by induction from the
@@ -159,8 +206,9 @@ def upstream(value: Variable, named: dict[int, Any], ledger: Ledger) -> Upstream
     found = {id(value): value} if id(value) in named else {}
     stop: set[int] = set()
     funcs = [] if value.creator is None else [value.creator]
-    seen = {id(f) for f in funcs}
+    seen = set(funcs)  # Functions hash by identity, as their ids would, without id() calls
     loose = False
+    doubt = bool(doubtful) and id(value) in doubtful
     while funcs:
         f = funcs.pop()
         leads = False
@@ -176,14 +224,16 @@ def upstream(value: Variable, named: dict[int, Any], ledger: Ledger) -> Upstream
                     continue
             elif key in ledger.entries:
                 loose = True
+            if doubtful and key in doubtful:
+                doubt = True
             creator = x.creator
             if creator is not None:
                 leads = True
-                if id(creator) not in seen:
-                    seen.add(id(creator))
+                if creator not in seen:
+                    seen.add(creator)
                     funcs.append(creator)
         loose = loose or not leads
-    return Upstream(list(found.values()), stop, found.keys(), loose, len(seen))
+    return Upstream(list(found.values()), stop, found.keys(), loose, len(seen), doubt)
 
 
 def needs_pruning(value: Variable, walked: Upstream | None, old: Variable | None) -> bool:

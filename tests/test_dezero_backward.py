@@ -731,3 +731,37 @@ def test_gradient_arrays_hand_out_values_as_dezero_holds_them():
     assert x.grad is None and v.grad is None  # the pass sets no .grad
     y.backward()
     assert type(x.grad.data) is np.ndarray and x.grad.data == 7.0  # backward: arrays, as the book
+
+
+@pytest.mark.parametrize(
+    ("x0", "build", "cancels"),
+    [
+        (1.0001, lambda x: x - x, True),  # 1 + (-1): all of it cancels
+        (1.0001, lambda x: x * x - 2 * x, True),  # 2x - 2 at 1.0001: 2e-4 of terms of 2
+        (1.0001, lambda x: x * x + 2 * x, False),
+        (1.0001, lambda x: F.sin(x) * 3, False),  # a chain: no sum at all
+        ([1.0, 1.0], lambda x: F.sum(x * np.array([1.0, -1.0])) + x[1], True),  # x[1]: -1 + 1
+        ([1.0, 1.0], lambda x: F.sum(x * np.array([1.0, 2.0])) + x[1], False),
+    ],
+)
+def test_gradient_arrays_note_the_sums_that_cancel(x0, build, cancels):
+    from dezero.backprop import gradient_arrays
+
+    x = Variable(np.array(x0))
+    y = build(x)
+    watch: list[str] = []
+    (g,) = gradient_arrays(y, [x], watch=watch)
+    (unwatched,) = gradient_arrays(y, [x])
+    assert bool(watch) == cancels
+    np.testing.assert_array_equal(g, unwatched)  # watching changes no number
+
+
+def test_a_watched_sum_raises_no_floating_point_complaint_of_its_own():
+    from dezero.backprop import watched_sum
+
+    watch: list[str] = []
+    with np.errstate(all="raise"):  # 1e3 times the sum overflows; the sum does not
+        assert watched_sum(np.float64(2.0**1023), np.float64(-(2.0**1022)), watch) == 2.0**1022
+        total = watched_sum(np.array([2.0**1023, 1e-320]), np.array([-(2.0**1022), -1e-320]), watch)
+    np.testing.assert_array_equal(total, [2.0**1022, 0.0])
+    assert watch == ["cancellation"]  # the second: 1e-320 - 1e-320

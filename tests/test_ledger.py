@@ -25,6 +25,12 @@ class ForgetfulLedger(Ledger):
         return None
 
 
+def _forgetful() -> Session:
+    session = Session()
+    session.ledger = ForgetfulLedger()
+    return session
+
+
 NAMES = ["a", "b", "c", "v"]
 TERMS = ["a", "b", "c", "v", "2", "0.5", "sin(a)", "exp(b / 4)", "sum(v)", "v[0]", "a * b"]
 
@@ -56,14 +62,32 @@ def reports(session: Session, lines: list[str]) -> list[dict]:
     return out
 
 
+def refused(session: Session, lines: list[str]) -> list[set[str]]:
+    """For each statement, the names whose gradients it left out as not vouched for."""
+    out = []
+    for line in lines:
+        try:
+            with np.errstate(all="ignore"):
+                outcome = session.execute(parse_statement(line), line)
+        except CalcError:
+            out.append(set())
+            continue
+        out.append({w[3 : w.index(" is not shown")] for w in outcome.warnings if "not shown" in w})
+    return out
+
+
 @settings(max_examples=150, deadline=None)
 @given(statements())
 def test_remembered_partials_give_the_full_backward_result(lines):
-    fast, full = Session(), Session()
-    full.ledger = ForgetfulLedger()
-    for got, want in zip(reports(fast, lines), reports(full, lines)):
-        assert got.keys() == want.keys()
-        for name in got:
+    fast, full = Session(), _forgetful()
+    fast_refused, full_refused = refused(Session(), lines), refused(_forgetful(), lines)
+    for got, want, left, right in zip(
+        reports(fast, lines), reports(full, lines), fast_refused, full_refused
+    ):
+        # A sum that cancels on one pass and not the other (the full pass goes further up)
+        # may leave a gradient out as not vouched for: the others are the same.
+        assert got.keys() | left == want.keys() | right
+        for name in got.keys() & want.keys():
             if name == "error":
                 assert got == want
                 continue
