@@ -22,9 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dezero import fast
+from dezero import core, fast
 from dezero.budget import this_thread as budgets
-from dezero.core import Config, Function, Value, Variable, as_array, as_variable, scalar
+from dezero.core import (
+    CANCELLATION,
+    Config,
+    Function,
+    Value,
+    Variable,
+    as_array,
+    as_variable,
+    scalar,
+)
 
 if TYPE_CHECKING:
     import weakref
@@ -97,8 +106,8 @@ def backprop(
     decreasing generation, since a function's generation is below its users'. With a
     ``watch`` list, each sum of gradients that cancels is noted there (see ``watched_sum``).
     """
-    old_mode = Config.enable_backprop
-    Config.enable_backprop = create_graph
+    old_mode, old_watch = Config.enable_backprop, core.watch
+    Config.enable_backprop, core.watch = create_graph, watch
     try:
         if create_graph:
             _backprop_graph(y, keep, stop, watch)
@@ -107,7 +116,7 @@ def backprop(
             for x, g in _backprop_arrays(y, y.grad.data, keep, stop, watch).values():
                 x.grad = None if g is None else Variable(_own(g))
     finally:
-        Config.enable_backprop = old_mode
+        Config.enable_backprop, core.watch = old_mode, old_watch
 
 
 def _backprop_graph(y: Variable, keep: Any, stop: Any, watch: list[str] | None) -> None:
@@ -240,11 +249,6 @@ def _backprop_arrays(
     return handed
 
 
-#: A sum of two gradients this many times smaller than the larger of them has lost as many
-#: times the rounding error of its terms: the digits that cancelled.
-CANCELLATION = 1e3
-
-
 def watched_sum(a: Any, b: Any, watch: list[str]) -> Any:
     """a + b, noting "cancellation" in ``watch`` where it cancels (see ``cancels``)."""
     total = a + b
@@ -259,8 +263,20 @@ def cancels(a: Any, b: Any, total: Any) -> bool:
     if type(total) is np.float64:  # numbers, the common case: Python floats raise no flags
         # |a| alone will do: were |b| the larger, |a| is within |a + b| of it
         return abs(float(a)) > CANCELLATION * abs(float(total))
+    a, b = np.broadcast_to(a, total.shape), np.broadcast_to(b, total.shape)
     with np.errstate(all="ignore"):
-        return bool(np.any(np.maximum(np.abs(a), np.abs(b)) > CANCELLATION * np.abs(total)))
+        if total.ndim == 0:
+            return bool(np.maximum(np.abs(a), np.abs(b)) > CANCELLATION * np.abs(total))
+        step = max(1, _BLOCK // max(1, total[0].size))  # rows at a time: the test's own
+        for i in range(0, len(total), step):  # arrays stay small beside a large gradient
+            rows = slice(i, i + step)
+            largest = np.maximum(np.abs(a[rows]), np.abs(b[rows]))
+            if np.any(largest > CANCELLATION * np.abs(total[rows])):
+                return True
+    return False
+
+
+_BLOCK = 1 << 16  # elements
 
 
 def _apply(f: Function, rule: Any, gys: Sequence[Any], spares: dict[int, np.ndarray]) -> Any:
@@ -383,13 +399,13 @@ def gradient_arrays(
     for x in xs:
         x.grad = None
     y_grad, y.grad = y.grad, None
-    old_mode = Config.enable_backprop
-    Config.enable_backprop = False
+    old_mode, old_watch = Config.enable_backprop, core.watch
+    Config.enable_backprop, core.watch = False, watch
     try:
         keep = {id(x) for x in xs}
         handed = {} if y.creator is None else _backprop_arrays(y, seed, keep, stop, watch)
     finally:
-        Config.enable_backprop = old_mode
+        Config.enable_backprop, core.watch = old_mode, old_watch
         y.grad = y_grad
         for x, grad in zip(xs, saved):
             x.grad = grad

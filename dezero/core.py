@@ -408,12 +408,30 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return sum_to_array(g, shape)
 
 
+#: A sum this many times smaller than its largest term has lost as many times the rounding
+#: error of its terms: the digits that cancelled.
+CANCELLATION = 1e3
+#: While a backward pass that watches for cancellation runs (``dezero.backprop``), the list
+#: it notes "cancellation" in: the sums of broadcasting's gradients note theirs there too.
+watch: list[str] | None = None
+
+
 def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``x`` over the axes that broadcasting added or stretched, to get ``shape``."""
     lead = x.ndim - len(shape)
     lead_axis = tuple(range(lead))
     axis = tuple(i + lead for i, sx in enumerate(shape) if sx == 1)
     y = x.sum(lead_axis + axis, keepdims=True)
+    if watch is not None and (lead_axis or axis):
+        from dezero.budget import active  # the test's own array, within the statement's budget
+
+        budget = active()
+        if budget is not None:
+            budget.reserve(x.nbytes)
+        with np.errstate(all="ignore"):
+            largest = np.abs(x).max(lead_axis + axis, keepdims=True, initial=0.0)
+            if np.any(largest > CANCELLATION * np.abs(y)):
+                watch.append("cancellation")
     return y.squeeze(lead_axis) if lead > 0 else y
 
 

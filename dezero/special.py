@@ -54,7 +54,8 @@ class Erf(Function):
     sign = 1.0
 
     def forward(self, x):
-        return _scipy_special().erf(_float64(x))
+        x = _float64(x)
+        return _underflow_flagged(x, _scipy_special().erf(x))
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -73,7 +74,8 @@ class Erfc(Erf):
 
     def forward(self, x):
         _reserve(x, 12)  # measured: 11 arrays of x's size at most, the value among them
-        return _erfc(_float64(x))
+        x = _float64(x)
+        return _underflow_flagged(x, _erfc(x))
 
 
 def _erfc(x: np.ndarray) -> np.ndarray:
@@ -131,7 +133,7 @@ class Gamma(Function):
         x = _float64(x)
         y = np.asarray(_scipy_special().gamma(x))
         pole = (x < 0) & (x == np.floor(x))  # ±∞ from either side: no value (SciPy's vary)
-        return _flagged(x, np.where(pole, np.nan, y) if np.any(pole) else y)
+        return _underflow_flagged(x, _flagged(x, np.where(pole, np.nan, y) if np.any(pole) else y))
 
     def backward(self, gy):
         (x,) = self.inputs
@@ -302,6 +304,16 @@ def _flagged(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             np.subtract(np.full(1, np.inf), np.inf)
         if np.any(bad & np.isinf(y) & ~pole):
             np.multiply(np.full(1, 1e308), 10.0)
+    return y
+
+
+def _underflow_flagged(x: np.ndarray, y: Any) -> Any:
+    """``y``, after raising the underflow flag where it fell below float64's normal range
+    (SciPy raises none): where it is 0 or subnormal, but for x = 0 (erf 0 = 0 exactly) and
+    x = ∞ (erfc ∞ = 0). erf, erfc and Γ have no other zeros, so such a value underflowed."""
+    tiny = np.abs(y) < np.finfo(np.float64).tiny
+    if np.any(tiny) and np.any(tiny & np.isfinite(x) & (x != 0)):
+        np.multiply(np.full(1, 1e-300), 1e-300)
     return y
 
 

@@ -31,7 +31,7 @@ from dezero.budget import size_text
 from dezero.core import Value
 from dezero_repl import nodes, ranges
 from dezero_repl.errors import CalcError, ErrorKind
-from dezero_repl.ledger import DERIVED, Gradients, Summary, derived
+from dezero_repl.ledger import DERIVED, Gradients, HistoryLost, Summary, derived
 from dezero_repl.limits import MAX_ITERATIONS, Tally
 from dezero_repl.values import Derivative, GradientOf, SpecialForm, is_function, require_array
 from dezero_repl.vocabulary import integer
@@ -130,9 +130,9 @@ def _uses_a_derivative(y: Variable, functions: list) -> bool:
 
 
 def vouched_report(value: Variable, report: Gradients, note: Callable[[str], None]) -> Gradients:
-    """The report of a value that is a derivative, without the gradients that cannot be
-    computed to 9 digits (each is a derivative of higher order; see ``unreliable_orders``),
-    each left out with a note saying why."""
+    """The report of a value that is a derivative, where each gradient that cannot be
+    computed to 9 digits (a derivative of higher order; see ``unreliable_orders``) is None,
+    with a note saying why."""
     kept = []
     for name, variable, gradient in report:
         reason = None
@@ -151,23 +151,29 @@ def vouched_report(value: Variable, report: Gradients, note: Callable[[str], Non
 
 
 def checked_report(
-    value: Variable, report: Gradients, note: Callable[[str], None], why: str
+    value: Variable,
+    report: Gradients,
+    note: Callable[[str], None],
+    why: str,
+    underflowed: bool = False,
 ) -> Gradients:
     """The report of a value whose backward pass may have lost digits (``why``: where
-    contributions cancelled, or where a value underflowed), each gradient computed again by
-    Taylor mode and vouched for as a higher derivative is (see ``unreliable_orders``). One
-    that cannot be is None, with a note saying why."""
+    contributions cancelled, or where a value underflowed: ``underflowed``), each gradient
+    computed again by Taylor mode and vouched for as a higher derivative is (see
+    ``unreliable_orders``). One that cannot be is None, with a note saying why."""
     checked = []
     for name, variable, gradient in report:
         if gradient is not None:
-            gradient, reason = _first_derivative(value, variable, why)
+            gradient, reason = _first_derivative(value, variable, why, underflowed)
             if reason is not None:
                 note(f"∂/∂{name} is not shown: it {reason}")
         checked.append((name, variable, gradient))
     return checked
 
 
-def _first_derivative(y: Variable, x: Variable, why: str) -> tuple[np.ndarray | None, str | None]:
+def _first_derivative(
+    y: Variable, x: Variable, why: str, underflowed: bool
+) -> tuple[np.ndarray | None, str | None]:
     """The gradient of y's sum with respect to x by Taylor mode, vouched for; or None and
     the reason (``why`` the gradient is computed again starts it). With respect to a
     number, that is the derivative of y's sum; with respect to an array, the derivative of
@@ -182,12 +188,14 @@ def _first_derivative(y: Variable, x: Variable, why: str) -> tuple[np.ndarray | 
             f"cannot be vouched for: {why}, and a gradient with respect to an array whose "
             f"elements are combined is not computed again"
         )
-    underflows: list[str] = []
+    underflows = ["underflow"] if underflowed else []  # before, or now
     try:
         coefficients = taylor_coefficients(y, x, 1, underflows=underflows)
         reason = unreliable_orders(y, x, coefficients, [1], bool(underflows)).get(1)
-    except (ValueError, CalcError):  # a value on the way was released or summarized
+    except (ValueError, HistoryLost):  # a value on the way was released or summarized
         return None, f"cannot be vouched for: {why}, and its history is not kept"
+    except CalcError as e:  # too much work, say
+        return None, f"cannot be vouched for: {why}, and {e.message}"
     if reason is not None:
         return None, reason
     derivative = np.asarray(_array(coefficients[1]), dtype=np.float64).reshape(x.shape)
@@ -306,13 +314,13 @@ def unreliable_orders(
     # Rounding noise around a true 0 shrinks with precision; a quadrature's error does not.
     noise = not any(Q.is_quadrature(f) for f in functions)
     # extended precision, with its wider range, vouches for a 0 that underflowed
-    wide = None if any(_float64_only(f) for f in functions) else extended
+    wide = None if _in_float64(functions, x) else extended
     derivatives = [_array(c) * math.factorial(k) for k, c in enumerate(coefficients)]
     found = {}
     for k in sorted(orders):
         a = derivatives[k]
         scale = np.max(np.abs(derivatives[:k]), axis=0)
-        if underflowed and np.any(a == 0) and not _zero_holds(a, wide, k, scale, noise):
+        if underflowed and np.any(a == 0) and not _zero_holds(a, wide, k):
             found[k] = (
                 "comes out as 0 only because a value on the way fell below the smallest "
                 "float64 (underflow), so it cannot be vouched for"
@@ -347,12 +355,34 @@ def unreliable_orders(
     return found
 
 
-def _zero_holds(a: Any, extended: list[np.ndarray] | None, k: int, scale: Any, noise: bool) -> bool:
-    """Whether every 0 in ``a``, a derivative of order k, is one in extended precision too."""
+def _zero_holds(a: Any, extended: list[np.ndarray] | None, k: int) -> bool:
+    """Whether every 0 in ``a``, a derivative of order k, is 0 in float64 when computed in
+    extended precision too (not merely small next to the lower derivatives)."""
     if extended is None:
         return False
-    with np.errstate(all="ignore"):
-        return not np.any((a == 0) & _disagree(a, extended[k], scale, noise))
+    return not np.any((a == 0) & (np.broadcast_to(extended[k], np.shape(a)) != 0))
+
+
+def _in_float64(functions: list[Function], x: Variable) -> bool:
+    """Whether a value of ``functions`` (those between x and a derivative's value) keeps
+    float64's range when recomputed in extended precision: made by a function that computes
+    in float64 (see ``_float64_only``), or held constant by the recomputation, as a value not
+    made from x is, and computed below float64's normal range (it may have underflowed)."""
+    depends = {id(x)}
+    tiny = np.finfo(np.float64).tiny
+    for f in functions:
+        if not any(id(v) in depends for v in f.inputs):
+            continue
+        if _float64_only(f):
+            return True
+        for v in f.inputs:
+            data = v.data
+            if id(v) in depends or v.creator is None or data is None:
+                continue
+            if np.any(np.abs(data) < tiny):
+                return True
+        depends.update(id(ref()) for ref in f.outputs)
+    return False
 
 
 def _float64_only(f: Function) -> bool:
@@ -537,6 +567,8 @@ def gradient_of(session: Session, f: GradientOf, args: list[Any], depth: int) ->
             f"{f.name} takes {n} argument(s), got {len(args)}", kind=ErrorKind.TypeError
         )
     xs = [_argument(a, f"{f.name}()") for a in args]
+    with using_config("enable_backprop", True):  # a variable passed twice: a node for each
+        xs = [x + 0.0 if any(x is other for other in xs[:i]) else x for i, x in enumerate(xs)]
     if not xs:
         raise CalcError(
             f"{f.name} needs a function of at least one parameter", kind=ErrorKind.TypeError

@@ -258,19 +258,19 @@ class Session:
                     f"∂/∂{name} is not shown: it goes through {through}, whose own ∂/∂{name} "
                     f"could not be vouched for"
                 )
-        if report and derivative:  # each gradient is a derivative of higher order
+        underflowed = self._fp.underflowed or walked.doubtful
+        if report and (doubts.sums or underflowed):  # the pass may have lost digits
+            from dezero_repl.calculus import checked_report
+
+            why = " and ".join(
+                ["large contributions to it cancel"] * bool(doubts.sums)
+                + ["a value on the way fell below the smallest float64 (underflow)"] * underflowed
+            )
+            report = checked_report(value, report, self._fp.note, why, underflowed)
+        elif report and derivative:  # each gradient is a derivative of higher order
             from dezero_repl.calculus import vouched_report
 
             report = vouched_report(value, report, self._fp.note)
-        elif report and (doubts.sums or self._fp.underflowed or walked.doubtful):
-            from dezero_repl.calculus import checked_report
-
-            why = (
-                "large contributions to it cancel"
-                if doubts.sums
-                else "a value on the way fell below the smallest float64 (underflow)"
-            )
-            report = checked_report(value, report, self._fp.note, why)
         self._take_warnings()
         if self._fp.pending:
             self._fp.name("the gradient", [g for _, _, g in report if g is not None])

@@ -36,7 +36,9 @@ After every statement, backpropagation runs from its value and prints the gradie
 every named variable the value depends on:
   x = 3; y = x ** 2; z = y * 3 + x   prints z = 30, ∂/∂x = 19 (total), ∂/∂y = 3 (adjoint)
 For an array value, the gradients are those of the sum of its elements.
-Gradients never accumulate: typing x * x twice gives 2x both times.""",
+Gradients never accumulate: typing x * x twice gives 2x both times.
+Where contributions to a gradient cancel, or a value underflows, it is computed again by
+Taylor mode and checked; one that cannot be given to 9 digits is left out with a warning.""",
     "nograd": """\
 :nograd toggles gradient mode (:nograd on / :nograd off set it). In nograd mode values
 are computed under dezero's no_grad(): no graph is recorded and no gradients are printed.

@@ -215,7 +215,8 @@ def _reported(tree: tuple, x0: float) -> tuple[float, float | None]:
         (g,) = gradient_arrays(y, [x], watch=sums)
         g = np.float64(0.0) if g is None else g
         if underflows or sums:
-            ((_, _, g),) = checked_report(y, [("x", x, g)], lambda note: None, "doubt")
+            report = [("x", x, g)]
+            ((_, _, g),) = checked_report(y, report, lambda note: None, "?", bool(underflows))
     return float(y.data), None if g is None else float(g)
 
 
