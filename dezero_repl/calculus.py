@@ -171,6 +171,20 @@ def checked_report(
     return checked
 
 
+def finite_again(value: Variable, report: Gradients) -> Gradients:
+    """The report of a value whose backward pass overflowed or met nan, each gradient that
+    came out infinite or nan computed again by Taylor mode, whose terms may stay in range
+    where the pass's did not (c/a's slope -c/a/a overflows where -(c/a)·a'/a does not), and
+    shown in its place where that one is finite and vouched for."""
+    checked = []
+    for name, variable, gradient in report:
+        if gradient is not None and not np.all(np.isfinite(gradient)):
+            again, reason = _first_derivative(value, variable, "the pass overflowed", False)
+            gradient = gradient if reason is not None else again
+        checked.append((name, variable, gradient))
+    return checked
+
+
 def _first_derivative(
     y: Variable, x: Variable, why: str, underflowed: bool
 ) -> tuple[np.ndarray | None, str | None]:

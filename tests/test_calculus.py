@@ -868,6 +868,21 @@ def test_a_report_through_a_value_that_underflowed_is_computed_again(jcalc):
     assert result["grad"]["x"] == pytest.approx(-1.4628786645738e-171, rel=1e-12, abs=0)
 
 
+def test_a_report_that_overflowed_on_the_way_is_computed_again(jcalc):
+    # c/a's slope -c/a/a overflowed (a = e^tan(x) = 1e-241), though the slope is -1.8e246
+    def f(x):
+        return mpmath.erf(x) / mpmath.exp(mpmath.tan(x))
+
+    result = jcalc.last("x = 1.5726\nerf(x) / exp(tan(x))")
+    assert result["grad"]["x"] == pytest.approx(_slope(f, "1.5726"), rel=1e-12, abs=0)
+    assert result["warnings"] == [
+        "overflow in the gradient (on the way; the result holds no infinity)"
+    ]
+    # a slope that is infinite stays so, with its warning
+    result = jcalc.last("z = 0\nsqrt(z)")
+    assert result["grad"]["z"] == "inf" and "division by zero" in result["warnings"][0]
+
+
 @pytest.mark.parametrize(
     ("text", "name", "reason"),
     [
