@@ -163,12 +163,37 @@ def checked_report(
     ``unreliable_orders``). One that cannot be is None, with a note saying why."""
     checked = []
     for name, variable, gradient in report:
-        if gradient is not None:
+        if gradient is not None and _longer_than(variable, value, MAX_CHECKED):
+            note(  # a check whose cost grew with the history would slow every loop
+                f"∂/∂{name} may have lost digits ({why}) and is not checked: more than "
+                f"{MAX_CHECKED:,} operations lead to it"
+            )
+        elif gradient is not None:
             gradient, reason = _first_derivative(value, variable, why, underflowed)
             if reason is not None:
                 note(f"∂/∂{name} is not shown: it {reason}")
         checked.append((name, variable, gradient))
     return checked
+
+
+#: A reported gradient is computed again only through this many operations at most.
+MAX_CHECKED = 2_000
+
+
+def _longer_than(x: Variable, y: Variable, most: int) -> bool:
+    """Whether more than ``most`` Functions lie between x and y (found without walking
+    further than that)."""
+    funcs = [] if y.creator is None else [y.creator]
+    seen = set(funcs)
+    while funcs:
+        f = funcs.pop()
+        for v in f.inputs:
+            if v is not x and v.creator is not None and v.creator not in seen:
+                if len(seen) >= most:
+                    return True
+                seen.add(v.creator)
+                funcs.append(v.creator)
+    return False
 
 
 def finite_again(value: Variable, report: Gradients) -> Gradients:
