@@ -213,6 +213,14 @@ def finite_again(value: Variable, report: Gradients) -> Gradients:
 def _first_derivative(
     y: Variable, x: Variable, why: str, underflowed: bool
 ) -> tuple[np.ndarray | None, str | None]:
+    # what overflows or divides by zero on the way is not the statement's to warn about
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return _taylor_first_derivative(y, x, why, underflowed)
+
+
+def _taylor_first_derivative(
+    y: Variable, x: Variable, why: str, underflowed: bool
+) -> tuple[np.ndarray | None, str | None]:
     """The gradient of y's sum with respect to x by Taylor mode, vouched for; or None and
     the reason (``why`` the gradient is computed again starts it). With respect to a
     number, that is the derivative of y's sum; with respect to an array, the derivative of
