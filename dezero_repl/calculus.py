@@ -210,15 +210,9 @@ def finite_again(value: Variable, report: Gradients) -> Gradients:
     return checked
 
 
+# what overflows or divides by zero on the way is not the statement's to warn about
+@np.errstate(divide="ignore", over="ignore", invalid="ignore")
 def _first_derivative(
-    y: Variable, x: Variable, why: str, underflowed: bool
-) -> tuple[np.ndarray | None, str | None]:
-    # what overflows or divides by zero on the way is not the statement's to warn about
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return _taylor_first_derivative(y, x, why, underflowed)
-
-
-def _taylor_first_derivative(
     y: Variable, x: Variable, why: str, underflowed: bool
 ) -> tuple[np.ndarray | None, str | None]:
     """The gradient of y's sum with respect to x by Taylor mode, vouched for; or None and
