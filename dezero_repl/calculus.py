@@ -164,9 +164,10 @@ def checked_report(
     checked = []
     for name, variable, gradient in report:
         if gradient is not None and _longer_than(variable, value, MAX_CHECKED):
-            note(  # a check whose cost grew with the history would slow every loop
-                f"∂/∂{name} may have lost digits ({why}) and is not checked: more than "
-                f"{MAX_CHECKED:,} operations lead to it"
+            gradient = None  # a check whose cost grew with the history would slow every loop
+            note(
+                f"∂/∂{name} is not shown: it cannot be vouched for ({why}), and more than "
+                f"{MAX_CHECKED:,} operations lead to it, too many to compute it again"
             )
         elif gradient is not None:
             gradient, reason = _first_derivative(value, variable, why, underflowed)
