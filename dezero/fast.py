@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -152,8 +151,7 @@ if COUNTS_REFERENCES:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A Function's first-order rule on arrays, and what its rules read.
 
     ``backward(f, *gys)`` returns the inputs' gradients as ``f.backward`` would, on arrays;

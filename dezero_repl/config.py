@@ -10,7 +10,6 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +36,16 @@ def history_path() -> Path:
     return Path(override) if override else state_dir() / "history"
 
 
-@dataclass
 class Settings:
-    """What config.toml may set."""
+    """What config.toml may set, each as its default until the file sets it."""
 
-    color_scheme: str = "default"
-    precision: int | None = None
-    mode: str = "grad"
-    history_size: int = 10000
-    memory_limit: str = "1GiB"
-    edit_mode: str = "emacs"
+    def __init__(self) -> None:
+        self.color_scheme = "default"
+        self.precision: int | None = None
+        self.mode = "grad"
+        self.history_size = 10000
+        self.memory_limit = "1GiB"
+        self.edit_mode = "emacs"
 
     def apply(self, session: Any) -> None:
         session.memory_limit = parse_size(self.memory_limit)

@@ -12,23 +12,42 @@ explicit stack.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
-# Each node is a ``dataclass(slots=True, eq=False, repr=False)``. Not frozen: nothing changes
-# a node after it is built, and a frozen dataclass costs time at start-up and on every node
-# built (its __init__ goes through object.__setattr__).
+# Each node is a plain class with ``__slots__`` and an ``__init__`` that sets every field.
+# (Dataclasses would write those for us, at 0.25 ms a class each time the calculator
+# starts: 4.4 ms for these 18, which is 3% of its start-up. See benchmarks/README.md.)
+# Nodes are not frozen, but nothing changes a node after it is built.
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Node:
     """Base of all nodes: a span of source text."""
 
-    start: int = field(kw_only=True)
-    end: int = field(kw_only=True)
+    __slots__ = ("start", "end")
+
+    def __init__(self, *, start: int, end: int) -> None:
+        self.start, self.end = start, end
 
     def __repr__(self) -> str:
-        parts = [f"{f.name}={_shallow(getattr(self, f.name))}" for f in fields(self)]
+        parts = [f"{name}={_shallow(getattr(self, name))}" for name in fields(self)]
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def fields(node: Node) -> tuple[str, ...]:
+    """The names of a node's fields: its span first, then its own in order."""
+    return Node.__slots__ + type(node).__slots__
+
+
+_N = TypeVar("_N", bound="Node")
+
+
+def respan(node: _N, start: int, end: int) -> _N:
+    """A copy of ``node`` with the span start..end (a parenthesized expression's, say)."""
+    copy = object.__new__(type(node))
+    for name in fields(node):
+        setattr(copy, name, getattr(node, name))
+    copy.start, copy.end = start, end
+    return copy
 
 
 def _shallow(value: object) -> str:
@@ -43,134 +62,217 @@ def _shallow(value: object) -> str:
 # ---- expressions ----------------------------------------------------------------
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Number(Node):
     """A number as written (`2.5`, `1e-3`), read as a float."""
 
-    value: float
+    __slots__ = ("value",)
+
+    def __init__(self, value: float, *, start: int, end: int) -> None:
+        self.value = value
+        self.start, self.end = start, end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Name(Node):
     """A variable or function name; `primes` counts derivative marks: f'' has 2."""
 
-    id: str
-    primes: int = 0
+    __slots__ = ("id", "primes")
+
+    def __init__(self, id: str, primes: int = 0, *, start: int, end: int) -> None:
+        self.id = id
+        self.primes = primes
+        self.start, self.end = start, end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Unary(Node):
     """An operator with one operand: `-x`, `not x`, `n!`."""
 
-    op: str  # '-', '+', 'not', or '!' (the factorial, written after its operand)
-    operand: Expr
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("op", "operand", "op_start", "op_end")
+
+    def __init__(
+        self, op: str, operand: Expr, *, start: int, end: int, op_start: int, op_end: int
+    ) -> None:
+        self.op = op  # '-', '+', 'not', or '!' (the factorial, written after its operand)
+        self.operand = operand
+        self.start, self.end = start, end
+        self.op_start, self.op_end = op_start, op_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Binary(Node):
     """left op right: arithmetic, `@`, or a comparison."""
 
-    op: str  # + - * / @ // % ** (written ** or ^), or a comparison: < <= > >= == !=
-    left: Expr
-    right: Expr
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("op", "left", "right", "op_start", "op_end")
+
+    def __init__(
+        self, op: str, left: Expr, right: Expr, *, start: int, end: int, op_start: int, op_end: int
+    ) -> None:
+        self.op = op  # + - * / @ // % ** (written ** or ^), or a comparison: < <= > >= == !=
+        self.left = left
+        self.right = right
+        self.start, self.end = start, end
+        self.op_start, self.op_end = op_start, op_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Call(Node):
     """func(args); the operator span is the parenthesized argument list."""
 
-    func: Expr
-    args: tuple[Expr, ...]
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("func", "args", "op_start", "op_end")
+
+    def __init__(
+        self,
+        func: Expr,
+        args: tuple[Expr, ...],
+        *,
+        start: int,
+        end: int,
+        op_start: int,
+        op_end: int,
+    ) -> None:
+        self.func = func
+        self.args = args
+        self.start, self.end = start, end
+        self.op_start, self.op_end = op_start, op_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Slice(Node):
     """lower:upper:step inside an index; a missing part is None."""
 
-    lower: Expr | None
-    upper: Expr | None
-    step: Expr | None
+    __slots__ = ("lower", "upper", "step")
+
+    def __init__(
+        self, lower: Expr | None, upper: Expr | None, step: Expr | None, *, start: int, end: int
+    ) -> None:
+        self.lower = lower
+        self.upper = upper
+        self.step = step
+        self.start, self.end = start, end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Index(Node):
     """target[items]; the operator span is the bracketed item list."""
 
-    target: Expr
-    items: tuple[Expr | Slice, ...]
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("target", "items", "op_start", "op_end")
+
+    def __init__(
+        self,
+        target: Expr,
+        items: tuple[Expr | Slice, ...],
+        *,
+        start: int,
+        end: int,
+        op_start: int,
+        op_end: int,
+    ) -> None:
+        self.target = target
+        self.items = items
+        self.start, self.end = start, end
+        self.op_start, self.op_end = op_start, op_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Transpose(Node):
     """target.T; the operator span is `.T`."""
 
-    target: Expr
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("target", "op_start", "op_end")
+
+    def __init__(self, target: Expr, *, start: int, end: int, op_start: int, op_end: int) -> None:
+        self.target = target
+        self.start, self.end = start, end
+        self.op_start, self.op_end = op_start, op_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class ArrayLit(Node):
     """[a, b, ...]: an array of its elements, which may be arrays themselves."""
 
-    elements: tuple[Expr, ...]
+    __slots__ = ("elements",)
+
+    def __init__(self, elements: tuple[Expr, ...], *, start: int, end: int) -> None:
+        self.elements = elements
+        self.start, self.end = start, end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Logical(Node):
     """left and right, left or right: 1 or 0; the right side is skipped when the left
     decides (for numbers)."""
 
-    op: str  # 'and' or 'or'
-    left: Expr
-    right: Expr
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("op", "left", "right", "op_start", "op_end")
+
+    def __init__(
+        self, op: str, left: Expr, right: Expr, *, start: int, end: int, op_start: int, op_end: int
+    ) -> None:
+        self.op = op  # 'and' or 'or'
+        self.left = left
+        self.right = right
+        self.start, self.end = start, end
+        self.op_start, self.op_end = op_start, op_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Choice(Node):
     """if condition then chosen else otherwise."""
 
-    condition: Expr
-    chosen: Expr
-    otherwise: Expr
+    __slots__ = ("condition", "chosen", "otherwise")
+
+    def __init__(
+        self, condition: Expr, chosen: Expr, otherwise: Expr, *, start: int, end: int
+    ) -> None:
+        self.condition = condition
+        self.chosen = chosen
+        self.otherwise = otherwise
+        self.start, self.end = start, end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class OverRange(Node):
     """func(body for var in lower..upper), e.g. sum(k^2 for k in 1..10)."""
 
-    func: Expr
-    body: Expr
-    var: str
-    lower: Expr
-    upper: Expr
-    var_start: int = field(kw_only=True)
-    var_end: int = field(kw_only=True)
+    __slots__ = ("func", "body", "var", "lower", "upper", "var_start", "var_end")
+
+    def __init__(
+        self,
+        func: Expr,
+        body: Expr,
+        var: str,
+        lower: Expr,
+        upper: Expr,
+        *,
+        start: int,
+        end: int,
+        var_start: int,
+        var_end: int,
+    ) -> None:
+        self.func = func
+        self.body = body
+        self.var = var
+        self.lower = lower
+        self.upper = upper
+        self.start, self.end = start, end
+        self.var_start, self.var_end = var_start, var_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Integral(Node):
     """integrate(body, var, lower, upper): the integral of body as var runs from lower to
     upper; the operator span is the parenthesized argument list."""
 
-    body: Expr
-    var: str
-    lower: Expr
-    upper: Expr
-    var_start: int = field(kw_only=True)
-    var_end: int = field(kw_only=True)
-    op_start: int = field(kw_only=True)
-    op_end: int = field(kw_only=True)
+    __slots__ = ("body", "var", "lower", "upper", "var_start", "var_end", "op_start", "op_end")
+
+    def __init__(
+        self,
+        body: Expr,
+        var: str,
+        lower: Expr,
+        upper: Expr,
+        *,
+        start: int,
+        end: int,
+        var_start: int,
+        var_end: int,
+        op_start: int,
+        op_end: int,
+    ) -> None:
+        self.body = body
+        self.var = var
+        self.lower = lower
+        self.upper = upper
+        self.start, self.end = start, end
+        self.var_start, self.var_end = var_start, var_end
+        self.op_start, self.op_end = op_start, op_end
 
 
 Expr = (
@@ -195,40 +297,62 @@ BINDERS = (OverRange, Integral)
 # ---- statements -----------------------------------------------------------------
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class ExprStmt(Node):
     """A statement that is an expression: its value is shown."""
 
-    expr: Expr
+    __slots__ = ("expr",)
+
+    def __init__(self, expr: Expr, *, start: int, end: int) -> None:
+        self.expr = expr
+        self.start, self.end = start, end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Assign(Node):
     """name = expr; `name_start`, `name_end` locate the name."""
 
-    name: str
-    expr: Expr
-    name_start: int = field(kw_only=True)
-    name_end: int = field(kw_only=True)
+    __slots__ = ("name", "expr", "name_start", "name_end")
+
+    def __init__(
+        self, name: str, expr: Expr, *, start: int, end: int, name_start: int, name_end: int
+    ) -> None:
+        self.name = name
+        self.expr = expr
+        self.start, self.end = start, end
+        self.name_start, self.name_end = name_start, name_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class FuncDef(Node):
     """name(params) = body; `name_start`, `name_end` locate the name."""
 
-    name: str
-    params: tuple[str, ...]
-    body: Expr
-    name_start: int = field(kw_only=True)
-    name_end: int = field(kw_only=True)
+    __slots__ = ("name", "params", "body", "name_start", "name_end")
+
+    def __init__(
+        self,
+        name: str,
+        params: tuple[str, ...],
+        body: Expr,
+        *,
+        start: int,
+        end: int,
+        name_start: int,
+        name_end: int,
+    ) -> None:
+        self.name = name
+        self.params = params
+        self.body = body
+        self.start, self.end = start, end
+        self.name_start, self.name_end = name_start, name_end
 
 
-@dataclass(slots=True, eq=False, repr=False)
 class Command(Node):
     """:name arg — `name` without the colon, `arg` the stripped rest of the line."""
 
-    name: str
-    arg: str
+    __slots__ = ("name", "arg")
+
+    def __init__(self, name: str, arg: str, *, start: int, end: int) -> None:
+        self.name = name
+        self.arg = arg
+        self.start, self.end = start, end
 
 
 Statement = ExprStmt | Assign | FuncDef | Command

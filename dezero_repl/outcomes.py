@@ -7,56 +7,66 @@
 - ``CommandDone``: a command's message.
 
 Every kind carries warnings and ``extra``: further fields for JSON output (a solver's
-iterations, a command's name). Outcomes are never compared: their dataclasses generate no
-``__eq__``, which saves a little of every start-up.
+iterations, a command's name). They are plain classes, not dataclasses, which would cost
+start-up (0.25 ms a class; see benchmarks/README.md); they are never compared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 
-@dataclass(eq=False)
 class Outcome:
     """What every kind carries: its warnings, and further fields for JSON."""
 
-    warnings: list[str] = field(default_factory=list, kw_only=True)
-    extra: dict[str, Any] = field(default_factory=dict, kw_only=True)
+    def __init__(
+        self, *, warnings: list[str] | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        self.warnings = [] if warnings is None else warnings
+        self.extra = {} if extra is None else extra
 
 
-@dataclass(eq=False)
 class Empty(Outcome):
     """Nothing to show: a blank line or a comment."""
 
 
-@dataclass(eq=False)
 class Computed(Outcome):
     """A value and the gradients reported for it."""
 
-    value: np.ndarray
-    grads: dict[str, np.ndarray] | None = None
-    name: str | None = None  # set for an assignment
+    def __init__(
+        self,
+        value: np.ndarray,
+        grads: dict[str, np.ndarray] | None = None,
+        name: str | None = None,  # set for an assignment
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        self.value = value
+        self.grads = grads
+        self.name = name
 
 
-@dataclass(eq=False)
 class Defined(Outcome):
     """A user function was defined; ``message`` says which."""
 
-    message: str
+    def __init__(self, message: str, **common: Any) -> None:
+        super().__init__(**common)
+        self.message = message
 
 
-@dataclass(eq=False)
 class FunctionShown(Outcome):
     """A function value, described by ``message`` rather than called."""
 
-    message: str
+    def __init__(self, message: str, **common: Any) -> None:
+        super().__init__(**common)
+        self.message = message
 
 
-@dataclass(eq=False)
 class CommandDone(Outcome):
     """A command ran; ``message`` is what it says, if anything."""
 
-    message: str | None = None
+    def __init__(self, message: str | None = None, **common: Any) -> None:
+        super().__init__(**common)
+        self.message = message

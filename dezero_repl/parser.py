@@ -13,7 +13,6 @@ Besides `parse_statement`, this module tells whether an input is unfinished
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import zlib
@@ -111,7 +110,7 @@ class _Builder:
         return nodes.Name(ident, len(token) - len(ident), start=token.start_pos, end=token.end_pos)
 
     def group(self, lpar: Token, expr: nodes.Expr, rpar: Token) -> nodes.Expr:
-        return dataclasses.replace(expr, start=lpar.start_pos, end=rpar.end_pos)
+        return nodes.respan(expr, lpar.start_pos, rpar.end_pos)
 
     def array(self, lsqb: Token, *rest: Any) -> nodes.ArrayLit:
         *given, rsqb = rest

@@ -11,7 +11,6 @@ errors) is simply never memoized and always goes to Lark.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -154,8 +153,8 @@ class _Unfit(Exception):
 
 def _fields(node: nodes.Node, text: str, tokens, starts, ends) -> list[tuple]:
     out = []
-    for field in dataclasses.fields(node):
-        name, value = field.name, getattr(node, field.name)
+    for name in nodes.fields(node):
+        value = getattr(node, name)
         if name in _SPANS:
             out.append(_span(name, value, starts, ends))
         elif isinstance(value, nodes.Node):
@@ -213,8 +212,8 @@ def _post_order(tree: nodes.Node) -> Iterator[nodes.Node]:
 
 def _child_nodes(node: nodes.Node) -> list[nodes.Node]:
     kids: list[nodes.Node] = []
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
+    for name in nodes.fields(node):
+        value = getattr(node, name)
         if isinstance(value, nodes.Node):
             kids.append(value)
         elif isinstance(value, tuple):

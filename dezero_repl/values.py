@@ -12,14 +12,12 @@ their arguments:
 
 How each is applied is the evaluator's business (``Session.apply``).
 
-They are dataclasses without generated comparisons (``eq=False``): none is compared or
-changed after it is made, and a frozen dataclass costs a quarter of a millisecond of every
-start-up to create.
+They are plain classes: none is compared or changed after it is made, and a dataclass
+costs a quarter of a millisecond of every start-up to create (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from dezero import Variable
@@ -28,15 +26,23 @@ from dezero_repl.nodes import Expr
 from dezero_repl.vocabulary import SPECIAL_FORMS, Builtin
 
 
-@dataclass(eq=False)
 class UserFunction:
-    """``name(params) = body``, defined by the statement ``source``."""
+    """``name(params) = body``, defined by the statement ``source``; ``calls`` names the
+    user functions its body calls."""
 
-    name: str
-    params: tuple[str, ...]
-    body: Expr
-    source: str
-    calls: frozenset[str] = frozenset()
+    def __init__(
+        self,
+        name: str,
+        params: tuple[str, ...],
+        body: Expr,
+        source: str,
+        calls: frozenset[str] = frozenset(),
+    ) -> None:
+        self.name = name
+        self.params = params
+        self.body = body
+        self.source = source
+        self.calls = calls
 
     @property
     def arity(self) -> int:
@@ -49,12 +55,13 @@ class UserFunction:
         return self.source.strip()
 
 
-@dataclass(eq=False)
 class SpecialForm:
     """A built-in that takes expressions or functions: diff, grad, taylor, solve, ..."""
 
-    name: str
     arity = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def takes(self, n: int) -> bool:
         return False  # it is called with expressions, not values
@@ -64,13 +71,14 @@ class SpecialForm:
         return f"{signature}: built-in, {summary}"
 
 
-@dataclass(eq=False)
 class Derivative:
     """``f'``, ``f''``, ...: the order-th derivative of a one-parameter function."""
 
-    base: Any
-    order: int
     arity = 1
+
+    def __init__(self, base: Any, order: int) -> None:
+        self.base = base
+        self.order = order
 
     def takes(self, n: int) -> bool:
         return n == 1
@@ -83,12 +91,12 @@ class Derivative:
         return f"{self.name}: a function of 1 argument(s)"
 
 
-@dataclass(eq=False)
 class GradientOf:
     """``grad(f)`` or ``hessian(f)``: a function returning partial derivatives of f."""
 
-    base: Any
-    hessian: bool = False
+    def __init__(self, base: Any, hessian: bool = False) -> None:
+        self.base = base
+        self.hessian = hessian
 
     @property
     def name(self) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -103,17 +102,27 @@ def _show(data: np.ndarray) -> str:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(eq=False)  # not frozen: never changed, and cheaper to create (see values.py)
-class Builtin:
-    """A built-in function: ``signature`` as shown to users, and how to compute it."""
+class Builtin:  # a plain class, not a dataclass: cheaper to create (see values.py)
+    """A built-in function: ``signature`` as shown to users, and how to compute it from
+    ``min_args`` to ``max_args`` arguments (``elementwise``: their shapes broadcast)."""
 
-    name: str
-    signature: str
-    summary: str
-    compute: Callable[..., Variable]
-    min_args: int
-    max_args: int
-    elementwise: bool = False
+    def __init__(
+        self,
+        name: str,
+        signature: str,
+        summary: str,
+        compute: Callable[..., Variable],
+        min_args: int,
+        max_args: int,
+        elementwise: bool = False,
+    ) -> None:
+        self.name = name
+        self.signature = signature
+        self.summary = summary
+        self.compute = compute
+        self.min_args = min_args
+        self.max_args = max_args
+        self.elementwise = elementwise
 
     @property
     def arity(self) -> int | None:

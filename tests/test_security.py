@@ -160,12 +160,16 @@ DANGEROUS_MODULES = {"pickle", "marshal", "shelve", "importlib", "subprocess", "
 ALLOWED = {
     ("dezero_repl/lalr.py", "getattr(builder, n)"):
         "n is a terminal or rule name from the packaged grammar tables, never user text",
-    ("dezero_repl/nodes.py", "getattr(self, f.name)"):
-        "f.name is a field of the node's own dataclass, never user text",
-    ("dezero_repl/shapes.py", "getattr(node, field.name)"):
-        "field.name is a field of the node's own dataclass, never user text",
+    ("dezero_repl/nodes.py", "getattr(self, name)"):
+        "name is one of the node class's own __slots__ (nodes.fields), never user text",
+    ("dezero_repl/nodes.py", "getattr(node, name)"):
+        "name is one of the node class's own __slots__ (nodes.fields), never user text",
+    ("dezero_repl/nodes.py", "setattr(copy, name, getattr(node, name))"):
+        "name is one of the node class's own __slots__ (nodes.fields), never user text",
+    ("dezero_repl/shapes.py", "getattr(node, name)"):
+        "name is one of the node class's own __slots__ (nodes.fields), never user text",
     ("dezero_repl/shapes.py", "setattr(node, name, pool[i])"):
-        "name is a field of the node's own dataclass, taken from its fields by learn()",
+        "name is a field of the node's class, taken from nodes.fields by learn()",
     ("dezero_repl/config.py", "setattr(settings, key, value)"):
         "key is one of the known settings: unknown keys are refused just before",
     ("dezero_repl/cli.py", "getattr(sys, name)"):

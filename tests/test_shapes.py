@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,13 +19,13 @@ def flatten(tree: nodes.Node | None) -> list[tuple]:
     rows = []
     for node in nodes.walk(tree):
         fields = []
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
+        for name in nodes.fields(node):
+            value = getattr(node, name)
             if isinstance(value, nodes.Node) or (
                 isinstance(value, tuple) and value and isinstance(value[0], nodes.Node)
             ):
                 continue
-            fields.append((f.name, value))
+            fields.append((name, value))
         rows.append((type(node).__name__, tuple(fields)))
     return rows
 
