@@ -240,12 +240,13 @@ class Session:
                 self._fp.warnings.append(message)
         self._caught.clear()
 
-    def _report(self, value: Variable) -> tuple[Gradients, Upstream]:
+    def _report(self, value: Variable, check: bool = True) -> tuple[Gradients, Upstream]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable,
-        and what the walk up its graph found."""
+        and what the walk up its graph found. Without ``check`` (for a preview), gradients
+        that would be computed again to be vouched for are None, and nothing is noted."""
         if self._caught is None:
             with self.watching():
-                return self._report(value)
+                return self._report(value, check)
         derivative = is_derived(value)
         most = MAX_DERIVATIVE_REPORT if derivative else None
         doubts = Doubts()
@@ -259,6 +260,9 @@ class Session:
                     f"could not be vouched for"
                 )
         underflowed = self._fp.underflowed or walked.doubtful
+        if not check:  # a preview: what would be computed again is left to Enter
+            again = bool(doubts.sums or underflowed or derivative)
+            return [(n, v, None if again or _infinite(g) else g) for n, v, g in report], walked
         if report and (doubts.sums or underflowed):  # the pass may have lost digits
             from dezero_repl.calculus import checked_report
 
@@ -280,9 +284,10 @@ class Session:
             self._fp.name("the gradient", [g for _, _, g in report if g is not None])
         return report, walked
 
-    def gradient_report(self, value: Variable) -> dict[str, np.ndarray]:
-        """The report as name → gradient (without those that could not be vouched for)."""
-        return {name: g for name, _, g in self._report(value)[0] if g is not None}
+    def gradient_report(self, value: Variable) -> dict[str, np.ndarray | None]:
+        """The report as name → gradient, for a preview: quickly, without computing any
+        gradient again to vouch for it (None stands for one that would be)."""
+        return {name: g for name, _, g in self._report(value, check=False)[0]}
 
     def _check_assignable(self, name: str, start: int, end: int) -> None:
         reason = None
@@ -765,6 +770,11 @@ _COMMAND_HINTS = {
 _VISIT, _VISIT_CALLEE = 0, 1
 #: Values that are certainly arrays, so operators need not check them.
 _ARRAYS = (Variable, np.float64, np.ndarray)
+
+
+def _infinite(gradient: Any) -> bool:
+    """Whether a reported gradient has an element that is infinite or nan."""
+    return gradient is not None and not np.all(np.isfinite(gradient))
 
 
 def _whole(value: Any, what: str) -> int:

@@ -384,7 +384,10 @@ def _preview_line(value: Any, grads: dict | None, precision: int | None) -> str:
     shown = format_value(value, precision).replace("\n", "")  # as Enter will print it
     parts = [f"= {shown}"]
     for name, g in (grads or {}).items():
-        parts.append(f"∂/∂{name} = {format_value(g, precision)}".replace("\n", ""))
+        if g is None:  # it would be computed again to be vouched for: not in a preview
+            parts.append(f"∂/∂{name}: on Enter")
+        else:
+            parts.append(f"∂/∂{name} = {format_value(g, precision)}".replace("\n", ""))
     line = "   ".join(parts)
     return line if len(line) <= 200 else line[:197] + "..."
 

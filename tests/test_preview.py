@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dezero_repl.evaluator import Session
 from dezero_repl.parser import parse_statement
 from dezero_repl.repl import Preview
@@ -47,3 +49,19 @@ def test_preview_has_a_small_memory_budget_of_its_own():
     assert preview.text("sum(ones(10**5) * x)") == "= 200000   ∂/∂x = 100000"
     outcome = session.execute(parse_statement("sum(ones(10**7) * x)"), "sum(ones(10**7) * x)")
     assert float(outcome.value) == 2e7  # Enter has the statement's budget, not the preview's
+
+
+def test_preview_leaves_to_enter_the_gradients_that_would_be_computed_again():
+    # Where one backward pass may lose digits (contributions cancel, a value underflows, a
+    # gradient overflows) or the value is a derivative, Enter computes the gradient again
+    # and vouches for it: a preview shows the value, and leaves that gradient to Enter.
+    session = session_with("x = 0.2677", "y = 0.75", "z = 0", "f(t) = t^3")
+    preview = Preview(session)
+    cancels = "hypot((exp(atan2(x, x)) ^ (exp(atan2(x, x)) * 2.346))^2, cbrt(x + x))"
+    assert preview.text(cancels) == "= 3237.091199796423   ∂/∂x: on Enter"
+    assert preview.text("exp(-1000*y)") == "= 0   ∂/∂y: on Enter"  # it underflows
+    assert preview.text("1/z") == "= inf   ∂/∂z: on Enter"
+    assert preview.text("f'(x) + y").endswith("   ∂/∂x: on Enter   ∂/∂y: on Enter")
+    assert preview.text("x * y") == "= 0.20077499999999998   ∂/∂x = 0.75   ∂/∂y = 0.2677"
+    outcome = session.execute(parse_statement(cancels), cancels)
+    assert float(outcome.grads["x"]) == pytest.approx(0.00025362633744598, rel=1e-11)
