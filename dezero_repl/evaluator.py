@@ -153,7 +153,7 @@ class Session:
                 report, walked = self._report(value)
             except (HistoryLost, ReportTooLarge) as e:
                 warnings = [*warnings, f"no gradients reported: {e.message}"]
-        grads = None if report is None else {n: g for n, _, g in report if g is not None}
+        grads = None if report is None else {n: g for n, _, g in report}  # None: left out
         if name is not None:
             value = self._bind(name, value, walked)
             if report is not None:

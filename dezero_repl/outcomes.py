@@ -33,12 +33,13 @@ class Empty(Outcome):
 
 
 class Computed(Outcome):
-    """A value and the gradients reported for it."""
+    """A value and the gradients reported for it: None for one that could not be vouched
+    for (a warning says why)."""
 
     def __init__(
         self,
         value: np.ndarray,
-        grads: dict[str, np.ndarray] | None = None,
+        grads: dict[str, np.ndarray | None] | None = None,
         name: str | None = None,  # set for an assignment
         **common: Any,
     ) -> None:

@@ -120,10 +120,11 @@ class HumanOutput:
             lines[-1] += self._paint(
                 f"  ({outcome.extra['method']}, {n} iteration{'s' if n != 1 else ''})", "dim"
             )
-        if outcome.grads:
+        shown = {name: g for name, g in (outcome.grads or {}).items() if g is not None}
+        if shown:  # those left out are named in the warnings
             if getattr(outcome.value, "ndim", 0) > 0:
                 lines.append(self._paint("  gradients of the sum of the elements:", "dim"))
-            for name, grad in outcome.grads.items():
+            for name, grad in shown.items():
                 head = f"  ∂/∂{name} = "
                 lines.append(
                     self._paint(
@@ -139,7 +140,8 @@ class HumanOutput:
         elements = self.elements()
         if elements is not None or self.memory_limit is None:
             return elements
-        sizes = [np.size(outcome.value), *(np.size(g) for g in (outcome.grads or {}).values())]
+        grads = [g for g in (outcome.grads or {}).values() if g is not None]
+        sizes = [np.size(outcome.value), *(np.size(g) for g in grads)]
         held, limit = sum(sizes) * TEXT_BYTES_PER_ELEMENT, self.memory_limit()
         if max(sizes) <= ELEMENTS or held <= limit:
             return None
@@ -283,7 +285,9 @@ class JsonOutput:
                 obj["name"] = outcome.name
             obj["value"] = self._array(outcome.value)
             if outcome.grads is not None:
-                obj["grad"] = {name: self._array(g) for name, g in outcome.grads.items()}
+                obj["grad"] = {  # null: left out, as a warning says
+                    name: None if g is None else self._array(g) for name, g in outcome.grads.items()
+                }
         elif isinstance(outcome, FunctionShown):
             obj["function"] = outcome.message
         elif isinstance(outcome, Empty):

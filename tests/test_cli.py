@@ -667,3 +667,16 @@ def test_the_man_page_is_generated_from_the_same_source_and_renders():
     for section in ("EXAMPLES", "ENVIRONMENT", "FILES", "EXIT STATUS", "OPTIONS"):
         assert section in shown
     assert "CLICOLOR_FORCE" in shown and "--print-config" in shown.replace("‐", "-")
+
+
+def test_json_gives_null_for_a_gradient_left_out_and_no_entry_for_no_dependence(run_cli):
+    # exp(-1000*x)'s slope, -5.2e-323, underflows to 0: it is left out, with the reason
+    statements = ["x = 0.75", "y = 2", "z = 3", "exp(-1000*x) + y"]
+    result = run_cli("--json", *[arg for s in statements for arg in ("-e", s)])
+    assert result.returncode == 0 and result.stderr == ""
+    last = result.json()[3]
+    assert last["grad"] == {"x": None, "y": 1.0}  # and nothing for z
+    (warning,) = last["warnings"]
+    assert warning.startswith("∂/∂x is not shown: it ")
+    plain = run_cli("-e", "x = 0.75", "-e", "exp(-1000*x) + 2")
+    assert "∂/∂x" not in plain.stdout and "∂/∂x is not shown" in plain.stderr
