@@ -370,9 +370,10 @@ class Atan(Function):
     def forward(self, x):
         return np.arctan(x)
 
-    def backward(self, gy):  # 1 / (1 + x²)
-        (x,) = self.inputs
-        return gy / (1 + x * x)
+    def backward(self, gy):  # 1 / (1 + x²), as 1/h/h with h = √(1 + x²): x² overflows
+        (x,) = self.inputs  # from 1.3e154, where the slope is still 1e-308 or more
+        h = hypot(x, np.float64(1.0))
+        return gy / h / h
 
     def taylor(self, x):
         return S.antiderivative(x, atan(x[0]), _slope(x, 1.0, 1.0, root=False))
@@ -384,9 +385,9 @@ class Asinh(Function):
     def forward(self, x):
         return np.arcsinh(x)
 
-    def backward(self, gy):  # 1 / √(x² + 1)
+    def backward(self, gy):  # 1 / √(x² + 1), without x², which overflows from 1.3e154
         (x,) = self.inputs
-        return gy / sqrt(x * x + 1)
+        return gy / hypot(x, np.float64(1.0))
 
     def taylor(self, x):
         return S.antiderivative(x, asinh(x[0]), _slope(x, 1.0, 1.0, root=True))
@@ -398,9 +399,9 @@ class Acosh(Function):
     def forward(self, x):
         return np.arccosh(x)
 
-    def backward(self, gy):  # 1 / √(x² - 1)
-        (x,) = self.inputs
-        return gy / sqrt(x * x - 1)
+    def backward(self, gy):  # 1 / √(x² - 1), as √(x - 1)·√(x + 1): x² would overflow from
+        (x,) = self.inputs  # 1.3e154, and x - 1 is exact near 1, where x² - 1 rounds
+        return gy / (sqrt(x - 1) * sqrt(x + 1))
 
     def taylor(self, x):
         return S.antiderivative(x, acosh(x[0]), _slope(x, -1.0, 1.0, root=True))
@@ -421,11 +422,17 @@ class Atanh(Function):
 
 
 def _slope(x: list, a: float, b: float, root: bool) -> list:
-    """The series of 1 / √(a + b x²) (``root``) or of 1 / (a + b x²)."""
-    q = S.sum_of(S.constant(np.float64(a), len(x) - 1), S.each(lambda v: v * b, S.product(x, x)))
+    """The series of 1 / √(a + b x²) (``root``) or of 1 / (a + b x²), computed as that of
+    a + b x² = s²·(a/s² + b (x/s)²) with s the power of two at or above max(1, |x₀|), which
+    divides exactly: x² would overflow from 1.3e154, where the slopes are still in range."""
+    s = np.ldexp(1.0, np.frexp(np.maximum(1.0, np.abs(x[0].data)))[1])
+    xs = S.each(lambda v: v / s, x)
+    square = S.each(lambda v: v * b, S.product(xs, xs))
+    q = S.sum_of(S.constant(np.float64(a) / s / s, len(x) - 1), square)  # s² may overflow
     if root:
         q = S.sqrt(q, sqrt(q[0]))
-    return S.quotient(S.constant(np.float64(1.0), len(x) - 1), q)
+    slope = S.quotient(S.constant(np.float64(1.0), len(x) - 1), q)
+    return S.each(lambda v: v / s if root else v / s / s, slope)
 
 
 class Atan2(Function):

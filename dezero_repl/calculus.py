@@ -197,16 +197,23 @@ def _longer_than(x: Variable, y: Variable, most: int) -> bool:
     return False
 
 
-def finite_again(value: Variable, report: Gradients) -> Gradients:
-    """The report of a value whose backward pass overflowed or met nan, each gradient that
-    came out infinite or nan computed again by Taylor mode, whose terms may stay in range
-    where the pass's did not (c/a's slope -c/a/a overflows where -(c/a)·a'/a does not), and
-    shown in its place where that one is finite and vouched for."""
+def finite_again(value: Variable, report: Gradients, note: Callable[[str], None]) -> Gradients:
+    """The report of a value whose backward pass overflowed, divided by zero or met nan,
+    each gradient computed again by Taylor mode, whose terms may stay in range where the
+    pass's did not (c/a's slope -c/a/a overflows where -(c/a)·a'/a does not). One that came
+    out infinite or nan is shown as it came unless that one is finite and vouched for. A
+    finite one may be wrong too (1/∞ is 0, where 1/(1 + x²)·10^300 at 10^200 is 10^-100): it
+    is shown as computed again and vouched for, or left out with a note saying why."""
     checked = []
+    why = "the backward pass overflowed or divided by zero"
     for name, variable, gradient in report:
-        if gradient is not None and not np.all(np.isfinite(gradient)):
-            again, reason = _first_derivative(value, variable, "the pass overflowed", False)
-            gradient = gradient if reason is not None else again
+        if gradient is not None:
+            again, reason = _first_derivative(value, variable, why, False)
+            if reason is None:
+                gradient = again
+            elif np.all(np.isfinite(gradient)):
+                note(f"∂/∂{name} is not shown: it {reason}")
+                gradient = None
         checked.append((name, variable, gradient))
     return checked
 
@@ -356,7 +363,7 @@ def unreliable_orders(
     # Rounding noise around a true 0 shrinks with precision; a quadrature's error does not.
     noise = not any(Q.is_quadrature(f) for f in functions)
     # extended precision, with its wider range, vouches for a 0 that underflowed
-    wide = None if _in_float64(functions, x) else extended
+    wide = None if _in_float64(functions, x, y) else extended
     derivatives = [_array(c) * math.factorial(k) for k, c in enumerate(coefficients)]
     found = {}
     for k in sorted(orders):
@@ -371,6 +378,8 @@ def unreliable_orders(
         b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
         with np.errstate(all="ignore"):
             bad = _disagree(a, b, scale)
+        if np.any(bad):  # unless x is where a piecewise function changes piece
+            bad &= ~_one_sided(y, x, a, k, h, (above, below), scale)
         if np.any(bad):
             where, first, second, i = _first(a, b, bad)
             found[k] = (
@@ -397,6 +406,25 @@ def unreliable_orders(
     return found
 
 
+def _one_sided(
+    y: Variable, x: Variable, a: Any, k: int, h: Any, near: tuple[list, list], scale: Any
+) -> Any:
+    """Where the k-th derivative ``a`` at x agrees with its value extrapolated from one side,
+    2·f⁽ᵏ⁾(x ± h) − f⁽ᵏ⁾(x ± 2h): x is where a piecewise function on the way changes piece
+    (relu or abs at 0, a tie of max), each side is smooth, and the derivative at x is that
+    of the piece the value belongs to. The mean of the two sides (see ``unreliable_orders``)
+    is neither's there. ``near`` holds the series at x + STEP·h and x − h."""
+    factor = math.factorial(k)
+    with no_grad(), np.errstate(all="ignore"):
+        far = [series.propagate(y, x, k, shift=2 * h), series.propagate(y, x, k, shift=-2 * h)]
+        sides = [_value(near[0][k]) / STEP**k, _value(near[1][k])]
+        agree = np.zeros(np.shape(a), dtype=bool)
+        for side, further in zip(sides, far):
+            extrapolated = (2 * side - _value(further[k])) * factor
+            agree |= ~_disagree(a, extrapolated, scale)
+    return agree
+
+
 def _zero_holds(a: Any, extended: list[np.ndarray] | None, k: int) -> bool:
     """Whether every 0 in ``a``, a derivative of order k, is 0 in float64 when computed in
     extended precision too (not merely small next to the lower derivatives)."""
@@ -405,11 +433,12 @@ def _zero_holds(a: Any, extended: list[np.ndarray] | None, k: int) -> bool:
     return not np.any((a == 0) & (np.broadcast_to(extended[k], np.shape(a)) != 0))
 
 
-def _in_float64(functions: list[Function], x: Variable) -> bool:
-    """Whether a value of ``functions`` (those between x and a derivative's value) keeps
+def _in_float64(functions: list[Function], x: Variable, y: Variable) -> bool:
+    """Whether a value of ``functions`` (those between x and y, a derivative's value) keeps
     float64's range when recomputed in extended precision: made by a function that computes
     in float64 (see ``_float64_only``), or held constant by the recomputation, as a value not
-    made from x is, and computed below float64's normal range (it may have underflowed)."""
+    made from x is, and computed below float64's normal range (it may have underflowed),
+    unless it is added where it cannot change a derivative (see ``_added_harmlessly``)."""
     depends = {id(x)}
     tiny = np.finfo(np.float64).tiny
     for f in functions:
@@ -421,10 +450,23 @@ def _in_float64(functions: list[Function], x: Variable) -> bool:
             data = v.data
             if id(v) in depends or v.creator is None or data is None:
                 continue
-            if np.any(np.abs(data) < tiny):
+            if np.any(np.abs(data) < tiny) and not _added_harmlessly(f, y):
                 return True
         depends.update(id(ref()) for ref in f.outputs)
     return False
+
+
+def _added_harmlessly(f: Function, y: Variable) -> bool:
+    """Whether ``f`` adds or subtracts its inputs (its partials read no value) and its
+    result is y itself, whose value no rule reads, or is too large everywhere for an input
+    below float64's normal range to change it beyond rounding: ``relu(x) + exp(-1000)``'s
+    slope at 0 is relu's, 0, whatever exp(-1000) underflowed to."""
+    if not isinstance(f, (C.Add, C.Sub)):
+        return False
+    out = f.outputs[0]()
+    if out is None or out is y:
+        return out is y
+    return bool(np.all(np.abs(_array(out)) >= np.finfo(np.float64).tiny * 2.0**53))
 
 
 def _float64_only(f: Function) -> bool:

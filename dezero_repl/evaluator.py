@@ -278,7 +278,7 @@ class Session:
         elif report and self._fp.pending:  # the pass overflowed, say: on the way only?
             from dezero_repl.calculus import finite_again
 
-            report = finite_again(value, report)
+            report = finite_again(value, report, self._fp.note)
         self._take_warnings()
         if self._fp.pending:
             self._fp.name("the gradient", [g for _, _, g in report if g is not None])

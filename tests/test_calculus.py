@@ -1117,3 +1117,92 @@ def test_a_hessian_that_rounding_spoils_is_refused_like_a_second_derivative(jcal
                  [mpmath.cos(x) * mpmath.exp(y) + 1, mpmath.sin(x) * mpmath.exp(y)]]  # fmt: skip
     value = jcalc.last("g(x, y) = sin(x)*exp(y) + x*y\nhessian(g)(0.3, -1.2)")["value"]
     assert np.allclose(value, np.array(exact, dtype=float), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # relu's slope at its kink is its left piece's, 0: the sides (0 and 1) average 0.5,
+        # which had been read as rounding amplified, with exp(-1000)'s underflow as the doubt
+        ("x = 0\nrelu(x) + exp(-1000)", {"x": 0.0}),
+        ("x = 0\nabs(x) * 2 - exp(-1000)", {"x": 0.0}),
+        ("x = [-1, 0, 2]\nrelu(x) + exp(-1000)", {"x": [0.0, 0.0, 1.0]}),
+    ],
+)
+def test_a_gradient_at_a_kink_is_vouched_for_by_its_own_side(jcalc, text, value):
+    result = jcalc.last(text)
+    assert result["grad"] == value and "warnings" not in result
+
+
+def test_a_derivative_at_a_kink_is_its_piece_and_rounding_is_still_refused(jcalc):
+    # each side of the kink is smooth: the derivative at it is the piece the value is on
+    assert jcalc.last("x = 0\ndiff(relu(x)^2, x, 2)")["value"] == 0.0
+    assert jcalc.last("x = 0\ndiff(relu(x + 1e-300)^2, x, 2)")["value"] == 2.0
+    assert jcalc.last("x = 0\ndiff(abs(x)^3, x, 3)")["value"] == 0.0  # abs's slope: 0 at 0
+    # a value that underflowed where it is added to another that underflowed: no vouching
+    error = jcalc.last("x = 0\n1/(x*1e-300 + exp(-1000))")
+    assert error["grad"] == {"x": None}
+
+
+def test_a_finite_gradient_from_a_pass_that_overflowed_is_computed_again_or_left_out():
+    # A backward pass whose rule overflows may give a finite gradient that is wrong:
+    # asinh's slope was 1/√(x² + 1), which is 1/∞ = 0 at 1e200, for 1e-200; atan's
+    # 1/(1 + x²) likewise. Such a gradient is computed again by Taylor mode (whose series
+    # are scaled) and shown only where vouched for.
+    import dezero.functions as F
+    from dezero import Variable
+    from dezero.backprop import gradient_arrays
+    from dezero_repl.calculus import finite_again
+
+    class OldAsinh(F.Asinh):  # the rules as they were, beside Taylor mode's series
+        __slots__ = ()
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return gy / F.sqrt(x * x + 1)
+
+    class OldAtan(F.Atan):
+        __slots__ = ()
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return gy / (1 + x * x)
+
+    def report(y, x):
+        with np.errstate(over="ignore"):
+            (g,) = gradient_arrays(y, [x])
+        assert g == 0.0  # what the pass gives
+        notes: list[str] = []
+        ((_, _, again),) = finite_again(y, [("x", x, g)], notes.append)
+        return again, notes
+
+    x = Variable(np.array(1e200))
+    again, notes = report(OldAsinh()(x) * 3, x)
+    assert float(again) == pytest.approx(3e-200, rel=1e-15) and notes == []
+    # atan's slope at 3e160, 1.1e-321, is below float64's normal range before the 1e300:
+    # Taylor mode's 1.1116e-21 for 1.1111e-21 fails its check in extended precision
+    x = Variable(np.array(3e160))
+    again, notes = report(OldAtan()(x) * 1e300, x)
+    assert again is None and "11 more bits" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "x0", "f"),
+    [
+        # acosh's argument e^622: its slope had been 1/√(x² - 1) = 1/∞, printed as 0
+        (
+            "acosh(exp((x^4 + 1)^((x^4 + 1) * 0.871)) + 1.5)",
+            "1.391",
+            lambda t: mpmath.acosh(mpmath.exp((t**4 + 1) ** ((t**4 + 1) * 0.871)) + 1.5),
+        ),
+        ("atan(x) * 1e300", "1e100", lambda t: mpmath.atan(t) * mpmath.mpf(1e300)),
+        ("asinh(x) + acosh(x)", "1e200", lambda t: mpmath.asinh(t) + mpmath.acosh(t)),
+    ],
+)
+def test_reported_slopes_of_inverse_functions_at_large_arguments(jcalc, text, x0, f):
+    result = jcalc.last(f"x = {x0}\n{text}")
+    with mpmath.workdps(400):  # a slope of about 1/x next to a value of about log x
+        a = mpmath.mpf(x0)
+        slope = mpmath.diff(lambda t: f(a + a * t), 0) / a
+    assert result["grad"]["x"] == pytest.approx(float(slope), rel=1e-13)
+    assert "warnings" not in result

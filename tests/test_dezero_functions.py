@@ -3,6 +3,7 @@
 import math
 
 import hypothesis.extra.numpy as hnp
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -322,6 +323,52 @@ def test_atan2_slopes_hold_where_r_squared_overflows_or_underflows(y0, x0):
         recorded = [float(g.data) for g in gradients(z, [y, x], create_graph=True)]
     assert first == pytest.approx(expected, rel=1e-15, abs=0)
     assert recorded == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+#: name, function, and its slope in closed form (for mpmath)
+_INVERSES = [
+    ("atan", F.atan, lambda t: 1 / (1 + t**2)),
+    ("asinh", F.asinh, lambda t: 1 / mpmath.sqrt(t**2 + 1)),
+    ("acosh", F.acosh, lambda t: 1 / mpmath.sqrt(t**2 - 1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "slope"), _INVERSES)
+@pytest.mark.parametrize("x0", [1.0000001, 1.5, 7.25, 1e10, 3e153, 2e154, 1e200, 1.7e308])
+def test_inverse_slopes_hold_where_x_squared_overflows(name, fn, slope, x0):
+    # 1/(1 + x²), 1/√(x² + 1), 1/√(x² - 1): x² leaves float64's range from 1.3e154, where
+    # the slopes (about 1/x² and 1/x) are still numbers; they had come out as 1/∞ = 0
+    from dezero import gradients
+    from dezero.backprop import gradient_arrays
+
+    x = Variable(np.array(x0))
+    y = fn(x)
+    with mpmath.workdps(50):
+        expected = float(slope(mpmath.mpf(x0)))
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        (first,) = gradient_arrays(y, [x])
+        (recorded,) = gradients(y, [x], create_graph=True)
+    tiny = 4e-323  # a few of the smallest subnormal: 1/x² at 2e154 is one, 2.5e-309
+    assert float(first) == pytest.approx(expected, rel=4e-16, abs=tiny)
+    assert float(recorded.data) == pytest.approx(expected, rel=4e-16, abs=tiny)
+
+
+@pytest.mark.parametrize(("name", "fn", "slope"), _INVERSES)
+@pytest.mark.parametrize("x0", [1.03, 1.5, 7.25, 1e10, 3e50, 2e100])
+def test_inverse_series_hold_for_large_arguments(name, fn, slope, x0):
+    # Taylor mode's series of the same slopes, scaled by a power of two: orders 1 to 4,
+    # against the slope's derivatives in mpmath, as a function of t where x = x0 (1 + t)
+    from dezero import series
+
+    x = Variable(np.array(x0))
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        coefficients = series.coefficients(fn(x), x, 4)
+    with mpmath.workdps(60):
+        a = mpmath.mpf(x0)
+        exact = mpmath.diffs(lambda t: slope(a + a * t), 0, 3)  # f^(k) x0^(k-1), k = 1..4
+        expected = [0.0] + [float(d / a**k / mpmath.factorial(k + 1)) for k, d in enumerate(exact)]
+    for k in range(1, 5):
+        assert float(coefficients[k].data) == pytest.approx(expected[k], rel=1e-13, abs=0)
 
 
 def test_atan2_second_derivative_through_its_slope():

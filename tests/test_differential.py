@@ -231,7 +231,7 @@ def _reported(tree: tuple, x0: float) -> tuple[float, float | None]:
         if underflowed or sums:
             ((_, _, g),) = checked_report(y, report, lambda note: None, "?", underflowed)
         elif kinds:  # the pass overflowed, or met nan
-            ((_, _, g),) = finite_again(y, report)
+            ((_, _, g),) = finite_again(y, report, lambda note: None)
     return float(y.data), None if g is None else float(g)
 
 
