@@ -242,8 +242,8 @@ class Session:
 
     def _report(self, value: Variable, check: bool = True) -> tuple[Gradients, Upstream]:
         """The gradient of ``value`` (of the sum of its elements) for each named variable,
-        and what the walk up its graph found. Without ``check`` (for a preview), gradients
-        that would be computed again to be vouched for are None, and nothing is noted."""
+        and what the walk up its graph found. Without ``check`` (for a preview), every
+        gradient that would be computed again to be vouched for is None instead."""
         if self._caught is None:
             with self.watching():
                 return self._report(value, check)
@@ -260,9 +260,8 @@ class Session:
                     f"could not be vouched for"
                 )
         underflowed = self._fp.underflowed or walked.doubtful
-        if not check:  # a preview: what would be computed again is left to Enter
-            again = bool(doubts.sums or underflowed or derivative)
-            return [(n, v, None if again or _infinite(g) else g) for n, v, g in report], walked
+        if not check and (doubts.sums or underflowed or derivative or self._fp.pending):
+            return [(name, v, None) for name, v, _ in report], walked  # left to Enter
         if report and (doubts.sums or underflowed):  # the pass may have lost digits
             from dezero_repl.calculus import checked_report
 
@@ -770,11 +769,6 @@ _COMMAND_HINTS = {
 _VISIT, _VISIT_CALLEE = 0, 1
 #: Values that are certainly arrays, so operators need not check them.
 _ARRAYS = (Variable, np.float64, np.ndarray)
-
-
-def _infinite(gradient: Any) -> bool:
-    """Whether a reported gradient has an element that is infinite or nan."""
-    return gradient is not None and not np.all(np.isfinite(gradient))
 
 
 def _whole(value: Any, what: str) -> int:
