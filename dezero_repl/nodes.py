@@ -17,6 +17,8 @@ from typing import TypeVar
 # Each node is a plain class with ``__slots__`` and an ``__init__`` that sets every field.
 # (Dataclasses would write those for us, at 0.25 ms a class each time the calculator
 # starts: 4.4 ms for these 18, which is 3% of its start-up. See benchmarks/README.md.)
+# The parameters are the fields, by name, and none is keyword-only: a memoized parse
+# (shapes.py) passes them by position. Everywhere else, spans are passed by keyword.
 # Nodes are not frozen, but nothing changes a node after it is built.
 
 
@@ -25,7 +27,7 @@ class Node:
 
     __slots__ = ("start", "end")
 
-    def __init__(self, *, start: int, end: int) -> None:
+    def __init__(self, start: int, end: int) -> None:
         self.start, self.end = start, end
 
     def __repr__(self) -> str:
@@ -67,7 +69,7 @@ class Number(Node):
 
     __slots__ = ("value",)
 
-    def __init__(self, value: float, *, start: int, end: int) -> None:
+    def __init__(self, value: float, start: int, end: int) -> None:
         self.value = value
         self.start, self.end = start, end
 
@@ -77,7 +79,7 @@ class Name(Node):
 
     __slots__ = ("id", "primes")
 
-    def __init__(self, id: str, primes: int = 0, *, start: int, end: int) -> None:
+    def __init__(self, id: str, primes: int, start: int, end: int) -> None:
         self.id = id
         self.primes = primes
         self.start, self.end = start, end
@@ -89,7 +91,7 @@ class Unary(Node):
     __slots__ = ("op", "operand", "op_start", "op_end")
 
     def __init__(
-        self, op: str, operand: Expr, *, start: int, end: int, op_start: int, op_end: int
+        self, op: str, operand: Expr, start: int, end: int, op_start: int, op_end: int
     ) -> None:
         self.op = op  # '-', '+', 'not', or '!' (the factorial, written after its operand)
         self.operand = operand
@@ -103,7 +105,7 @@ class Binary(Node):
     __slots__ = ("op", "left", "right", "op_start", "op_end")
 
     def __init__(
-        self, op: str, left: Expr, right: Expr, *, start: int, end: int, op_start: int, op_end: int
+        self, op: str, left: Expr, right: Expr, start: int, end: int, op_start: int, op_end: int
     ) -> None:
         self.op = op  # + - * / @ // % ** (written ** or ^), or a comparison: < <= > >= == !=
         self.left = left
@@ -121,7 +123,6 @@ class Call(Node):
         self,
         func: Expr,
         args: tuple[Expr, ...],
-        *,
         start: int,
         end: int,
         op_start: int,
@@ -139,7 +140,7 @@ class Slice(Node):
     __slots__ = ("lower", "upper", "step")
 
     def __init__(
-        self, lower: Expr | None, upper: Expr | None, step: Expr | None, *, start: int, end: int
+        self, lower: Expr | None, upper: Expr | None, step: Expr | None, start: int, end: int
     ) -> None:
         self.lower = lower
         self.upper = upper
@@ -156,7 +157,6 @@ class Index(Node):
         self,
         target: Expr,
         items: tuple[Expr | Slice, ...],
-        *,
         start: int,
         end: int,
         op_start: int,
@@ -173,7 +173,7 @@ class Transpose(Node):
 
     __slots__ = ("target", "op_start", "op_end")
 
-    def __init__(self, target: Expr, *, start: int, end: int, op_start: int, op_end: int) -> None:
+    def __init__(self, target: Expr, start: int, end: int, op_start: int, op_end: int) -> None:
         self.target = target
         self.start, self.end = start, end
         self.op_start, self.op_end = op_start, op_end
@@ -184,7 +184,7 @@ class ArrayLit(Node):
 
     __slots__ = ("elements",)
 
-    def __init__(self, elements: tuple[Expr, ...], *, start: int, end: int) -> None:
+    def __init__(self, elements: tuple[Expr, ...], start: int, end: int) -> None:
         self.elements = elements
         self.start, self.end = start, end
 
@@ -196,7 +196,7 @@ class Logical(Node):
     __slots__ = ("op", "left", "right", "op_start", "op_end")
 
     def __init__(
-        self, op: str, left: Expr, right: Expr, *, start: int, end: int, op_start: int, op_end: int
+        self, op: str, left: Expr, right: Expr, start: int, end: int, op_start: int, op_end: int
     ) -> None:
         self.op = op  # 'and' or 'or'
         self.left = left
@@ -211,7 +211,7 @@ class Choice(Node):
     __slots__ = ("condition", "chosen", "otherwise")
 
     def __init__(
-        self, condition: Expr, chosen: Expr, otherwise: Expr, *, start: int, end: int
+        self, condition: Expr, chosen: Expr, otherwise: Expr, start: int, end: int
     ) -> None:
         self.condition = condition
         self.chosen = chosen
@@ -231,7 +231,6 @@ class OverRange(Node):
         var: str,
         lower: Expr,
         upper: Expr,
-        *,
         start: int,
         end: int,
         var_start: int,
@@ -258,7 +257,6 @@ class Integral(Node):
         var: str,
         lower: Expr,
         upper: Expr,
-        *,
         start: int,
         end: int,
         var_start: int,
@@ -302,7 +300,7 @@ class ExprStmt(Node):
 
     __slots__ = ("expr",)
 
-    def __init__(self, expr: Expr, *, start: int, end: int) -> None:
+    def __init__(self, expr: Expr, start: int, end: int) -> None:
         self.expr = expr
         self.start, self.end = start, end
 
@@ -313,7 +311,7 @@ class Assign(Node):
     __slots__ = ("name", "expr", "name_start", "name_end")
 
     def __init__(
-        self, name: str, expr: Expr, *, start: int, end: int, name_start: int, name_end: int
+        self, name: str, expr: Expr, start: int, end: int, name_start: int, name_end: int
     ) -> None:
         self.name = name
         self.expr = expr
@@ -331,7 +329,6 @@ class FuncDef(Node):
         name: str,
         params: tuple[str, ...],
         body: Expr,
-        *,
         start: int,
         end: int,
         name_start: int,
@@ -349,7 +346,7 @@ class Command(Node):
 
     __slots__ = ("name", "arg")
 
-    def __init__(self, name: str, arg: str, *, start: int, end: int) -> None:
+    def __init__(self, name: str, arg: str, start: int, end: int) -> None:
         self.name = name
         self.arg = arg
         self.start, self.end = start, end

@@ -160,7 +160,8 @@ class _Builder:
         first, last = children[0], children[-1]
         start = first.start_pos if isinstance(first, str) else first.start
         end = last.end_pos if isinstance(last, str) else last.end
-        return nodes.Slice(*parts, start=start, end=end)
+        lower, upper, step = parts
+        return nodes.Slice(lower, upper, step, start=start, end=end)
 
     def attribute(self, target: nodes.Expr, dot: Token, name: Token) -> nodes.Transpose:
         if name != "T":

@@ -11,6 +11,7 @@ errors) is simply never memoized and always goes to Lark.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,10 +44,10 @@ def shape_key(text: str, tokens: list[Token]) -> tuple | None:
             continue
         word = text[start:end]
         if kind == "name":
-            primes = word.endswith("'")
             # integrate(body, t, a, b) is a node of its own, not a call (see parser.py)
             plain = word == "integrate" or after_dot
-            key.append(word if plain else ("f'" if primes else "x"))
+            primes = word[len(word.rstrip("'")) :] if word.endswith("'") else ""  # f'' has 2
+            key.append(word if plain else "f" + primes if primes else "x")
         else:
             key.append(word)
         after_dot = word == "."
@@ -61,16 +62,17 @@ class Plan:
 
     A statement's values are laid out in a *pool*: the start and end of each token, then
     the words the tree reads (numbers and names), then the shape's constants (operators,
-    say), then the nodes as they are built, children first. Each step makes one node
-    without its __init__ and sets every field from the pool, ``(field, index)``; a step
-    without a class makes a tuple of nodes instead (the arguments of a call).
+    say), then the nodes as they are built, children first. Each step calls a node's class
+    with its fields, which ``itemgetter`` takes from the pool in one go, in the order of
+    the class's parameters; a step may also make the tuple of nodes a call takes as its
+    arguments.
     """
 
     def __init__(
         self,
         words: list[tuple[int, int]],
         constants: list[Any],
-        steps: list[tuple[type | None, tuple]],
+        steps: list[tuple[Callable, Callable[[list], tuple]]],
     ) -> None:
         self.words = words  # (how to read it, token index)
         self.constants = constants
@@ -84,26 +86,35 @@ class Plan:
             word = text[tokens[i][1] : tokens[i][2]]
             if how == _FLOAT:
                 pool.append(float(word))
-            elif how == _ID:
+            else:  # a name's identifier, without its primes (the shape counts them)
                 pool.append(word.rstrip("'"))
-            else:  # primes
-                pool.append(len(word) - len(word.rstrip("'")))
         pool += self.constants
-        for cls, fields in self.steps:
-            if cls is None:
-                pool.append(tuple([pool[i] for i in fields]))
-                continue
-            node: Any = _new(cls)
-            for name, i in fields:
-                setattr(node, name, pool[i])
-            pool.append(node)
+        for cls, arguments in self.steps:  # each takes its arguments from the pool at once
+            pool.append(cls(*arguments(pool)))
         return pool[-1]
 
 
-_FLOAT, _ID, _PRIMES = range(3)
-_WORDS = {"float": _FLOAT, "id": _ID, "primes": _PRIMES}
+_FLOAT, _ID = range(2)
+_WORDS = {"float": _FLOAT, "id": _ID}
 _KIDS = ("child", "children")
-_new = object.__new__  # a node is made field by field: every field is in its step
+
+
+def _items(*items: nodes.Node) -> tuple[nodes.Node, ...]:
+    """The tuple of a call's arguments, made by a step as a node is."""
+    return items
+
+
+def _taker(indices: list[int]) -> Callable[[list], tuple]:
+    """What takes the items at ``indices`` from the pool, as a tuple."""
+    if len(indices) >= 2:
+        return operator.itemgetter(*indices)
+    return lambda pool: tuple([pool[i] for i in indices])
+
+
+def _parameters(cls: type) -> tuple[str, ...]:
+    """The parameters of a node class, in order (each is one of its fields, by name)."""
+    code = cls.__init__.__code__  # type: ignore[misc]
+    return code.co_varnames[1 : code.co_argcount]
 
 
 def learn(tree: nodes.Statement, text: str, tokens: list[Token]) -> Plan | None:
@@ -120,7 +131,7 @@ def learn(tree: nodes.Statement, text: str, tokens: list[Token]) -> Plan | None:
     constants = [arg for _, recipe in recipes for _, how, arg in recipe if how == "const"]
     word_at, constant_at = 2 * len(tokens), 2 * len(tokens) + len(words)
     size = constant_at + len(constants)  # where the first node will be
-    steps: list[tuple[type | None, tuple]] = []
+    steps: list[tuple[Callable, Callable[[list], tuple]]] = []
     built: list[int] = []  # the pool indices of the nodes not yet a child
     for cls, recipe in recipes:
         count = sum(1 if how == "child" else arg for _, how, arg in recipe if how in _KIDS)
@@ -137,11 +148,12 @@ def learn(tree: nodes.Statement, text: str, tokens: list[Token]) -> Plan | None:
             elif how == "child":
                 index = kids.pop(0)
             else:  # children: a tuple of nodes, made by a step of its own
-                steps.append((None, tuple(kids[:arg])))
+                steps.append((_items, _taker(kids[:arg])))
                 del kids[:arg]
                 index, size = size, size + 1
             fields.append((name, index))
-        steps.append((cls, tuple(fields)))
+        at = dict(fields)
+        steps.append((cls, _taker([at[name] for name in _parameters(cls)])))
         built.append(size)
         size += 1
     return Plan(words, constants, steps)
@@ -166,7 +178,7 @@ def _fields(node: nodes.Node, text: str, tokens, starts, ends) -> list[tuple]:
             if float(text[tokens[i][1] : tokens[i][2]]) != value:
                 raise _Unfit()
             out.append((name, "float", i))
-        elif isinstance(node, nodes.Name) and name in ("id", "primes"):
+        elif isinstance(node, nodes.Name) and name == "id":
             i = _token_at(node.start, starts, tokens, "name")
             if text[tokens[i][1] : tokens[i][2]].rstrip("'") != node.id:
                 raise _Unfit()

@@ -168,8 +168,6 @@ ALLOWED = {
         "name is one of the node class's own __slots__ (nodes.fields), never user text",
     ("dezero_repl/shapes.py", "getattr(node, name)"):
         "name is one of the node class's own __slots__ (nodes.fields), never user text",
-    ("dezero_repl/shapes.py", "setattr(node, name, pool[i])"):
-        "name is a field of the node's class, taken from nodes.fields by learn()",
     ("dezero_repl/config.py", "setattr(settings, key, value)"):
         "key is one of the known settings: unknown keys are refused just before",
     ("dezero_repl/cli.py", "getattr(sys, name)"):

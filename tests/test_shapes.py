@@ -113,3 +113,27 @@ def test_a_coefficient_and_a_number_then_a_name_are_different_shapes():
         parse_statement("2 x")
     parse_statement("3 * y")
     assert nodes.to_sexpr(parse_statement("4y")) == "(* 4 y)"
+
+
+def test_every_node_class_takes_exactly_its_fields_as_parameters():
+    """A plan calls a node's class with its fields by position, in the order of the class's
+    parameters (shapes._parameters): each parameter must be a field, and each field one."""
+    from dezero_repl.shapes import _parameters
+
+    classes = [c for c in vars(nodes).values() if isinstance(c, type) and issubclass(c, nodes.Node)]
+    assert len(classes) == 18  # Node and its 17 kinds
+    for cls in classes:
+        if cls is nodes.Node:
+            continue
+        fields = nodes.Node.__slots__ + cls.__slots__
+        assert sorted(_parameters(cls)) == sorted(fields), cls.__name__
+        assert cls.__init__.__code__.co_kwonlyargcount == 0, cls.__name__
+
+
+def test_a_name_with_more_primes_is_another_shape():
+    """The shape counts a name's primes (a plan takes them as a constant): f''(x) after
+    f'(x) must not be rebuilt as f'."""
+    first, second = parse_statement("f'(2) + 1"), parse_statement("f''(2) + 1")
+    assert first.expr.left.func.primes == 1
+    assert second.expr.left.func.primes == 2
+    assert flatten(second) == flatten(_parse_with_lark("f''(2) + 1"))
