@@ -423,16 +423,34 @@ def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axis = tuple(i + lead for i, sx in enumerate(shape) if sx == 1)
     y = x.sum(lead_axis + axis, keepdims=True)
     if watch is not None and (lead_axis or axis):
-        from dezero.budget import active  # the test's own array, within the statement's budget
-
-        budget = active()
-        if budget is not None:
-            budget.reserve(x.nbytes)
+        _reserve(x.nbytes)
         with np.errstate(all="ignore"):
             largest = np.abs(x).max(lead_axis + axis, keepdims=True, initial=0.0)
             if np.any(largest > CANCELLATION * np.abs(y)):
                 watch.append("cancellation")
     return y.squeeze(lead_axis) if lead > 0 else y
+
+
+def watch_sums(total: np.ndarray, sizes: Callable[[], np.ndarray], held: int) -> None:
+    """While a backward pass watches for cancellation (``watch``), note it where ``total``,
+    sums taken whole (a matrix product, a scatter that adds), is under 1/CANCELLATION of
+    ``sizes()``, the sums of their terms' magnitudes: |a| @ |b| for a @ b. Computing them
+    holds ``held`` bytes more, within the statement's budget."""
+    if watch is None:
+        return
+    _reserve(held)
+    with np.errstate(all="ignore"):
+        if np.any(sizes() > CANCELLATION * np.abs(total)):
+            watch.append("cancellation")
+
+
+def _reserve(nbytes: int) -> None:
+    """A watch's own array, within the statement's budget (see dezero.budget)."""
+    from dezero.budget import active
+
+    budget = active()
+    if budget is not None:
+        budget.reserve(nbytes)
 
 
 SUM_BLOCK = 1024  # elements a row of ``sum_array``'s matrix: 8 KiB

@@ -15,7 +15,7 @@ import numpy as np
 
 from dezero import series as S  # noqa: N812 - the series arithmetic, as a module
 from dezero import utils
-from dezero.core import Function, Value, Variable, as_array, as_variable, sum_array
+from dezero.core import Function, Value, Variable, as_array, as_variable, sum_array, watch_sums
 from dezero.operators import add, div, mul, neg, pow, rsub, sub
 
 __all__ = [
@@ -755,6 +755,14 @@ def scatter_add(gx: np.ndarray, slices: Any, gy: np.ndarray) -> None:
         gx[slices] += gy
     else:
         np.add.at(gx, slices, gy)
+        watch_sums(gx, lambda: _scattered_sizes(gx.shape, slices, gy), 2 * gx.nbytes + gy.nbytes)
+
+
+def _scattered_sizes(shape: tuple[int, ...], slices: Any, gy: np.ndarray) -> np.ndarray:
+    """What a scatter that adds (np.add.at) sums, by the magnitudes of its terms."""
+    sizes = np.zeros(shape, dtype=np.float64)
+    np.add.at(sizes, slices, np.abs(gy))
+    return sizes
 
 
 class Stack(Function):
@@ -925,12 +933,20 @@ class MatMul(Function):
         gy2 = reshape(gy, np.matmul(x2.data, W2.data).shape)
         gx = matmul(gy2, _swap_last(W2))
         gW = matmul(_swap_last(x2), gy2)  # noqa: N806
+        _watch_product(gy2.data, np.swapaxes(W2.data, -1, -2), gx.data)
+        _watch_product(np.swapaxes(x2.data, -1, -2), gy2.data, gW.data)
         return sum_to(_unmatrix(gx, x2.shape, x.shape), x.shape), sum_to(
             _unmatrix(gW, W2.shape, W.shape), W.shape
         )
 
     def taylor(self, x, W):  # noqa: N803 - a product, so a Cauchy product of matrices
         return S.product(x, W, lambda a, b: S.ZERO if a is S.ZERO or b is S.ZERO else matmul(a, b))
+
+
+def _watch_product(a: np.ndarray, b: np.ndarray, product: np.ndarray) -> None:
+    """A matrix product's sums, watched where a backward pass watches (see watch_sums)."""
+    held = a.nbytes + b.nbytes + product.nbytes
+    watch_sums(product, lambda: np.matmul(np.abs(a), np.abs(b)), held)
 
 
 class LinearSolve(Function):

@@ -96,8 +96,10 @@ def taylor_coefficients(
     order: int,
     checked: Sequence[int] = (),
     underflows: list[str] | None = None,
+    direction: Any = 1.0,
 ) -> list[Variable]:
-    """y^(k)(x) / k! for k = 0 ... order, each of y's shape, by Taylor mode.
+    """y^(k)(x) / k! for k = 0 ... order, each of y's shape, by Taylor mode (along x0 +
+    t·direction: with a direction that is 1 at one element of x, y's derivatives by it).
 
     The work (about n²/2 coefficient products per operation for order n) is forecast and
     refused beyond MAX_TAYLOR_WORK, before anything is computed. The orders in ``checked``
@@ -118,7 +120,7 @@ def taylor_coefficients(
     underflows = [] if underflows is None else underflows
     with accurate_integrals():
         with using_config("enable_backprop", True), watching_underflow(underflows):
-            coefficients = series.coefficients(y, x, order)
+            coefficients = series.coefficients(y, x, order, direction)
         checked = [k for k in checked if k >= (1 if underflows else least)]
         if checked:
             _vouch(y, x, coefficients, checked, bool(underflows))
@@ -226,32 +228,77 @@ def _first_derivative(
     """The gradient of y's sum with respect to x by Taylor mode, vouched for; or None and
     the reason (``why`` the gradient is computed again starts it). With respect to a
     number, that is the derivative of y's sum; with respect to an array, the derivative of
-    y element by element, where y is made from x element by element, or sums what is."""
+    y element by element, where y is made from x element by element, or sums what is;
+    otherwise, the derivative of y's sum along each element of x in turn."""
+    directions: list[Any] = [1.0]
     if x.ndim == 0 and y.ndim > 0:
         with using_config("enable_backprop", True):
             y = F.sum(y)
     elif x.ndim > 0 and isinstance(y.creator, F.Sum) and _elementwise(y.creator.inputs[0], x):
         y = y.creator.inputs[0]  # the gradient of the sum of y is the same as of its terms
-    elif x.ndim > 0 and not _elementwise(y, x):
-        return None, (
-            f"cannot be vouched for: {why}, and a gradient with respect to an array whose "
-            f"elements are combined is not computed again"
-        )
+    elif x.ndim > 0 and not _elementwise(y, x):  # its elements are combined
+        if y.ndim > 0:
+            with using_config("enable_backprop", True):
+                y = F.sum(y)
+        too_much = _too_much_by_element(y, x)
+        if too_much is not None:
+            return None, f"cannot be vouched for: {why}, and {too_much}"
+        directions = [_unit(x.shape, i) for i in range(x.size)]
     underflows = ["underflow"] if underflowed else []  # before, or now
+    derivative = np.empty(x.shape)
     try:
-        coefficients = taylor_coefficients(y, x, 1, underflows=underflows)
-        reason = unreliable_orders(y, x, coefficients, [1], bool(underflows)).get(1)
+        for i, direction in enumerate(directions):
+            coefficients = taylor_coefficients(y, x, 1, (), underflows, direction)
+            reason = unreliable_orders(y, x, coefficients, [1], bool(underflows), direction)
+            if 1 in reason:
+                where = f", at element {list(_index(i, x.shape))}" if len(directions) > 1 else ""
+                return None, reason[1] + where
+            first = np.asarray(_array(coefficients[1]), dtype=np.float64)
+            if len(directions) > 1:
+                derivative.flat[i] = first
+            else:
+                derivative = first.reshape(x.shape)
     except (ValueError, HistoryLost):  # a value on the way was released or summarized
         return None, f"cannot be vouched for: {why}, and its history is not kept"
     except CalcError as e:  # too much work, say
         return None, f"cannot be vouched for: {why}, and {e.message}"
-    if reason is not None:
-        return None, reason
-    derivative = np.asarray(_array(coefficients[1]), dtype=np.float64).reshape(x.shape)
     if not np.all(np.isfinite(derivative)):  # 0·∞ where a value underflowed to 0, say
         what = "nan" if np.any(np.isnan(derivative)) else "infinite"
         return None, f"cannot be vouched for: {why}, and it comes out as {what}"
     return derivative, None
+
+
+#: A gradient with respect to an array whose elements are combined (by a matrix product,
+#: say) is computed again one element at a time, about 0.5 ms each: for an array of at
+#: most this many elements ...
+MAX_ELEMENTS_AGAIN = 500
+#: ... and at most this many elements times the operations between the array and the
+#: value, and this many times the elements those operations read and make.
+MAX_BY_ELEMENT = 2_000
+MAX_BY_ELEMENT_VALUES = 5_000_000
+
+
+def _too_much_by_element(y: Variable, x: Variable) -> str | None:
+    """Why computing y's derivative along each element of x in turn is too much work, or
+    None (see MAX_ELEMENTS_AGAIN)."""
+    functions = series.functions_between(x, y)
+    passes = x.size * len(functions)
+    outputs = [y for f in functions for y in (ref() for ref in f.outputs) if y is not None]
+    values = x.size * sum([v.size for f in functions for v in f.inputs] + [y.size for y in outputs])
+    small = x.size <= MAX_ELEMENTS_AGAIN
+    if small and passes <= MAX_BY_ELEMENT and values <= MAX_BY_ELEMENT_VALUES:
+        return None
+    return (
+        f"computing it again for each of its {x.size:,} elements, through "
+        f"{len(functions):,} operations, would take too long"
+    )
+
+
+def _unit(shape: tuple[int, ...], i: int) -> np.ndarray:
+    """An array of ``shape`` that is 1 at flat index i and 0 elsewhere."""
+    unit = np.zeros(shape)
+    unit.flat[i] = 1.0
+    return unit
 
 
 @contextmanager
@@ -333,9 +380,11 @@ def unreliable_orders(
     coefficients: list[Variable],
     orders: list[int],
     underflowed: bool = False,
+    direction: Any = 1.0,
 ) -> dict[int, str]:
     """The orders among ``orders`` whose derivatives float64 cannot give to 9 digits, each
-    with the reason, in increasing order.
+    with the reason, in increasing order (derivatives along x0 + t·direction, as
+    ``taylor_coefficients`` takes them).
 
     At high order, some compositions (x / sigmoid(x), (e^x)^c / e^(x/d)) shrink much faster
     than their parts, and the recurrences amplify the rounding of every value they start
@@ -355,10 +404,13 @@ def unreliable_orders(
         return {}
     n = max(orders)
     h = SHIFT * np.maximum(1.0, np.abs(_array(x)))
+    if np.ndim(direction) > 0:  # along one element: its own step
+        h = np.max(h * np.abs(direction))
+    step = h * np.asarray(direction)  # how far x moves, element by element
     with no_grad(), np.errstate(all="ignore"):
-        above = series.propagate(y, x, n, STEP, shift=h)
-        below = series.propagate(y, x, n, shift=-h)
-    extended = _extended(y, x, n)
+        above = series.propagate(y, x, n, STEP * np.asarray(direction), shift=step)
+        below = series.propagate(y, x, n, direction, shift=-step)
+    extended = _extended(y, x, n, direction)
     functions = series.functions_between(x, y)
     # Rounding noise around a true 0 shrinks with precision; a quadrature's error does not.
     noise = not any(Q.is_quadrature(f) for f in functions)
@@ -379,7 +431,7 @@ def unreliable_orders(
         with np.errstate(all="ignore"):
             bad = _disagree(a, b, scale)
         if np.any(bad):  # unless x is where a piecewise function changes piece
-            bad &= ~_one_sided(y, x, a, k, h, (above, below), scale)
+            bad &= ~_one_sided(y, x, a, k, step, (above, below), scale, direction)
         if np.any(bad):
             where, first, second, i = _first(a, b, bad)
             found[k] = (
@@ -407,7 +459,14 @@ def unreliable_orders(
 
 
 def _one_sided(
-    y: Variable, x: Variable, a: Any, k: int, h: Any, near: tuple[list, list], scale: Any
+    y: Variable,
+    x: Variable,
+    a: Any,
+    k: int,
+    h: Any,
+    near: tuple[list, list],
+    scale: Any,
+    direction: Any = 1.0,
 ) -> Any:
     """Where the k-th derivative ``a`` at x agrees with its value extrapolated from one side,
     2·f⁽ᵏ⁾(x ± h) − f⁽ᵏ⁾(x ± 2h): x is where a piecewise function on the way changes piece
@@ -416,7 +475,10 @@ def _one_sided(
     is neither's there. ``near`` holds the series at x + STEP·h and x − h."""
     factor = math.factorial(k)
     with no_grad(), np.errstate(all="ignore"):
-        far = [series.propagate(y, x, k, shift=2 * h), series.propagate(y, x, k, shift=-2 * h)]
+        far = [
+            series.propagate(y, x, k, direction, shift=2 * h),
+            series.propagate(y, x, k, direction, shift=-2 * h),
+        ]
         sides = [_value(near[0][k]) / STEP**k, _value(near[1][k])]
         agree = np.zeros(np.shape(a), dtype=bool)
         for side, further in zip(sides, far):
@@ -481,7 +543,9 @@ def _float64_only(f: Function) -> bool:
     return isinstance(f, (SF.Gamma, SF.Lgamma, SF.Polygamma, Summary)) or Q.is_quadrature(f)
 
 
-def _extended(y: Variable, x: Variable, order: int) -> list[np.ndarray] | None:
+def _extended(
+    y: Variable, x: Variable, order: int, direction: Any = 1.0
+) -> list[np.ndarray] | None:
     """The derivatives of y up to ``order`` computed again with every value in extended
     precision (NumPy's longdouble: 64 bits of mantissa on x86, float64's 53 elsewhere),
     as float64; None where there is none, or where a function on the way computes only in
@@ -490,7 +554,7 @@ def _extended(y: Variable, x: Variable, order: int) -> list[np.ndarray] | None:
         return None
     try:
         with no_grad(), np.errstate(all="ignore"):
-            s = series.propagate(y, x, order, dtype=np.longdouble)
+            s = series.propagate(y, x, order, direction, dtype=np.longdouble)
     except TypeError:
         return None
     # k! times the coefficient before rounding to float64, whose range it may be outside of

@@ -898,8 +898,15 @@ def test_a_report_that_overflowed_on_the_way_is_computed_again(jcalc):
             "x",
             "and it comes out as nan",
         ),
-        # an array whose elements are combined is not computed again
-        ("v = [1, 2, 3]\nsum(v) - sum(v)", "v", "large contributions to it cancel"),
+        # the sums inside @ and inside an index's repeated elements: 0 for 1
+        ("v = [2]\nm = [[1e16], [1], [-1e16]]\nsum(m @ v)", "v", "float64's rounding"),
+        ("x = [1, 2]\nsum(x[[0, 0, 0]] * [1e16, 1, -1e16])", "x", "at element [0]"),
+        # an array whose elements are combined, too large to compute again element by element
+        (
+            "n = 20001\nv = ones(n)\nsum([ones(n), -ones(n)] @ v)",
+            "v",
+            "computing it again for each of its 20,001 elements, through",
+        ),
         # -1.9e-23 came out as 0: small next to the value, but no rounding noise
         ("x = 0.75\nexp(-1000*x)*1e300 + 1", "x", "comes out as 0 only because"),
         # a derivative times a value that underflowed: extended precision does not
@@ -924,6 +931,31 @@ def test_a_reported_gradient_that_cannot_be_vouched_for_is_not_shown(jcalc, text
     assert result["grad"][name] is None  # JSON's null: left out, not "does not depend"
     (warning,) = [w for w in result["warnings"] if w.startswith(f"∂/∂{name} is not shown")]
     assert reason in warning
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # column sums of m, one exactly 0: the sums inside @ cancel, and are exact
+        ("m = [[1, 2], [-1, 3]]\nv = [1, 1]\nsum(m @ v)", {"v": [0, 5], "m": [[1, 1], [1, 1]]}),
+        ("m = [[1, 2], [-1, 3]]\nv = [1, 1]\nm @ v", {"v": [0, 5], "m": [[1, 1], [1, 1]]}),
+        ("v = [1, 2, 3]\nsum(v) - sum(v)", {"v": [0, 0, 0]}),
+        ("x = [1e16, 1, 2]\nsum(x[[0, 1, 0]] * [1, 1, -1])", {"x": [0, 1, 0]}),
+        # a broadcast's summed gradient: 1 + 2 - 3
+        ("v = [2]\nsum([1, 2, -3] * v)", {"v": [0]}),
+        # a slope through @ that is no round number: m·[cos(v)] summed, 1.5 cos(0.3) - cos(0.3)
+        ("m = [[1.5], [-1]]\nv = [0.3]\nsum(m @ sin(v))", {"v": [0.5 * math.cos(0.3)]}),
+    ],
+)
+def test_a_gradient_with_respect_to_a_combined_array_is_computed_again_by_element(
+    jcalc, text, expected
+):
+    """Where the sums inside @, an index's repeated elements or a broadcast cancel, each
+    element of the gradient is computed again by Taylor mode, and shown once vouched for."""
+    result = jcalc.last(text)
+    assert "warnings" not in result
+    for name, gradient in expected.items():
+        np.testing.assert_allclose(result["grad"][name], gradient, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize(

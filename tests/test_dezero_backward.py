@@ -742,6 +742,15 @@ def test_gradient_arrays_hand_out_values_as_dezero_holds_them():
         (1.0001, lambda x: F.sin(x) * 3, False),  # a chain: no sum at all
         ([1.0, 1.0], lambda x: F.sum(x * np.array([1.0, -1.0])) + x[1], True),  # x[1]: -1 + 1
         ([1.0, 1.0], lambda x: F.sum(x * np.array([1.0, 2.0])) + x[1], False),
+        # inside a matrix product: the gradient is m's column sums, [0, 3] and [2, 3]
+        ([1.0, 1.0], lambda x: F.sum(F.matmul(np.array([[1.0, 1.0], [-1.0, 2.0]]), x)), True),
+        ([1.0, 1.0], lambda x: F.sum(F.matmul(np.array([[1.0, 1.0], [1.0, 2.0]]), x)), False),
+        # ... and for the matrix, x's row sums times the output's gradient
+        ([[1.0, -1.0]], lambda m: F.sum(F.matmul(m, np.array([[1.0], [1.0]]))), False),
+        ([[1.0, 2.0]], lambda m: F.sum(F.matmul(np.array([[1.0], [-1.0]]), m)), True),
+        # an index's repeated elements add up (np.add.at): 1 - 1, and 1 + 2
+        ([1.0, 2.0], lambda x: F.sum(x[np.array([0, 0])] * np.array([1.0, -1.0])), True),
+        ([1.0, 2.0], lambda x: F.sum(x[np.array([0, 0])] * np.array([1.0, 2.0])), False),
     ],
 )
 def test_gradient_arrays_note_the_sums_that_cancel(x0, build, cancels):
