@@ -9,6 +9,7 @@ order (``dezero.series``; a series is a list of coefficients [x0, x1, ..., xd]).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -849,7 +850,60 @@ class Sum(Function):
         return broadcast_to(gy, self.x_shape)
 
     def taylor(self, x):
-        return S.each(lambda v: sum(v, self.axis, self.keepdims), x)
+        return S.each(lambda v: exact_sum(v, self.axis, self.keepdims), x)
+
+
+class ExactSum(Sum):
+    """Sum, each total correctly rounded however its terms cancel (see exact_sum_array):
+    Taylor mode's sums, which a derivative is vouched for by. Its gradient is Sum's."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return exact_sum_array(x, self.axis, self.keepdims)
+
+
+def exact_sum_array(x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> Any:
+    """``x.sum(axis, keepdims)``, each total correctly rounded by ``math.fsum``: 1e20 + 1 -
+    1e20 is 1, where NumPy's pairwise sum gives 0 (a derivative's terms can cancel so, and
+    extended precision, whose 64 bits lose that 1 too, would vouch for the 0). In
+    longdouble, each term is split into two float64s that hold it exactly, and the total
+    keeps longdouble's precision. A total that is not finite is NumPy's."""
+    if x.dtype not in (np.float64, np.longdouble) or x.size <= 1:  # nothing to cancel
+        return x.sum(axis=axis, keepdims=keepdims)
+    if axis is None:
+        summed = list(range(x.ndim))
+    else:  # a Sum that ran with this axis: it is in range
+        summed = sorted(int(i) % x.ndim for i in np.atleast_1d(axis))
+    kept = [i for i in range(x.ndim) if i not in summed]
+    width = math.prod(x.shape[i] for i in summed)
+    rows = np.transpose(x, kept + summed).reshape(-1, width)  # one row per total
+    shape = [1 if i in summed else n for i, n in enumerate(x.shape) if keepdims or i in kept]
+    totals = np.array([_exact_total(row) for row in rows], dtype=x.dtype).reshape(shape)
+    return totals[()] if totals.ndim == 0 else totals
+
+
+def _exact_total(row: np.ndarray) -> Any:
+    """The sum of a row of float64 or longdouble, correctly rounded (see exact_sum_array)."""
+    if row.dtype == np.float64:
+        terms = row.tolist()
+    else:
+        high = row.astype(np.float64)
+        terms = high.tolist() + (row - high).astype(np.float64).tolist()
+    try:
+        total = math.fsum(terms)
+        if row.dtype == np.float64:
+            return total
+        rest = math.fsum([*terms, -total])  # what float64's total left out, rounded
+        return np.longdouble(total) + np.longdouble(rest)
+    except (OverflowError, ValueError):  # an infinite or nan term, or a total beyond float64
+        return row.sum()
+
+
+def exact_sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
+    """The sum of the elements, of all or along ``axis``, each correctly rounded."""
+    return ExactSum(axis, keepdims)(x)
 
 
 class SumTo(Function):
@@ -866,7 +920,14 @@ class SumTo(Function):
         return broadcast_to(gy, self.x_shape)
 
     def taylor(self, x):
-        return S.each(lambda v: sum_to(v, self.shape), x)
+        return S.each(lambda v: _exact_sum_to(v, self.shape), x)
+
+
+def _exact_sum_to(x: Variable, shape: tuple[int, ...]) -> Variable:
+    """sum_to, each total correctly rounded (see exact_sum_array)."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1)
+    return reshape(exact_sum(x, axes, keepdims=True), shape) if axes else x
 
 
 class BroadcastTo(Function):

@@ -717,3 +717,68 @@ def test_linear_solve_differentiates_to_any_order_as_mpmath_does():
         want = [float(c) for c in mpmath.taylor(exact, mpmath.mpf(0.7), 4)]
     assert got == pytest.approx(want, rel=1e-12)
     assert float(a.grad.data) == pytest.approx(want[1], rel=1e-12)
+
+
+# ---- Taylor mode's sums: correctly rounded however their terms cancel ----------------
+
+
+def _exact(terms) -> float:
+    """The sum of float terms, exactly, rounded once to float64 (mpmath at 2,200 bits holds
+    every float64 sum exactly)."""
+    with mpmath.workprec(2200):
+        return float(mpmath.fsum(mpmath.mpf(float(t)) for t in terms))
+
+
+cancelling = st.lists(
+    st.floats(min_value=-1e20, max_value=1e20, allow_nan=False, allow_infinity=False),
+    min_size=1,
+    max_size=12,
+).map(lambda ts: ts + [-t for t in ts[: len(ts) // 2]] + [1.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(terms=cancelling)
+def test_exact_sum_rounds_once_however_the_terms_cancel(terms):
+    x = np.array(terms)
+    assert F.exact_sum_array(x) == _exact(terms)
+    grid = np.array([terms, terms[::-1]])
+    np.testing.assert_array_equal(F.exact_sum_array(grid, 1), [_exact(terms)] * 2)
+    assert F.exact_sum_array(grid, -1, keepdims=True).shape == (2, 1)
+
+
+def test_exact_sum_keeps_numpy_s_shapes_and_its_non_finite_totals():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    for axis in (None, 0, 1, 2, -1, (0, 2), (2, 0)):
+        for keepdims in (False, True):
+            want = np.sum(x, axis=axis, keepdims=keepdims)
+            got = F.exact_sum_array(x, axis, keepdims)
+            assert np.shape(got) == want.shape
+            np.testing.assert_array_equal(got, want)  # small integers: every sum is exact
+    assert type(F.exact_sum_array(np.array([1.0, 2.0]))) is np.float64  # as NumPy's sum
+    assert F.exact_sum_array(np.array([np.inf, 1.0])) == np.inf
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(F.exact_sum_array(np.array([np.inf, -np.inf])))
+    with np.errstate(over="ignore"):
+        assert F.exact_sum_array(np.array([1e308, 1e308])) == np.inf
+
+
+def test_exact_sum_in_longdouble_keeps_its_extra_bits():
+    if np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("this platform's longdouble is float64")
+    x = np.array([1e20, 1, -1e20, 2.0**-60], dtype=np.longdouble)
+    total = F.exact_sum_array(x)
+    assert total.dtype == np.longdouble
+    assert total == np.longdouble(1) + np.longdouble(2.0**-60)  # beyond float64's bits
+
+
+def test_taylor_mode_sums_exactly_where_backpropagation_loses_the_terms():
+    """The derivative of sum(c·v), c = [1e20, 1, -1e20], is 1: NumPy's pairwise sum of c
+    gives 0, in float64 and in extended precision alike."""
+    from dezero import series
+
+    v = Variable(np.array(2.0))
+    y = F.sum(Variable(np.array([1e20, 1.0, -1e20])) * v)
+    assert series.coefficients(y, v, 1)[1].data == 1.0
+    w = Variable(np.array([3.0, 5.0]))
+    z = F.sum_to(Variable(np.array([[1e20, 1.0], [1.0, 2.0], [-1e20, 3.0]])) * w, (1, 2))
+    np.testing.assert_array_equal(series.coefficients(z, w, 1)[1].data, [[1.0, 6.0]])
