@@ -155,7 +155,12 @@ def _backprop_graph(y: Variable, keep: Any, stop: Any, watch: list[str] | None) 
 
 
 def _backprop_arrays(
-    y: Variable, seed: Any, keep: Any, stop: Any, watch: list[str] | None = None
+    y: Variable,
+    seed: Any,
+    keep: Any,
+    stop: Any,
+    watch: list[str] | None = None,
+    release: bool = True,
 ) -> dict[int, tuple[Variable, Any]]:
     """First-order backpropagation of ``seed``, dy/dy, on plain arrays. Returns the
     gradients to hand out, by id: the leaves' and those of the outputs kept (``keep``, as in
@@ -169,8 +174,9 @@ def _backprop_arrays(
     gradient reaches one of its outputs; only creators of several outputs need remembering
     (``found``), since the first gradient of a lone output arrives once. Sums always
     allocate, so no array that a caller holds is ever modified. Unless every gradient is
-    kept, a large value that only the graph holds and no rule reads is released on the way
-    and its buffer reused (``spares``: creator id -> buffer, see ``dezero.fast``).
+    kept (or ``release`` is false), a large value that only the graph holds and no rule
+    reads is released on the way and its buffer reused (``spares``: creator id -> buffer,
+    see ``dezero.fast``).
 
     This loop is the hot path of every backward pass. It reads the attributes behind
     ``Function.inputs`` and ``Function.outputs`` directly, and spells out the common cases:
@@ -184,7 +190,7 @@ def _backprop_arrays(
     found: set[int] = set()
     spares: dict[int, np.ndarray] = {}
     keeping = keep is None or len(keep) > 0  # some outputs keep their gradients
-    release = keep is not None and fast.COUNTS_REFERENCES
+    release = release and keep is not None and fast.COUNTS_REFERENCES
     ndarray, large = np.ndarray, fast.RELEASE_BYTES  # local names: the check below is per step
     budget = budgets.budget
     rules = fast.BACKWARD
@@ -382,7 +388,11 @@ def gradients(
 
 
 def gradient_arrays(
-    y: Variable, xs: Sequence[Variable], stop: Any = frozenset(), watch: list[str] | None = None
+    y: Variable,
+    xs: Sequence[Variable],
+    stop: Any = frozenset(),
+    watch: list[str] | None = None,
+    release: bool = True,
 ) -> list[Value | None]:
     """First-order dy/dx for each x in ``xs`` as values (None where y does not depend on x):
     ``gradients`` without Variables, for a caller that only reads the numbers. A gradient
@@ -393,6 +403,8 @@ def gradient_arrays(
     ``xs`` and ``y`` already hold are set aside meanwhile, so that none adds in. With a
     ``watch`` list, every sum of contributions that cancels notes "cancellation" there: a
     gradient that may have lost digits, for the caller to compute again some other way.
+    With ``release`` false, the pass releases no large value on the way (see
+    ``_backprop_arrays``): for a caller that will go over the graph again.
     """
     seed = np.ones(y.shape, dtype=y.dtype) if y.ndim else np.array(1, dtype=y.dtype)
     saved = [x.grad for x in xs]
@@ -403,7 +415,7 @@ def gradient_arrays(
     Config.enable_backprop, core.watch = False, watch
     try:
         keep = {id(x) for x in xs}
-        handed = {} if y.creator is None else _backprop_arrays(y, seed, keep, stop, watch)
+        handed = {} if y.creator is None else _backprop_arrays(y, seed, keep, stop, watch, release)
     finally:
         Config.enable_backprop, core.watch = old_mode, old_watch
         y.grad = y_grad

@@ -340,6 +340,8 @@ def _sweep(functions: list[Function], known: dict, order: int) -> None:
         ins = [known[id(v)] if id(v) in known else _constant(v, order) for v in xs]
         outs = f.taylor(*ins)
         outputs = [ref() for ref in f.outputs]
+        if any(out is not None and out.data is None for out in outputs):
+            raise ValueError("a value on the way was released by a backward pass")
         for out, s in zip(outputs, (outs,) if len(outputs) == 1 else outs):
             if out is not None:
                 known[id(out)] = [s[0]] + [_shaped(c, out.shape) for c in s[1:]]

@@ -231,6 +231,11 @@ def _first_derivative(
     y element by element, where y is made from x element by element, or sums what is;
     otherwise, the derivative of y's sum along each element of x in turn."""
     directions: list[Any] = [1.0]
+    if _released(x, y):
+        return None, (
+            f"cannot be vouched for: {why}, and the backward pass released values on the way "
+            f"to save memory"
+        )
     if x.ndim == 0 and y.ndim > 0:
         with using_config("enable_backprop", True):
             y = F.sum(y)
@@ -294,6 +299,15 @@ def _too_much_by_element(y: Variable, x: Variable) -> str | None:
     )
 
 
+def _released(x: Variable, y: Variable) -> bool:
+    """Whether a backward pass released a value between x and y (see dezero.fast), which
+    computing the derivative again would read."""
+    for f in series.functions_between(x, y):
+        if any(out is not None and out.data is None for out in (ref() for ref in f.outputs)):
+            return True
+    return False
+
+
 def _unit(shape: tuple[int, ...], i: int) -> np.ndarray:
     """An array of ``shape`` that is 1 at flat index i and 0 elsewhere."""
     unit = np.zeros(shape)
@@ -347,7 +361,8 @@ def _reserve_series(functions: list, order: int) -> None:
 
 
 def _output_bytes(f: Any) -> int:
-    return sum(y.data.nbytes for y in (ref() for ref in f.outputs) if y is not None)
+    outputs = [ref() for ref in f.outputs]  # a value a backward pass released holds none
+    return sum(y.data.nbytes for y in outputs if y is not None and y.data is not None)
 
 
 #: A derivative must agree to this many parts with its value from nearby points, or it is

@@ -133,7 +133,9 @@ class Ledger:
             )
         sums = None if doubts is None else doubts.sums
         direct: dict[int, Any] = {}
-        for v, g in zip(found, gradient_arrays(value, found, walked.stop, sums)):
+        # a derivative's report is vouched for by going over its graph again: keep it whole
+        again = most is not None
+        for v, g in zip(found, gradient_arrays(value, found, walked.stop, sums, not again)):
             direct[id(v)] = np.zeros_like(v.data) if g is None else g
         totals = dict(direct)
         for i in walked.stop & direct.keys():

@@ -1242,3 +1242,27 @@ def test_reported_slopes_of_inverse_functions_at_large_arguments(jcalc, text, x0
         slope = mpmath.diff(lambda t: f(a + a * t), 0) / a
     assert result["grad"]["x"] == pytest.approx(float(slope), rel=1e-13)
     assert "warnings" not in result
+
+
+def test_a_derivative_s_report_over_large_arrays_keeps_the_values_it_checks_again(jcalc):
+    """The report's backward pass releases large values that only the graph holds; a
+    derivative's report is vouched for by going over that graph again, which met a value
+    released (an internal error, for 10^6 elements). d³/dx³ Σ sin(t x) = -Σ t³ cos(t x),
+    whose slope is Σ t⁴ sin(t x)."""
+    result = jcalc.last("x = 0.5\ndiff(sum(sin(linspace(0, 1, 10**6) * x)), x, 3)")
+    t = np.linspace(0, 1, 10**6)
+    assert result["value"] == pytest.approx(-np.sum(t**3 * np.cos(t * 0.5)), rel=1e-12)
+    assert result["grad"]["x"] == pytest.approx(np.sum(t**4 * np.sin(t * 0.5)), rel=1e-9)
+
+
+def test_a_report_checked_again_through_released_values_is_left_out_with_the_reason(jcalc):
+    """Where the pass released values on the way and its sums cancel, the gradient cannot
+    be computed again: it is left out, saying why (an internal error before)."""
+    for text in (
+        "x = 0.5\nsum(exp(linspace(0, 1, 10**6) * x) - exp(linspace(0, 1, 10**6) * x))",
+        "x = 0.5\ny = linspace(0, 1, 10**6) * x\nsum(y * y) - sum(y * y)",
+    ):
+        result = jcalc.last(text)
+        assert result["value"] == 0 and result["grad"]["x"] is None
+        (warning,) = [w for w in result["warnings"] if w.startswith("∂/∂x is not shown")]
+        assert warning.endswith("the backward pass released values on the way to save memory")
