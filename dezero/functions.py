@@ -1001,7 +1001,72 @@ class MatMul(Function):
         )
 
     def taylor(self, x, W):  # noqa: N803 - a product, so a Cauchy product of matrices
-        return S.product(x, W, lambda a, b: S.ZERO if a is S.ZERO or b is S.ZERO else matmul(a, b))
+        return S.product(x, W, _exact_matmul_or_zero)
+
+
+class ExactMatMul(MatMul):
+    """MatMul, each sum of products correctly rounded (see exact_matmul_array): Taylor
+    mode's products, as its sums are exact (ExactSum). Its gradient is MatMul's."""
+
+    __slots__ = ()
+
+    def forward(self, x, W):  # noqa: N803
+        return exact_matmul_array(x, W)
+
+
+#: An exact matrix product holds every product of its operands' elements twice over (the
+#: rounded product and its error): beyond this many, it is NumPy's.
+EXACT_PRODUCTS = 1 << 20
+
+
+def exact_matmul_array(a: np.ndarray, b: np.ndarray) -> Any:
+    """``a @ b``, each element correctly rounded however its products cancel: every product
+    split exactly into its rounded value and its rounding error (Dekker's), then summed by
+    ``exact_sum_array``. [1e20, 1, -1e20] @ [1, 1, 1] is 1, where BLAS gives 0. In float64
+    or longdouble; NumPy's product for other types, for more than EXACT_PRODUCTS products,
+    or where the split overflows (beyond 1e300 or so)."""
+    plain = np.matmul(a, b)
+    if plain.dtype not in _SPLITS or a.ndim == 0 or b.ndim == 0:
+        return plain
+    a, b = a.astype(plain.dtype, copy=False), b.astype(plain.dtype, copy=False)
+    left = a[..., None, :] if a.ndim == 1 else a  # vectors as matmul sees them
+    right = b[..., :, None] if b.ndim == 1 else b
+    terms = left[..., :, :, None] * right[..., None, :, :]  # [..., i, k, j]
+    if terms.size > EXACT_PRODUCTS:
+        return plain
+    with np.errstate(all="ignore"):
+        errors = _product_errors(left[..., :, :, None], right[..., None, :, :], terms)
+    if not np.all(np.isfinite(errors)):
+        return plain
+    both = np.concatenate([terms, errors], axis=-2)  # [..., i, 2k, j]
+    return exact_sum_array(both, -2).reshape(plain.shape)
+
+
+def _product_errors(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """a·b - p exactly, where p is a·b rounded (Dekker's two-product, by halves of 26 bits)."""
+    a_high, a_low = _halves(a)
+    b_high, b_low = _halves(b)
+    return ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
+
+
+def _halves(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a as high + low, each of at most half of a's significant bits (Veltkamp's split),
+    so that the product of two halves is exact."""
+    c = _SPLITS[a.dtype] * a
+    high = c - (c - a)
+    return high, a - high
+
+
+#: 2^s + 1, where s is half the bits of the significand, rounded up: 53 bits in float64, and
+#: longdouble's (64 on x86; where it is float64, as on ARM macOS, the same as float64's).
+_SPLITS = {
+    np.dtype(np.float64): np.float64(2**27 + 1),
+    np.dtype(np.longdouble): np.longdouble(2 ** ((np.finfo(np.longdouble).nmant + 2) // 2) + 1),
+}
+
+
+def _exact_matmul_or_zero(a: Any, b: Any) -> Any:
+    return S.ZERO if a is S.ZERO or b is S.ZERO else ExactMatMul()(a, b)
 
 
 def _watch_product(a: np.ndarray, b: np.ndarray, product: np.ndarray) -> None:

@@ -898,8 +898,8 @@ def test_a_report_that_overflowed_on_the_way_is_computed_again(jcalc):
             "x",
             "and it comes out as nan",
         ),
-        # the sum inside @, which Taylor mode takes as float64 does: 0 for 1
-        ("x = 2\n[1e16, 1, -1e16] @ [x, x, x]", "x", "float64's rounding decides it"),
+        # the sum inside @, whose exact products split beyond float64's range: 0 for 1
+        ("x = 2\n[1e305, 1, -1e305] @ [x, x, x]", "x", "float64's rounding decides it"),
         # an array whose elements are combined, too large to compute again element by element
         (
             "n = 20001\nv = ones(n)\nsum([ones(n), -ones(n)] @ v)",
@@ -947,6 +947,7 @@ def test_a_reported_gradient_that_cannot_be_vouched_for_is_not_shown(jcalc, text
         ("v = [2]\nm = [[1e16], [1], [-1e16]]\nsum(m @ v)", {"v": [1], "m": [[2], [2], [2]]}),
         ("x = [1, 2]\nsum(x[[0, 0, 0]] * [1e16, 1, -1e16])", {"x": [1, 0]}),
         ("v = 2\nsum([1e20, 1, -1e20] * v)", {"v": 1}),
+        ("x = 2\n[1e20, 1, -1e20] @ [x, x, x]", {"x": 1}),
         # a slope through @ that is no round number: m·[cos(v)] summed, 1.5 cos(0.3) - cos(0.3)
         ("m = [[1.5], [-1]]\nv = [0.3]\nsum(m @ sin(v))", {"v": [0.5 * math.cos(0.3)]}),
     ],

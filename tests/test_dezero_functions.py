@@ -782,3 +782,43 @@ def test_taylor_mode_sums_exactly_where_backpropagation_loses_the_terms():
     w = Variable(np.array([3.0, 5.0]))
     z = F.sum_to(Variable(np.array([[1e20, 1.0], [1.0, 2.0], [-1e20, 3.0]])) * w, (1, 2))
     np.testing.assert_array_equal(series.coefficients(z, w, 1)[1].data, [[1.0, 6.0]])
+
+
+def _exact_dot(a, b) -> float:
+    with mpmath.workprec(2200):
+        return float(mpmath.fsum(mpmath.mpf(float(x)) * mpmath.mpf(float(y)) for x, y in zip(a, b)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(terms=cancelling, scale=st.floats(min_value=0.1, max_value=10))
+def test_exact_matmul_rounds_each_element_once_however_its_products_cancel(terms, scale):
+    a = np.array(terms)
+    b = np.full(a.shape, scale) * np.linspace(1, 1.5, a.size)  # products that round
+    assert F.exact_matmul_array(a, b) == _exact_dot(a, b)
+    m = np.array([a, -a[::-1]])
+    np.testing.assert_array_equal(
+        F.exact_matmul_array(m, b), [_exact_dot(a, b), _exact_dot(-a[::-1], b)]
+    )
+
+
+def test_exact_matmul_keeps_numpy_s_shapes_and_falls_back_where_it_cannot_split():
+    rng = np.random.default_rng(1)
+    for sa, sb in [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)),
+                   ((5, 2, 3), (3, 4)), ((5, 2, 3), (5, 3, 1))]:  # fmt: skip
+        a, b = rng.normal(size=sa), rng.normal(size=sb)
+        got = F.exact_matmul_array(a, b)
+        assert np.shape(got) == np.matmul(a, b).shape
+        np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-13, atol=1e-15)
+    huge = np.array([1e305, 1.0])  # its split overflows: NumPy's product, as it was
+    np.testing.assert_array_equal(F.exact_matmul_array(huge, np.ones(2)), huge @ np.ones(2))
+    ints = np.array([1, 2]), np.array([3, 4])
+    assert F.exact_matmul_array(*ints) == 11
+
+
+def test_taylor_mode_multiplies_matrices_exactly_where_blas_loses_the_terms():
+    from dezero import series
+
+    x = Variable(np.array(2.0))
+    y = F.matmul(Variable(np.array([1e20, 1.0, -1e20])), F.stack([x, x * x, x]))
+    c = series.coefficients(y, x, 2)
+    assert (c[1].data, c[2].data) == (4.0, 1.0)  # (x^2)' at 2, and (x^2)''/2
