@@ -69,7 +69,7 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
     """d^n y / dx^n, elementwise for arrays (the gradient of the sum of y).
 
     Taylor mode when x is a number, or an array that y uses element by element; nested
-    backpropagation otherwise.
+    backpropagation otherwise, vouched for at order 1 as a reported gradient is.
     """
     y = as_variable(y)
     if order == 0:
@@ -87,7 +87,26 @@ def nth_derivative(y: Variable, x: Variable, order: int) -> Variable:
             f"high (limit {MAX_NESTED_ORDER} when elements are combined, as by sum or @)",
             kind=ErrorKind.ValueError,
         )
+    if order == 1:
+        return derived(_checked_gradient(y, x))
     return derived(_nested_derivative(y, x, order))
+
+
+def _checked_gradient(y: Variable, x: Variable) -> Variable:
+    """The gradient of y's sum with respect to an array x whose elements y combines, by
+    backpropagation; where the pass noted a sum that cancels, its value is computed again
+    element by element and vouched for (see ``_first_derivative``), or refused."""
+    watch: list[str] = []
+    with using_config("enable_backprop", True):
+        (g,) = gradients(y, [x], create_graph=True, stop={id(x)}, watch=watch)
+    g = g if g is not None else Variable(np.zeros_like(x.data))
+    if not watch:
+        return g
+    again, reason = _first_derivative(y, x, "large contributions to it cancel", False)
+    if again is None:
+        raise CalcError(f"the derivative {reason}", kind=ErrorKind.PrecisionError)
+    with using_config("enable_backprop", True):
+        return g + Variable(again - g.data)  # the value vouched for, on the pass's graph
 
 
 def taylor_coefficients(

@@ -1267,3 +1267,29 @@ def test_a_report_checked_again_through_released_values_is_left_out_with_the_rea
         assert result["value"] == 0 and result["grad"]["x"] is None
         (warning,) = [w for w in result["warnings"] if w.startswith("∂/∂x is not shown")]
         assert warning.endswith("the backward pass released values on the way to save memory")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("v = [2]\ndiff(sum([1e20, 1, -1e20] * v), v)", [1]),  # gave [0]
+        ("x = [1, 2]\ndiff(sum(x[[0, 0, 0]] * [1e16, 1, -1e16]), x)", [1, 0]),  # gave [0 0]
+        ("v = [2]\ndiff(sum([[1e16], [1], [-1e16]] @ v), v)", [1]),  # gave [0]
+        # no sum cancels: backpropagation's value, as it was
+        ("v = [0.3, 0.7]\ndiff(sum([[1, 2], [3, 4]] @ sin(v)), v)", None),
+    ],
+)
+def test_diff_with_respect_to_a_combined_array_is_checked_where_its_sums_cancel(
+    jcalc, text, expected
+):
+    result = jcalc.last(text)
+    if expected is None:  # [4 cos 0.3, 6 cos 0.7]
+        expected = [4 * math.cos(0.3), 6 * math.cos(0.7)]
+    np.testing.assert_allclose(result["value"], expected, rtol=1e-12, atol=0)
+    assert "warnings" not in result
+
+
+def test_diff_with_respect_to_a_combined_array_it_cannot_check_is_refused(jcalc):
+    error = jcalc.last("n = 20001\nw = ones(n)\ndiff(sum([ones(n), -ones(n)] @ w), w)")
+    assert error["error"]["type"] == "PrecisionError"
+    assert "for each of its 20,001 elements" in error["error"]["message"]
