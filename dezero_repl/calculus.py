@@ -161,8 +161,10 @@ def vouched_report(value: Variable, report: Gradients, note: Callable[[str], Non
             first = [value, Variable(np.asarray(gradient, dtype=np.float64).reshape(()))]
             try:
                 reason = unreliable_orders(value, variable, first, [1]).get(1)
-            except (ValueError, CalcError):  # a value on the way was released or summarized
-                reason = None
+            except (ValueError, HistoryLost):  # a value on the way was summarized
+                reason = "cannot be vouched for: its history is not kept"
+            except CalcError as e:  # too much work, say
+                reason = f"cannot be vouched for: {e.message}"
         if reason is None:
             kept.append((name, variable, gradient))
         else:

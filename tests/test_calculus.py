@@ -1293,3 +1293,35 @@ def test_diff_with_respect_to_a_combined_array_it_cannot_check_is_refused(jcalc)
     error = jcalc.last("n = 20001\nw = ones(n)\ndiff(sum([ones(n), -ones(n)] @ w), w)")
     assert error["error"]["type"] == "PrecisionError"
     assert "for each of its 20,001 elements" in error["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        ("HistoryLost", "cannot be vouched for: its history is not kept"),
+        ("ValueError", "cannot be vouched for: its history is not kept"),
+        ("CalcError", "cannot be vouched for: too much work"),
+    ],
+)
+def test_a_derivative_s_reported_gradient_that_cannot_be_checked_is_left_out(
+    monkeypatch, raised, reason
+):
+    """The report of a derivative vouches for each gradient as one order higher; where that
+    check cannot run, the gradient is left out with the reason (it was shown unchecked)."""
+    from dezero import Variable
+    from dezero_repl import calculus
+    from dezero_repl.errors import CalcError
+    from dezero_repl.ledger import HistoryLost
+
+    kinds = {"HistoryLost": HistoryLost, "ValueError": ValueError, "CalcError": CalcError}
+
+    def fails(*args, **kwargs):
+        raise kinds[raised]("too much work")
+
+    monkeypatch.setattr(calculus, "unreliable_orders", fails)
+    x = Variable(np.array(2.0))
+    value = x * x
+    notes: list[str] = []
+    report = calculus.vouched_report(value, [("x", x, np.float64(4.0))], notes.append)
+    assert report == [("x", x, None)]
+    assert notes == [f"∂/∂x is not shown: it {reason}"]
