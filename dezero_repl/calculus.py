@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -320,6 +321,41 @@ def _too_much_by_element(y: Variable, x: Variable) -> str | None:
     )
 
 
+def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndarray, Any, str]:
+    """The gradient of y's sum at each element of x (a plot's derivative curve), computed
+    again by Taylor mode: in one pass where y is made from x element by element, else
+    along each element in turn (CalcError where that is too much work); where each
+    element fails the checks of ``unreliable_orders``, on its own; and why the first does."""
+    underflows = ["underflow"] if underflowed else []
+    directions: list[Any] = [1.0]
+    if not _elementwise(y, x):
+        with using_config("enable_backprop", True):
+            y = F.sum(y)
+        too_much = _too_much_by_element(y, x)
+        if too_much is not None:
+            raise CalcError(too_much, kind=ErrorKind.ResourceError)
+        directions = [_unit(x.shape, i) for i in range(x.size)]
+    slopes = np.empty(x.shape)
+    failing, why = np.zeros(x.shape, dtype=bool), ""
+    for i, direction in enumerate(directions):
+        coefficients = taylor_coefficients(y, x, 1, (), underflows, direction)
+        checks = _checks(y, x, coefficients, [1], bool(underflows), direction, every=True)
+        first = np.asarray(_array(coefficients[1]), dtype=np.float64)
+        if len(directions) == 1:
+            slopes[...] = first.reshape(x.shape)
+            for _, bad, reason in checks:
+                bad = np.broadcast_to(bad, x.shape)
+                why = why or (reason() if np.any(bad) else "")
+                failing |= bad
+            continue
+        slopes.flat[i] = first
+        for _, bad, reason in checks:
+            if np.any(bad):
+                why = why or reason()
+                failing.flat[i] = True
+    return slopes, failing, why
+
+
 def _released(x: Variable, y: Variable) -> bool:
     """Whether a backward pass released a value between x and y (see dezero.fast), which
     computing the derivative again would read."""
@@ -436,8 +472,30 @@ def unreliable_orders(
     whose range reaches 1e-4951 on x86, finds 0 too, where float64's 0 is right:
     e^(-x²)'s slope at 30, -60·e^-900.
     """
+    found: dict[int, str] = {}
+    for k, failing, why in _checks(y, x, coefficients, orders, underflowed, direction):
+        if k not in found and np.any(failing):
+            found[k] = why()
+    return found
+
+
+Checked = tuple[int, Any, Callable[[], str]]
+
+
+def _checks(
+    y: Variable,
+    x: Variable,
+    coefficients: list[Variable],
+    orders: list[int],
+    underflowed: bool = False,
+    direction: Any = 1.0,
+    every: bool = False,
+) -> Iterator[Checked]:
+    """The checks of ``unreliable_orders`` one by one: for each order k, (k, where its
+    derivative fails the check, why). A check that fails ends its order's, unless
+    ``every`` (to find every element that fails one)."""
     if not orders:
-        return {}
+        return
     n = max(orders)
     h = SHIFT * np.maximum(1.0, np.abs(_array(x)))
     if np.ndim(direction) > 0:  # along one element: its own step
@@ -453,45 +511,57 @@ def unreliable_orders(
     # extended precision, with its wider range, vouches for a 0 that underflowed
     wide = None if _in_float64(functions, x, y) else extended
     derivatives = [_array(c) * math.factorial(k) for k, c in enumerate(coefficients)]
-    found = {}
     for k in sorted(orders):
         a = derivatives[k]
         scale = np.max(np.abs(derivatives[:k]), axis=0)
-        if underflowed and np.any(a == 0) and not _zero_holds(a, wide, k):
-            found[k] = (
-                "comes out as 0 only because a value on the way fell below the smallest "
-                "float64 (underflow), so it cannot be vouched for"
-            )
-            continue
+        if underflowed:
+            zeros = _zeros_not_holding(a, wide, k)
+            yield k, zeros, lambda: _UNDERFLOWED
+            if np.any(zeros) and not every:
+                continue
         b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
         with np.errstate(all="ignore"):
             bad = _disagree(a, b, scale)
         if np.any(bad):  # unless x is where a piecewise function changes piece
             bad &= ~_one_sided(y, x, a, k, step, (above, below), scale, direction)
-        if np.any(bad):
-            where, first, second, i = _first(a, b, bad)
-            found[k] = (
-                f"cannot be computed to 9 digits here{where}: rounding errors are amplified "
-                f"(the derivative comes out as {first:.10g} here and {second:.10g} around "
-                f"nearby points)"
-                if np.isfinite(second)
-                else f"cannot be vouched for here{where}: it comes out as {first:.10g}, and "
-                f"as {second} at a point {np.ravel(np.broadcast_to(h, np.shape(a)))[i]:.0e} "
-                f"away, where it is checked"
-            )
-            continue
-        if extended is None:
+        yield k, bad, partial(_amplified, a, b, bad, h)
+        if (np.any(bad) and not every) or extended is None:
             continue
         with np.errstate(all="ignore"):
             bad = _disagree(a, extended[k], scale, noise)
-        if np.any(bad):
-            where, first, second, _ = _first(a, extended[k], bad)
-            found[k] = (
-                f"cannot be computed to 9 digits here{where}: float64's rounding decides it "
-                f"(it comes out as {first:.10g}, and as {second:.10g} when computed again "
-                f"with 11 more bits)"
-            )
-    return found
+        yield k, bad, partial(_rounding_decides, a, extended[k], bad)
+
+
+_UNDERFLOWED = (
+    "comes out as 0 only because a value on the way fell below the smallest float64 "
+    "(underflow), so it cannot be vouched for"
+)
+
+
+def _amplified(a: Any, b: Any, bad: Any, h: Any) -> str:
+    """Why a derivative ``a`` that disagrees with its value ``b`` from nearby points fails."""
+    where, first, second, i = _first(a, b, bad)
+    if np.isfinite(second):
+        return (
+            f"cannot be computed to 9 digits here{where}: rounding errors are amplified "
+            f"(the derivative comes out as {first:.10g} here and {second:.10g} around "
+            f"nearby points)"
+        )
+    return (
+        f"cannot be vouched for here{where}: it comes out as {first:.10g}, and as {second} "
+        f"at a point {np.ravel(np.broadcast_to(h, np.shape(a)))[i]:.0e} away, where it is "
+        f"checked"
+    )
+
+
+def _rounding_decides(a: Any, extended: Any, bad: Any) -> str:
+    """Why a derivative ``a`` that extended precision computes otherwise fails."""
+    where, first, second, _ = _first(a, extended, bad)
+    return (
+        f"cannot be computed to 9 digits here{where}: float64's rounding decides it (it "
+        f"comes out as {first:.10g}, and as {second:.10g} when computed again with 11 more "
+        f"bits)"
+    )
 
 
 def _one_sided(
@@ -523,12 +593,12 @@ def _one_sided(
     return agree
 
 
-def _zero_holds(a: Any, extended: list[np.ndarray] | None, k: int) -> bool:
-    """Whether every 0 in ``a``, a derivative of order k, is 0 in float64 when computed in
-    extended precision too (not merely small next to the lower derivatives)."""
+def _zeros_not_holding(a: Any, extended: list[np.ndarray] | None, k: int) -> Any:
+    """Where ``a``, a derivative of order k, is 0 in float64 but not when computed in
+    extended precision (merely small next to the lower derivatives), or not computed so."""
     if extended is None:
-        return False
-    return not np.any((a == 0) & (np.broadcast_to(extended[k], np.shape(a)) != 0))
+        return a == 0
+    return (a == 0) & (np.broadcast_to(extended[k], np.shape(a)) != 0)
 
 
 def _in_float64(functions: list[Function], x: Variable, y: Variable) -> bool:

@@ -117,10 +117,13 @@ def _at(offset: int) -> Iterator[None]:
 
 @dataclass
 class Curve:
-    """One curve of a plot: its label and its values at the sampled points."""
+    """One curve of a plot: its label and its values at the sampled points. Where a value
+    cannot be vouched for, it is nan (a gap), ``missing`` is true, and ``warning`` says why."""
 
     label: str
     values: np.ndarray
+    missing: np.ndarray | None = None
+    warning: str = ""
 
 
 class _Item(NamedTuple):
@@ -177,16 +180,27 @@ def command(runner: Runner, arg: str, replace: bool = False) -> CommandDone:
     except CalcError as e:
         raise ArgumentError(e, arg) from None
     xs = np.linspace(axis.low, axis.high, SAMPLES)
-    series = {c.label: c.values for c in curves}
-    data = {"plot": {"x": _json_list(xs), "series": {k: _json_list(v) for k, v in series.items()}}}
+    series = {c.label: _json_points(c) for c in curves}
+    data = {"plot": {"x": _json_list(xs), "series": series}}
+    warnings = [c.warning for c in curves if c.warning]
     if target:
         image = render_image(xs, curves, target)
         write_file(runner.written, target, image, replace, "':plot!'")
-        return CommandDone(f"saved the plot to {one_line(target)}", extra={"file": target})
-    if not getattr(runner.output, "draws", True):
-        return CommandDone(extra=data)  # JSON: the points instead of a drawing
+        message = f"saved the plot to {one_line(target)}"
+        return CommandDone(message, extra={"file": target}, warnings=warnings)
+    if not getattr(runner.output, "draws", True):  # JSON: the points instead of a drawing
+        return CommandDone(extra=data, warnings=warnings)
     color = getattr(runner.output, "color", False)
-    return CommandDone(draw(xs, curves, color, axis.note), extra=data)
+    return CommandDone(draw(xs, curves, color, axis.note), extra=data, warnings=warnings)
+
+
+def _json_points(curve: Curve) -> list:
+    """A curve's values as JSON data; null where one is left out (see Curve)."""
+    points = _json_list(curve.values)
+    if curve.missing is not None:
+        for i in np.flatnonzero(curve.missing):
+            points[i] = None
+    return points
 
 
 def sample(session: Any, spec: str, at: int = 0) -> tuple[_Axis, list[Curve]]:
@@ -317,7 +331,12 @@ def _curves(
     text = item.text
     x = Variable(xs.copy())
     start_work()  # each curve's work is counted as a statement's
-    with using_config("enable_backprop", True), np.errstate(all="ignore"):
+    underflows: list[str] = []
+    with (
+        using_config("enable_backprop", True),
+        np.errstate(all="ignore"),
+        calculus.watching_underflow(underflows),
+    ):
         value = session.evaluate(item.expr, {variable: x} if variable else {})
         if is_function(value):
             f = value
@@ -339,10 +358,38 @@ def _curves(
             y = _constant(text, y, x)
         curves = [Curve(label, np.array(y.data, dtype=np.float64))]
         if single:
-            (g,) = gradients(y, [x])
-            dy = np.zeros_like(xs) if g is None else g.data
-            curves.append(Curve(derivative_label, np.array(dy, dtype=np.float64)))
+            curves.append(_derivative(derivative_label, y, x, underflows))
     return curves
+
+
+def _derivative(label: str, y: Variable, x: Variable, underflows: list[str]) -> Curve:
+    """The curve of dy/dx, by one backward pass, trusted as a reported gradient is: where
+    the pass may have lost digits (its contributions cancelled, or a value underflowed on
+    the way), each point is computed again by Taylor mode and vouched for on its own, and
+    one that cannot be is left out."""
+    watch: list[str] = []
+    (g,) = gradients(y, [x], watch=watch)
+    dy = np.zeros_like(x.data) if g is None else np.array(g.data, dtype=np.float64)
+    if g is None or not (watch or underflows):
+        return Curve(label, dy)
+    why = " and ".join(
+        ["large contributions to it cancel"] * bool(watch)
+        + ["a value on the way fell below the smallest float64 (underflow)"] * bool(underflows)
+    )
+    try:
+        dy, failing, reason = calculus.vouched_slopes(y, x, bool(underflows))
+    except (CalcError, ValueError) as e:  # too much work, or a value released on the way
+        reason = f"cannot be vouched for ({why}): {getattr(e, 'message', e)}"
+        every = np.ones(dy.shape, dtype=bool)
+        return Curve(label, np.full(dy.shape, np.nan), every, f"{label} is not drawn: it {reason}")
+    if not np.any(failing):
+        return Curve(label, dy)
+    first = format_number(np.ravel(np.asarray(x.data))[np.flatnonzero(failing)[0]])
+    warning = (
+        f"{label} is left out at {np.count_nonzero(failing)} of {dy.size} points, where it "
+        f"cannot be vouched for ({why}); at x = {first}, it {reason}"
+    )
+    return Curve(label, np.where(failing, np.nan, dy), failing, warning)
 
 
 def _constant(text: str, y: Variable, x: Variable) -> Variable:

@@ -328,3 +328,53 @@ def test_get_dot_graph_keeps_the_books_form_and_takes_a_labeller():
     assert f'{id(x)} [label="x: () float64"' in book and f"{id(x)} -> " in book
     numbered = get_dot_graph(y, label=lambda v: f"{v.name}\n{v.data}", numbered=True)
     assert _nodes(numbered) == [("n0", r"None\n6.0"), ("n1", "MulConstant"), ("n2", r"x\n2.0")]
+
+
+def test_a_derivative_curve_that_underflowed_is_vouched_for_point_by_point(jcalc):
+    """exp(-x²)'s slope underflows at the ends of -30..30. Points where float64 cannot give
+    it (a subnormal that lost its digits, or 0 for one) are left out, null in JSON, with a
+    warning; every point drawn is the true slope to 1e-9 (0 where it is below the smallest
+    float64, as extended precision confirms)."""
+    import mpmath
+
+    result = jcalc.last(":plot exp(-x^2) for x in -30..30")
+    x = result["plot"]["x"]
+    slope = result["plot"]["series"]["∂/∂x"]
+    missing = [xi for xi, s in zip(x, slope) if s is None]
+    assert missing and all(26 < abs(xi) < 28 for xi in missing)
+    for xi, s in zip(x, slope):
+        if s is None:
+            continue
+        with mpmath.workdps(50):
+            true = float(-2 * mpmath.mpf(xi) * mpmath.exp(-(mpmath.mpf(xi) ** 2)))
+        assert s == pytest.approx(true, rel=1e-9, abs=0), xi
+    (warning,) = result["warnings"]
+    assert warning.startswith(f"∂/∂x is left out at {len(missing)} of 201 points")
+    assert "fell below the smallest float64 (underflow)" in warning
+
+
+def test_a_derivative_curve_whose_contributions_cancel_is_computed_again(jcalc):
+    # 1e16 - 1e16 + cos(x): the pass notes the cancellation; Taylor mode vouches for each
+    plot = jcalc.last(":plot x*1e16 - x*1e16 + sin(x) for x in -3..3")
+    x = np.array(plot["plot"]["x"])
+    np.testing.assert_allclose(plot["plot"]["series"]["∂/∂x"], np.cos(x), rtol=1e-12, atol=0)
+    assert "warnings" not in plot
+
+
+def test_a_derivative_curve_that_combines_its_points_is_computed_again_point_by_point(jcalc):
+    # reversed, its points are combined: each is computed again along its own direction
+    plot = jcalc.last(":plot x[::-1]*1e16 - x[::-1]*1e16 + x for x in -3..3")
+    assert plot["plot"]["series"]["∂/∂x"] == [1.0] * 201
+    assert "warnings" not in plot
+    # ... a sum over k too (its values have other shapes than x's): 2t + 3, 0 at -1.5
+    plot = jcalc.last(":plot t^2 + sum(k * t for k in 1..2)")["plot"]
+    np.testing.assert_allclose(plot["series"]["∂/∂t"], 2 * np.array(plot["x"]) + 3, atol=1e-12)
+
+
+def test_a_derivative_curve_too_long_to_compute_again_point_by_point_is_not_drawn(jcalc):
+    text = ":plot x[::-1]*1e16 - x[::-1]*1e16 + sin(sin(sin(sin(sin(x))))) for x in -3..3"
+    result = jcalc.last(text)
+    assert result["plot"]["series"]["∂/∂x"] == [None] * 201
+    (warning,) = result["warnings"]
+    assert warning.startswith("∂/∂x is not drawn: it cannot be vouched for (large contrib")
+    assert warning.endswith("would take too long")
