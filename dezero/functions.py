@@ -9,7 +9,9 @@ order (``dezero.series``; a series is a list of coefficients [x0, x1, ..., xd]).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -865,40 +867,62 @@ class ExactSum(Sum):
 
 
 def exact_sum_array(x: np.ndarray, axis: Axis = None, keepdims: bool = False) -> Any:
-    """``x.sum(axis, keepdims)``, each total correctly rounded by ``math.fsum``: 1e20 + 1 -
-    1e20 is 1, where NumPy's pairwise sum gives 0 (a derivative's terms can cancel so, and
-    extended precision, whose 64 bits lose that 1 too, would vouch for the 0). In
-    longdouble, each term is split into two float64s that hold it exactly, and the total
-    keeps longdouble's precision. A total that is not finite is NumPy's."""
+    """``x.sum(axis, keepdims)``, each total within NEGLIGIBLE_ERROR of the exact sum of
+    the terms however they cancel: 1e20 + 1 - 1e20 is 1, where NumPy's pairwise sum gives
+    0 (a derivative's terms can cancel so, and extended precision, whose 64 bits lose that
+    1 too, would vouch for the 0). NumPy's total stands where its error bound is under
+    that (the common case, at twice the cost of the sum); the others are correctly rounded
+    by ``math.fsum``. In longdouble, each term is split into two float64s that hold it
+    exactly, and the total keeps longdouble's precision. A total that is not finite is
+    NumPy's."""
+    total = x.sum(axis=axis, keepdims=keepdims)
     if x.dtype not in (np.float64, np.longdouble) or x.size <= 1:  # nothing to cancel
-        return x.sum(axis=axis, keepdims=keepdims)
+        return total
+    with np.errstate(all="ignore"):
+        sizes = np.abs(x).sum(axis=axis, keepdims=keepdims)
+        count = x.size // (np.size(total) or 1)  # terms in each total
+        bound = (math.log2(count) + 16) * np.finfo(x.dtype).eps * sizes
+        loose = np.atleast_1d(~(bound <= NEGLIGIBLE_ERROR * np.abs(total)) & np.isfinite(total))
+    if not loose.any():
+        return total
     if axis is None:
         summed = list(range(x.ndim))
     else:  # a Sum that ran with this axis: it is in range
         summed = sorted(int(i) % x.ndim for i in np.atleast_1d(axis))
     kept = [i for i in range(x.ndim) if i not in summed]
-    width = math.prod(x.shape[i] for i in summed)
-    rows = np.transpose(x, kept + summed).reshape(-1, width)  # one row per total
-    shape = [1 if i in summed else n for i, n in enumerate(x.shape) if keepdims or i in kept]
-    totals = np.array([_exact_total(row) for row in rows], dtype=x.dtype).reshape(shape)
-    return totals[()] if totals.ndim == 0 else totals
+    rows = np.transpose(x, kept + summed).reshape(-1, count)  # one row per total
+    exact = np.array(total, copy=True)
+    flat = exact.reshape(-1)  # a view: exact's own elements, in the rows' order
+    for i in np.flatnonzero(loose):
+        flat[i] = _exact_total(rows[i])
+    return exact[()] if exact.ndim == 0 else exact
+
+
+#: NumPy's sum stands where its error bound is under this fraction of it.
+NEGLIGIBLE_ERROR = 1e-13
 
 
 def _exact_total(row: np.ndarray) -> Any:
     """The sum of a row of float64 or longdouble, correctly rounded (see exact_sum_array)."""
-    if row.dtype == np.float64:
-        terms = row.tolist()
-    else:
-        high = row.astype(np.float64)
-        terms = high.tolist() + (row - high).astype(np.float64).tolist()
     try:
-        total = math.fsum(terms)
+        total = math.fsum(_floats(row))
         if row.dtype == np.float64:
             return total
-        rest = math.fsum([*terms, -total])  # what float64's total left out, rounded
+        rest = math.fsum(itertools.chain(_floats(row), [-total]))  # what float64's left out
         return np.longdouble(total) + np.longdouble(rest)
     except (OverflowError, ValueError):  # an infinite or nan term, or a total beyond float64
         return row.sum()
+
+
+def _floats(row: np.ndarray, chunk: int = 1 << 14) -> Iterator[float]:
+    """The terms of a row as Python floats, a chunk at a time (a list of them all would
+    hold 3 times the row); a longdouble as two float64s whose sum it is exactly."""
+    for start in range(0, row.size, chunk):
+        part = row[start : start + chunk]
+        high = part.astype(np.float64)
+        yield from high.tolist()
+        if part.dtype != np.float64:
+            yield from (part - high).astype(np.float64).tolist()
 
 
 def exact_sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Variable:
@@ -1020,20 +1044,27 @@ EXACT_PRODUCTS = 1 << 20
 
 
 def exact_matmul_array(a: np.ndarray, b: np.ndarray) -> Any:
-    """``a @ b``, each element correctly rounded however its products cancel: every product
-    split exactly into its rounded value and its rounding error (Dekker's), then summed by
+    """``a @ b``, each element within NEGLIGIBLE_ERROR of the exact sum of its products,
+    however they cancel: where NumPy's error bound is not under that, every product is split
+    exactly into its rounded value and its rounding error (Dekker's), then summed by
     ``exact_sum_array``. [1e20, 1, -1e20] @ [1, 1, 1] is 1, where BLAS gives 0. In float64
     or longdouble; NumPy's product for other types, for more than EXACT_PRODUCTS products,
     or where the split overflows (beyond 1e300 or so)."""
     plain = np.matmul(a, b)
-    if plain.dtype not in _SPLITS or a.ndim == 0 or b.ndim == 0:
+    if plain.dtype not in _SPLITS or a.ndim == 0 or b.ndim == 0 or a.shape[-1] == 0:
         return plain
     a, b = a.astype(plain.dtype, copy=False), b.astype(plain.dtype, copy=False)
+    count = a.shape[-1]  # products in each element
+    with np.errstate(all="ignore"):  # BLAS may add in any order: n roundings at most,
+        sizes = np.matmul(np.abs(a), np.abs(b))  # and each product's own
+        bound = (count + 2) * np.finfo(plain.dtype).eps * sizes
+        if np.all(bound <= NEGLIGIBLE_ERROR * np.abs(plain)) or not np.all(np.isfinite(plain)):
+            return plain
+    if np.size(plain) * count > EXACT_PRODUCTS:
+        return plain
     left = a[..., None, :] if a.ndim == 1 else a  # vectors as matmul sees them
     right = b[..., :, None] if b.ndim == 1 else b
     terms = left[..., :, :, None] * right[..., None, :, :]  # [..., i, k, j]
-    if terms.size > EXACT_PRODUCTS:
-        return plain
     with np.errstate(all="ignore"):
         errors = _product_errors(left[..., :, :, None], right[..., None, :, :], terms)
     if not np.all(np.isfinite(errors)):
@@ -1043,7 +1074,7 @@ def exact_matmul_array(a: np.ndarray, b: np.ndarray) -> Any:
 
 
 def _product_errors(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """a·b - p exactly, where p is a·b rounded (Dekker's two-product, by halves of 26 bits)."""
+    """a·b - p exactly, where p is a·b rounded (Dekker's two-product, by halves: _halves)."""
     a_high, a_low = _halves(a)
     b_high, b_low = _halves(b)
     return ((a_high * b_high - p) + a_high * b_low + a_low * b_high) + a_low * b_low
