@@ -264,13 +264,9 @@ def _first_derivative(
     elif x.ndim > 0 and isinstance(y.creator, F.Sum) and _elementwise(y.creator.inputs[0], x):
         y = y.creator.inputs[0]  # the gradient of the sum of y is the same as of its terms
     elif x.ndim > 0 and not _elementwise(y, x):  # its elements are combined
-        if y.ndim > 0:
-            with using_config("enable_backprop", True):
-                y = F.sum(y)
-        too_much = _too_much_by_element(y, x)
+        y, directions, too_much = _along_elements(y, x)
         if too_much is not None:
             return None, f"cannot be vouched for: {why}, and {too_much}"
-        directions = [_unit(x.shape, i) for i in range(x.size)]
     underflows = ["underflow"] if underflowed else []  # before, or now
     derivative = np.empty(x.shape)
     try:
@@ -305,13 +301,25 @@ MAX_BY_ELEMENT = 2_000
 MAX_BY_ELEMENT_VALUES = 5_000_000
 
 
+def _along_elements(y: Variable, x: Variable) -> tuple[Variable, list[Any], str | None]:
+    """y's sum and a unit direction for each element of x, along which its gradient is
+    computed again one element at a time; or no directions, and why that is too much."""
+    if y.ndim > 0:
+        with using_config("enable_backprop", True):
+            y = F.sum(y)
+    too_much = _too_much_by_element(y, x)
+    if too_much is not None:
+        return y, [], too_much
+    return y, [_unit(x.shape, i) for i in range(x.size)], None
+
+
 def _too_much_by_element(y: Variable, x: Variable) -> str | None:
     """Why computing y's derivative along each element of x in turn is too much work, or
     None (see MAX_ELEMENTS_AGAIN)."""
     functions = series.functions_between(x, y)
     passes = x.size * len(functions)
-    outputs = [y for f in functions for y in (ref() for ref in f.outputs) if y is not None]
-    values = x.size * sum([v.size for f in functions for v in f.inputs] + [y.size for y in outputs])
+    outputs = [out for f in functions for out in (ref() for ref in f.outputs) if out is not None]
+    values = x.size * sum([v.size for f in functions for v in f.inputs] + [o.size for o in outputs])
     small = x.size <= MAX_ELEMENTS_AGAIN
     if small and passes <= MAX_BY_ELEMENT and values <= MAX_BY_ELEMENT_VALUES:
         return None
@@ -329,12 +337,9 @@ def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndar
     underflows = ["underflow"] if underflowed else []
     directions: list[Any] = [1.0]
     if not _elementwise(y, x):
-        with using_config("enable_backprop", True):
-            y = F.sum(y)
-        too_much = _too_much_by_element(y, x)
+        y, directions, too_much = _along_elements(y, x)
         if too_much is not None:
             raise CalcError(too_much, kind=ErrorKind.ResourceError)
-        directions = [_unit(x.shape, i) for i in range(x.size)]
     slopes = np.empty(x.shape)
     failing, why = np.zeros(x.shape, dtype=bool), ""
     for i, direction in enumerate(directions):
