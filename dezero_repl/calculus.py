@@ -329,11 +329,12 @@ def _too_much_by_element(y: Variable, x: Variable) -> str | None:
     )
 
 
-def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndarray, Any, str]:
+def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndarray, Any, str, int]:
     """The gradient of y's sum at each element of x (a plot's derivative curve), computed
     again by Taylor mode: in one pass where y is made from x element by element, else
     along each element in turn (CalcError where that is too much work); where each
-    element fails the checks of ``unreliable_orders``, on its own; and why the first does."""
+    element fails the checks of ``unreliable_orders``, on its own; and why one of them
+    fails, with its flat index."""
     underflows = ["underflow"] if underflowed else []
     directions: list[Any] = [1.0]
     if not _elementwise(y, x):
@@ -341,7 +342,7 @@ def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndar
         if too_much is not None:
             raise CalcError(too_much, kind=ErrorKind.ResourceError)
     slopes = np.empty(x.shape)
-    failing, why = np.zeros(x.shape, dtype=bool), ""
+    failing, why, at = np.zeros(x.shape, dtype=bool), "", -1
     for i, direction in enumerate(directions):
         coefficients = taylor_coefficients(y, x, 1, (), underflows, direction)
         checks = _checks(y, x, coefficients, [1], bool(underflows), direction, every=True)
@@ -350,15 +351,17 @@ def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndar
             slopes[...] = first.reshape(x.shape)
             for _, bad, reason in checks:
                 bad = np.broadcast_to(bad, x.shape)
-                why = why or (reason() if np.any(bad) else "")
+                if not why and np.any(bad):
+                    why, at = reason(located=False), int(np.flatnonzero(bad)[0])
                 failing |= bad
             continue
         slopes.flat[i] = first
         for _, bad, reason in checks:
             if np.any(bad):
-                why = why or reason()
+                if not why:
+                    why, at = reason(located=False), i
                 failing.flat[i] = True
-    return slopes, failing, why
+    return slopes, failing, why, at
 
 
 def _released(x: Variable, y: Variable) -> bool:
@@ -484,7 +487,8 @@ def unreliable_orders(
     return found
 
 
-Checked = tuple[int, Any, Callable[[], str]]
+#: (order, where its derivative fails, why: a message, which says where unless told not to)
+Checked = tuple[int, Any, Callable[..., str]]
 
 
 def _checks(
@@ -521,7 +525,7 @@ def _checks(
         scale = np.max(np.abs(derivatives[:k]), axis=0)
         if underflowed:
             zeros = _zeros_not_holding(a, wide, k)
-            yield k, zeros, lambda: _UNDERFLOWED
+            yield k, zeros, lambda located=True: _UNDERFLOWED
             if np.any(zeros) and not every:
                 continue
         b = np.mean([_value(above[k]) / STEP**k, _value(below[k])], axis=0) * math.factorial(k)
@@ -543,9 +547,9 @@ _UNDERFLOWED = (
 )
 
 
-def _amplified(a: Any, b: Any, bad: Any, h: Any) -> str:
+def _amplified(a: Any, b: Any, bad: Any, h: Any, located: bool = True) -> str:
     """Why a derivative ``a`` that disagrees with its value ``b`` from nearby points fails."""
-    where, first, second, i = _first(a, b, bad)
+    where, first, second, i = _first(a, b, bad, located)
     if np.isfinite(second):
         return (
             f"cannot be computed to 9 digits here{where}: rounding errors are amplified "
@@ -559,9 +563,9 @@ def _amplified(a: Any, b: Any, bad: Any, h: Any) -> str:
     )
 
 
-def _rounding_decides(a: Any, extended: Any, bad: Any) -> str:
+def _rounding_decides(a: Any, extended: Any, bad: Any, located: bool = True) -> str:
     """Why a derivative ``a`` that extended precision computes otherwise fails."""
-    where, first, second, _ = _first(a, extended, bad)
+    where, first, second, _ = _first(a, extended, bad, located)
     return (
         f"cannot be computed to 9 digits here{where}: float64's rounding decides it (it "
         f"comes out as {first:.10g}, and as {second:.10g} when computed again with 11 more "
@@ -672,11 +676,11 @@ def _extended(
     return [np.asarray(_value(c) * math.factorial(k), dtype=np.float64) for k, c in enumerate(s)]
 
 
-def _first(a: Any, b: Any, bad: Any) -> tuple[str, float, float, int]:
+def _first(a: Any, b: Any, bad: Any, located: bool = True) -> tuple[str, float, float, int]:
     """Where the first element of a derivative ``a`` that disagrees with ``b`` is (as words,
-    empty for a number), its two values, and its flat index."""
+    empty for a number, or unless ``located``), its two values, and its flat index."""
     i = int(np.flatnonzero(bad)[0])
-    where = "" if np.ndim(a) == 0 else f" (at element {_index(i, np.shape(a))})"
+    where = "" if np.ndim(a) == 0 or not located else f" (at element {_index(i, np.shape(a))})"
     return where, np.ravel(a)[i], np.ravel(np.broadcast_to(b, np.shape(a)))[i], i
 
 

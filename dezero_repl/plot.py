@@ -377,17 +377,17 @@ def _derivative(label: str, y: Variable, x: Variable, underflows: list[str]) -> 
         + ["a value on the way fell below the smallest float64 (underflow)"] * bool(underflows)
     )
     try:
-        dy, failing, reason = calculus.vouched_slopes(y, x, bool(underflows))
+        dy, failing, reason, at = calculus.vouched_slopes(y, x, bool(underflows))
     except (CalcError, ValueError) as e:  # too much work, or a value released on the way
         reason = f"cannot be vouched for ({why}): {getattr(e, 'message', e)}"
         every = np.ones(dy.shape, dtype=bool)
         return Curve(label, np.full(dy.shape, np.nan), every, f"{label} is not drawn: it {reason}")
     if not np.any(failing):
         return Curve(label, dy)
-    first = format_number(np.ravel(np.asarray(x.data))[np.flatnonzero(failing)[0]])
+    point = format_number(np.ravel(np.asarray(x.data))[at])
     warning = (
         f"{label} is left out at {np.count_nonzero(failing)} of {dy.size} points, where it "
-        f"cannot be vouched for ({why}); at x = {first}, it {reason}"
+        f"cannot be vouched for ({why}); at x = {point}, it {reason}"
     )
     return Curve(label, np.where(failing, np.nan, dy), failing, warning)
 

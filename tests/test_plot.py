@@ -351,6 +351,8 @@ def test_a_derivative_curve_that_underflowed_is_vouched_for_point_by_point(jcalc
     (warning,) = result["warnings"]
     assert warning.startswith(f"∂/∂x is left out at {len(missing)} of 201 points")
     assert "fell below the smallest float64 (underflow)" in warning
+    at = float(re.search(r"; at x = (\S+), it ", warning).group(1))
+    assert at in missing and "(at element" not in warning  # the point the reason is about
 
 
 def test_a_derivative_curve_whose_contributions_cancel_is_computed_again(jcalc):
