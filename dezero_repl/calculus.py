@@ -268,19 +268,11 @@ def _first_derivative(
         if too_much is not None:
             return None, f"cannot be vouched for: {why}, and {too_much}"
     underflows = ["underflow"] if underflowed else []  # before, or now
-    derivative = np.empty(x.shape)
     try:
-        for i, direction in enumerate(directions):
-            coefficients = taylor_coefficients(y, x, 1, (), underflows, direction)
-            reason = unreliable_orders(y, x, coefficients, [1], bool(underflows), direction)
-            if 1 in reason:
-                where = f", at element {list(_index(i, x.shape))}" if len(directions) > 1 else ""
-                return None, reason[1] + where
-            first = np.asarray(_array(coefficients[1]), dtype=np.float64)
-            if len(directions) > 1:
-                derivative.flat[i] = first
-            else:
-                derivative = first.reshape(x.shape)
+        derivative, _, failure, at = _slopes(y, x, directions, underflows, every=False)
+        if failure is not None:
+            where = f", at element {list(_index(at, x.shape))}" if len(directions) > 1 else ""
+            return None, failure() + where
     except (ValueError, HistoryLost):  # a value on the way was released or summarized
         return None, f"cannot be vouched for: {why}, and its history is not kept"
     except CalcError as e:  # too much work, say
@@ -341,27 +333,45 @@ def vouched_slopes(y: Variable, x: Variable, underflowed: bool) -> tuple[np.ndar
         y, directions, too_much = _along_elements(y, x)
         if too_much is not None:
             raise CalcError(too_much, kind=ErrorKind.ResourceError)
+    slopes, failing, failure, at = _slopes(y, x, directions, underflows, every=True)
+    return slopes, failing, "" if failure is None else failure(located=False), at
+
+
+def _slopes(
+    y: Variable, x: Variable, directions: list[Any], underflows: list[str], every: bool
+) -> tuple[np.ndarray, Any, Callable[..., str] | None, int]:
+    """y's first derivative by Taylor mode along each of ``directions`` (one, 1.0: every
+    element of x at once; else a unit direction for each element), each element checked
+    as ``unreliable_orders`` checks it, by every check (``every``) or up to the first
+    failure: the slopes, where they fail, and the first failure's message and flat index."""
     slopes = np.empty(x.shape)
-    failing, why, at = np.zeros(x.shape, dtype=bool), "", -1
+    failing, failure, at = np.zeros(x.shape, dtype=bool), None, -1
+    whole = len(directions) == 1
     for i, direction in enumerate(directions):
         coefficients = taylor_coefficients(y, x, 1, (), underflows, direction)
-        checks = _checks(y, x, coefficients, [1], bool(underflows), direction, every=True)
-        first = np.asarray(_array(coefficients[1]), dtype=np.float64)
-        if len(directions) == 1:
-            slopes[...] = first.reshape(x.shape)
-            for _, bad, reason in checks:
-                bad = np.broadcast_to(bad, x.shape)
-                if not why and np.any(bad):
-                    why, at = reason(located=False), int(np.flatnonzero(bad)[0])
-                failing |= bad
-            continue
-        slopes.flat[i] = first
-        for _, bad, reason in checks:
+        value = np.asarray(_array(coefficients[1]), dtype=np.float64)
+        if whole:
+            slopes[...] = value.reshape(x.shape)
+        else:
+            slopes.flat[i] = value
+        for _, bad, reason in _checks(y, x, coefficients, [1], bool(underflows), direction, every):
             if np.any(bad):
-                if not why:
-                    why, at = reason(located=False), i
-                failing.flat[i] = True
-    return slopes, failing, why, at
+                where = np.broadcast_to(bad, x.shape) if whole else _unit(x.shape, i) == 1
+                if failure is None:
+                    failure, at = reason, int(np.flatnonzero(where)[0])
+                failing |= where
+        if failure is not None and not every:
+            break
+    return slopes, failing, failure, at
+
+
+def doubted(cancelled: bool, underflowed: bool) -> str:
+    """Why a backward pass may have lost digits, in words: its sums cancelled, or a value
+    on the way underflowed (or both)."""
+    return " and ".join(
+        ["large contributions to it cancel"] * cancelled
+        + ["a value on the way fell below the smallest float64 (underflow)"] * underflowed
+    )
 
 
 def _released(x: Variable, y: Variable) -> bool:

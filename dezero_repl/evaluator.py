@@ -263,12 +263,9 @@ class Session:
         if not check and (doubts.sums or underflowed or derivative or self._fp.pending):
             return [(name, v, None) for name, v, _ in report], walked  # left to Enter
         if report and (doubts.sums or underflowed):  # the pass may have lost digits
-            from dezero_repl.calculus import checked_report
+            from dezero_repl.calculus import checked_report, doubted
 
-            why = " and ".join(
-                ["large contributions to it cancel"] * bool(doubts.sums)
-                + ["a value on the way fell below the smallest float64 (underflow)"] * underflowed
-            )
+            why = doubted(bool(doubts.sums), bool(underflowed))
             report = checked_report(value, report, self._fp.note, why, underflowed)
         elif report and derivative:  # each gradient is a derivative of higher order
             from dezero_repl.calculus import vouched_report

@@ -372,10 +372,7 @@ def _derivative(label: str, y: Variable, x: Variable, underflows: list[str]) -> 
     dy = np.zeros_like(x.data) if g is None else np.array(g.data, dtype=np.float64)
     if g is None or not (watch or underflows):
         return Curve(label, dy)
-    why = " and ".join(
-        ["large contributions to it cancel"] * bool(watch)
-        + ["a value on the way fell below the smallest float64 (underflow)"] * bool(underflows)
-    )
+    why = calculus.doubted(bool(watch), bool(underflows))
     try:
         dy, failing, reason, at = calculus.vouched_slopes(y, x, bool(underflows))
     except (CalcError, ValueError) as e:  # too much work, or a value released on the way
